@@ -1,0 +1,111 @@
+// Plain records exchanged between the services and the storage layer.
+//
+// These are the domain's nouns as stored; they carry no behaviour and no storage
+// details. Strings are UTF-8.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modu/ids.h"
+
+namespace modu {
+
+struct UserRecord {
+  UserId id;
+  std::string handle;
+  std::string display_name;
+  std::string status_message;
+  std::string avatar;
+  TimeMs created_at = 0;
+  Pos profile_pos = 0;  // position of the last profile change
+};
+
+// Credentials are kept apart from the profile so they never travel with it by accident.
+struct UserCredentials {
+  UserId id;
+  std::string password_hash;  // argon2id, libsodium string format
+};
+
+enum class DeviceKind { kPhone, kTablet, kPc, kWeb };
+
+struct DeviceRecord {
+  DeviceId id;
+  UserId user;
+  DeviceKind kind = DeviceKind::kWeb;
+  std::string name;
+  TimeMs created_at = 0;
+  TimeMs last_seen_at = 0;
+  bool revoked = false;
+};
+
+// The kinds share one model. Later features add kinds (open, team, channel); storage
+// stores the kind as text so adding one needs no migration.
+enum class ChatKind { kDirect, kGroup, kMemo };
+
+enum class MemberRole { kOwner, kAdmin, kMember };
+
+struct ChatRecord {
+  ChatId id;
+  ChatKind kind = ChatKind::kGroup;
+  std::string title;
+  UserId created_by;
+  TimeMs created_at = 0;
+  Seq last_seq = 0;
+  TimeMs last_activity_at = 0;
+};
+
+struct MemberRecord {
+  ChatId chat;
+  UserId user;
+  MemberRole role = MemberRole::kMember;
+  Seq joined_seq = 0;  // chat's last seq when this member (re)joined
+  Seq read_seq = 0;
+  bool active = true;  // false once the member left
+  Pos pos = 0;         // last change of this chat visible to this member
+};
+
+enum class MessageKind { kText, kSystem };
+
+struct MessageRecord {
+  ChatId chat;
+  Seq seq = 0;
+  std::string client_id;
+  UserId sender;
+  MessageKind kind = MessageKind::kText;
+  std::string text;
+  Seq reply_to = 0;  // 0 = not a reply
+  TimeMs created_at = 0;
+  bool deleted = false;
+};
+
+// One entry of a user's chat list: the chat plus the user's membership in it.
+struct ChatListEntry {
+  ChatRecord chat;
+  MemberRecord me;
+};
+
+struct FriendChange {
+  UserRecord profile;
+  bool removed = false;
+};
+
+struct StoreStats {
+  std::int64_t users = 0;
+  std::int64_t devices = 0;
+  std::int64_t chats = 0;
+  std::int64_t messages = 0;
+  std::int64_t bytes_on_disk = 0;
+};
+
+std::string_view device_kind_name(DeviceKind kind);
+std::optional<DeviceKind> parse_device_kind(std::string_view name);
+std::string_view chat_kind_name(ChatKind kind);
+std::optional<ChatKind> parse_chat_kind(std::string_view name);
+std::string_view member_role_name(MemberRole role);
+std::optional<MemberRole> parse_member_role(std::string_view name);
+std::string_view message_kind_name(MessageKind kind);
+std::optional<MessageKind> parse_message_kind(std::string_view name);
+
+}  // namespace modu

@@ -1,0 +1,203 @@
+// The storage contract.
+//
+// Services never see SQL: they read through `ReadView` and write through `WriteTx`, both
+// expressed in the domain's nouns (records.h). The embedded SQLite store implements it
+// today; a PostgreSQL store implements the same interface.
+//
+// Threading:
+//  * `Store::reader()` returns a view bound to the calling thread (each thread gets its own
+//    connection, created on first use). A view sees committed data only. Never share a
+//    view between threads.
+//  * Writes are jobs submitted with `Store::submit`. All jobs run on one committer thread,
+//    many per transaction (group commit): each job runs inside its own savepoint, so a job
+//    that fails leaves no trace, and the batch is committed with one durable sync. A job's
+//    `done` callback runs on the committer thread after the commit (or the failure) and
+//    must only hand work off (post to an event loop), never block.
+//    Jobs run in submission order, and their `done` callbacks run in the same order.
+//  * The committer thread owns anything a job's `apply` touches besides the transaction;
+//    that is how the chat engine keeps its in-memory chat state without locks.
+//
+// Errors: expected outcomes (absent rows, duplicates) are return values. A failure of the
+// storage engine itself (I/O error, disk full, corruption) throws `StorageError`; the
+// committer turns it into a failed job and the request layer into an `unavailable` error.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "modu/error.h"
+#include "modu/ids.h"
+#include "modu/records.h"
+
+namespace modu {
+
+class StorageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A page cursor for a user's chat list: (last activity, chat id) of the last entry seen.
+struct ChatListCursor {
+  TimeMs last_activity_at = 0;
+  ChatId chat;
+};
+
+class ReadView {
+ public:
+  virtual ~ReadView() = default;
+
+  // The highest position whose changes are all visible to this view.
+  virtual Pos current_pos() = 0;
+
+  // Pins one consistent snapshot for the reads between begin and end (use ReadSnapshot).
+  // Without it each read sees the latest commit on its own.
+  virtual void begin_snapshot() = 0;
+  virtual void end_snapshot() = 0;
+
+  // Users and credentials.
+  virtual std::optional<UserRecord> user_by_id(UserId id) = 0;
+  virtual std::optional<UserRecord> user_by_handle(std::string_view handle) = 0;
+  virtual std::optional<UserCredentials> credentials_by_handle(std::string_view handle) = 0;
+  virtual std::vector<UserRecord> users_by_ids(const std::vector<UserId>& ids) = 0;
+  virtual std::vector<UserRecord> list_users(std::int64_t limit, UserId after) = 0;
+
+  // Devices. `device_by_token_hash` finds live and revoked devices alike.
+  virtual std::optional<DeviceRecord> device_by_token_hash(std::string_view token_hash) = 0;
+  virtual std::optional<DeviceRecord> device_by_id(DeviceId id) = 0;
+  virtual std::vector<DeviceRecord> devices_of(UserId user) = 0;
+
+  // Friends (one-way edges owner -> friend), current ones only.
+  virtual std::vector<UserRecord> friends_of(UserId owner) = 0;
+  virtual bool is_friend(UserId owner, UserId other) = 0;
+  // Users who have `user` on their friend list.
+  virtual std::vector<UserId> friend_owners_of(UserId user) = 0;
+  // Friends whose edge or profile changed in (since, until], removed edges included.
+  virtual std::vector<FriendChange> friend_changes(UserId owner, Pos since, Pos until) = 0;
+
+  // Chats and membership.
+  virtual std::optional<ChatRecord> chat(ChatId id) = 0;
+  virtual std::optional<ChatId> chat_by_direct_key(std::string_view key) = 0;
+  virtual std::optional<MemberRecord> membership(ChatId chat, UserId user) = 0;
+  virtual std::vector<MemberRecord> active_members(ChatId chat) = 0;
+  // The user's active chats, most recent activity first, strictly after `cursor` if given.
+  virtual std::vector<ChatListEntry> chat_list(UserId user, std::int64_t limit,
+                                               std::optional<ChatListCursor> cursor) = 0;
+  // The user's chats (active or left) whose state changed after `since`, by position,
+  // at most `limit`.
+  virtual std::vector<ChatListEntry> changed_chats(UserId user, Pos since, std::int64_t limit) = 0;
+
+  // Messages.
+  virtual std::optional<MessageRecord> message(ChatId chat, Seq seq) = 0;
+  virtual std::optional<MessageRecord> message_by_client_id(UserId sender,
+                                                            std::string_view client_id) = 0;
+  // Up to `limit` messages with seq < before (newest first internally), returned ascending.
+  virtual std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) = 0;
+  // Up to `limit` messages with seq > after, ascending.
+  virtual std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) = 0;
+
+  // Administration.
+  virtual StoreStats stats() = 0;
+  // Returns a list of problems; empty when the store is consistent.
+  virtual std::vector<std::string> check_integrity() = 0;
+};
+
+// Scoped consistent snapshot over a ReadView.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(ReadView& view) : view_(view) { view_.begin_snapshot(); }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+  ~ReadSnapshot() { view_.end_snapshot(); }
+
+ private:
+  ReadView& view_;
+};
+
+// Writes, visible to reads through the same transaction before commit.
+class WriteTx : public ReadView {
+ public:
+  // Hands out the next server-wide position. Positions of a rolled-back job are skipped.
+  virtual Pos next_pos() = 0;
+
+  virtual UserId insert_user(const UserRecord& user, std::string_view password_hash) = 0;
+  virtual void update_profile(const UserRecord& user) = 0;
+
+  virtual DeviceId insert_device(const DeviceRecord& device, std::string_view token_hash) = 0;
+  virtual bool revoke_device(UserId user, DeviceId device) = 0;
+  virtual void touch_device(DeviceId device, TimeMs now) = 0;
+
+  // Adds or re-adds the edge; returns false if it was already current.
+  virtual bool add_friend(UserId owner, UserId other, Pos pos, TimeMs now) = 0;
+  virtual bool remove_friend(UserId owner, UserId other, Pos pos) = 0;
+  // Marks every edge pointing at `user` as changed (a profile update).
+  virtual void touch_friend_edges_to(UserId user, Pos pos) = 0;
+
+  virtual ChatId insert_chat(const ChatRecord& chat, std::optional<std::string_view> direct_key) = 0;
+  virtual void update_chat_title(ChatId chat, std::string_view title) = 0;
+  virtual void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at) = 0;
+  // Inserts or reactivates a membership.
+  virtual void upsert_member(const MemberRecord& member) = 0;
+  virtual void set_member_left(ChatId chat, UserId user, Pos pos) = 0;
+  virtual void set_read_seq(ChatId chat, UserId user, Seq read_seq) = 0;
+  // Sets `pos` on every active membership of the chat.
+  virtual void touch_members(ChatId chat, Pos pos) = 0;
+
+  virtual void insert_message(const MessageRecord& message) = 0;
+  virtual void mark_message_deleted(ChatId chat, Seq seq) = 0;
+};
+
+struct WriteJob {
+  // Runs on the committer thread inside the batch transaction, in its own savepoint.
+  // A returned error rolls back the savepoint and fails only this job; it must be
+  // returned before the job changes any state outside the transaction (caches). Any
+  // exception (a StorageError, or a bug) aborts and fails the whole batch, and the
+  // `after_abort` hook tells the owners of in-memory state to drop it.
+  std::function<Status(WriteTx&)> apply;
+  // Runs on the committer thread once the outcome is durable (or definitely failed).
+  std::function<void(const Status&)> done;
+};
+
+// Hooks the owner of committer-thread state registers with the store.
+struct CommitHooks {
+  // Called once per batch, inside the transaction, after all jobs and before COMMIT.
+  std::function<void(WriteTx&)> before_commit;
+  // Called when a batch failed to commit: in-memory state derived from it is stale.
+  std::function<void()> after_abort;
+  // Observes each committed batch (for metrics).
+  std::function<void(std::size_t jobs, double commit_seconds)> after_commit;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // The calling thread's read view. Thread-safe; the view is not.
+  virtual ReadView& reader() = 0;
+
+  // Queues a write job. Thread-safe. After `stop()`, jobs fail with `unavailable`.
+  virtual void submit(WriteJob job) = 0;
+
+  // Must be called before the first `submit`; not thread-safe.
+  virtual void set_hooks(CommitHooks hooks) = 0;
+
+  // Finishes queued jobs, then stops the committer thread. Idempotent.
+  virtual void stop() = 0;
+
+  // Number of jobs waiting (for metrics and back-pressure).
+  virtual std::size_t queued() const = 0;
+};
+
+struct SqliteOptions {
+  std::string directory;         // created if missing
+  bool synchronous_full = true;  // fsync every commit; off only for throwaway benchmarks
+  std::size_t max_batch = 4096;  // jobs per transaction
+};
+
+// Opens (and migrates) the embedded store in `options.directory`.
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
+
+}  // namespace modu

@@ -1,0 +1,135 @@
+#include "app/admin.h"
+
+#include <fmt/format.h>
+
+#include <future>
+#include <memory>
+
+#include "modu/store.h"
+#include "services/accounts/accounts.h"
+#include "services/accounts/credentials.h"
+#include "services/chat/chat_engine.h"
+
+namespace modu {
+namespace {
+
+struct AdminOptions {
+  std::string data_dir = "modu-data";
+  std::string handle;
+  std::string password;
+  std::string display_name;
+  std::int64_t limit = 1000;
+};
+
+std::unique_ptr<Store> open_or_report(const std::string& dir) {
+  auto store = open_sqlite_store(SqliteOptions{.directory = dir});
+  if (!store.ok()) {
+    fmt::print(stderr, "error: cannot open data directory '{}': {}\n", dir, store.error().message);
+    return nullptr;
+  }
+  return std::move(store).value();
+}
+
+int create_user(const AdminOptions& o) {
+  if (!init_crypto()) return 1;
+  auto handle = normalize_handle(o.handle);
+  if (!handle) {
+    fmt::print(stderr, "error: handles are 3-32 characters: a-z, 0-9, '_' and '.'\n");
+    return 2;
+  }
+  if (o.password.size() < kMinPasswordBytes || o.password.size() > kMaxPasswordBytes) {
+    fmt::print(stderr, "error: passwords are {}-{} bytes\n", kMinPasswordBytes, kMaxPasswordBytes);
+    return 2;
+  }
+  auto hash = hash_password(o.password, PasswordCost{});
+  if (!hash) return 1;
+  auto store = open_or_report(o.data_dir);
+  if (!store) return 1;
+  ChatEngine engine;
+  store->set_hooks(CommitHooks{.before_commit = [&engine](WriteTx& tx) { engine.flush(tx); },
+                               .after_abort = [&engine] { engine.forget_all(); }});
+  std::promise<Result<UserRecord>> result;
+  std::string name = o.display_name.empty() ? *handle : o.display_name;
+  auto user = std::make_shared<std::optional<Result<UserRecord>>>();
+  store->submit(WriteJob{
+      .apply = [&, user](WriteTx& tx) -> Status {
+        auto r = create_account(tx, engine, *handle, *hash, name, [] {
+          return std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+        }());
+        if (!r.ok()) return r.error();
+        user->emplace(std::move(r));
+        return ok_status();
+      },
+      .done = [&result, user](const Status& s) {
+        if (!s.ok()) result.set_value(s.error()); else result.set_value(std::move(**user));
+      },
+  });
+  auto r = result.get_future().get();
+  store->stop();
+  if (!r.ok()) {
+    fmt::print(stderr, "error: {}\n", r.error().message);
+    return 1;
+  }
+  fmt::print("created user {} (id {})\n", r->handle, r->id.value);
+  return 0;
+}
+
+int list_users(const AdminOptions& o) {
+  auto store = open_or_report(o.data_dir);
+  if (!store) return 1;
+  auto users = store->reader().list_users(o.limit, UserId());
+  fmt::print("{:>8}  {:<32}  {}\n", "ID", "HANDLE", "DISPLAY NAME");
+  for (const auto& u : users) fmt::print("{:>8}  {:<32}  {}\n", u.id.value, u.handle, u.display_name);
+  fmt::print("{} user(s)\n", users.size());
+  return 0;
+}
+
+int stats(const AdminOptions& o) {
+  auto store = open_or_report(o.data_dir);
+  if (!store) return 1;
+  auto s = store->reader().stats();
+  fmt::print("users:     {}\ndevices:   {}\nchats:     {}\nmessages:  {}\ndisk:      {:.1f} MiB\n", s.users,
+             s.devices, s.chats, s.messages, static_cast<double>(s.bytes_on_disk) / (1 << 20));
+  return 0;
+}
+
+int check(const AdminOptions& o) {
+  auto store = open_or_report(o.data_dir);
+  if (!store) return 1;
+  fmt::print("checking {} ...\n", o.data_dir);
+  auto problems = store->reader().check_integrity();
+  for (const auto& p : problems) fmt::print("problem: {}\n", p);
+  if (problems.empty()) {
+    fmt::print("ok: no problems found\n");
+    return 0;
+  }
+  fmt::print("{} problem(s) found\n", problems.size());
+  return 1;
+}
+
+}  // namespace
+
+void add_admin_commands(CLI::App& admin, int& exit_code) {
+  auto o = std::make_shared<AdminOptions>();
+  admin.add_option("--data", o->data_dir, "Data directory")->envname("MODU_DATA")->capture_default_str();
+  admin.require_subcommand(1);
+
+  auto* users = admin.add_subcommand("users", "Manage user accounts");
+  users->require_subcommand(1);
+  auto* create = users->add_subcommand("create", "Create a user (with their memo chat)");
+  create->add_option("handle", o->handle, "Handle: 3-32 of a-z, 0-9, '_' and '.'")->required();
+  create->add_option("--password", o->password, "Password (8-256 bytes)")->required()->envname("MODU_ADMIN_PASSWORD");
+  create->add_option("--name", o->display_name, "Display name (default: the handle)");
+  create->callback([o, &exit_code] { exit_code = create_user(*o); });
+  auto* list = users->add_subcommand("list", "List users");
+  list->add_option("--limit", o->limit, "At most this many")->capture_default_str();
+  list->callback([o, &exit_code] { exit_code = list_users(*o); });
+
+  admin.add_subcommand("stats", "Count users, devices, chats, messages and size on disk")
+      ->callback([o, &exit_code] { exit_code = stats(*o); });
+  admin.add_subcommand("check", "Check the store's integrity (SQLite and Modu's own invariants)")
+      ->callback([o, &exit_code] { exit_code = check(*o); });
+}
+
+}  // namespace modu

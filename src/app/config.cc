@@ -1,0 +1,122 @@
+#include "app/config.h"
+
+#include <fmt/format.h>
+#include <toml.hpp>
+
+#include <charconv>
+#include <cstdlib>
+
+namespace modu {
+
+void add_serve_options(CLI::App& app, ServeConfig& c) {
+  auto env = [](const char* name) { return std::string("MODU_") + name; };
+  app.add_option("--config", c.config_file, "TOML file with settings (keys as the flags, '_' for '-')")
+      ->envname(env("CONFIG"));
+  app.add_option("--listen", c.listen, "Address and port for HTTP and WebSocket (port 0 = any free port)")
+      ->envname(env("LISTEN"))->capture_default_str();
+  app.add_option("--data", c.data_dir, "Data directory of the embedded store (created if missing)")
+      ->envname(env("DATA"))->capture_default_str();
+  app.add_option("--web", c.net.web_root, "Directory of the built web client to serve at /")
+      ->envname(env("WEB"));
+  app.add_option("--threads", c.net.threads, "Event-loop threads (0 = one per core)")
+      ->envname(env("THREADS"))->capture_default_str();
+  app.add_option("--tls-cert", c.net.tls_cert, "PEM certificate chain; with --tls-key turns on TLS")
+      ->envname(env("TLS_CERT"));
+  app.add_option("--tls-key", c.net.tls_key, "PEM private key")->envname(env("TLS_KEY"));
+  app.add_option("--allow-origin", c.net.allowed_origins,
+                 "Extra browser Origin allowed to open WebSockets (repeatable; the server's own host is always allowed)")
+      ->envname(env("ALLOW_ORIGIN"));
+  app.add_option("--max-frame-bytes", c.net.max_frame_bytes, "Largest WebSocket message accepted")
+      ->envname(env("MAX_FRAME_BYTES"))->capture_default_str()->check(CLI::Range(1024, 16 << 20));
+  app.add_option("--max-text-bytes", c.services.max_text_bytes, "Longest message text, in UTF-8 bytes")
+      ->envname(env("MAX_TEXT_BYTES"))->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--rate-limit", c.net.rate_limit, "Requests per second per connection")
+      ->envname(env("RATE_LIMIT"))->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--rate-burst", c.net.rate_burst, "Requests a connection may send at once")
+      ->envname(env("RATE_BURST"))->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--delete-window", c.services.delete_window_seconds,
+                 "Seconds during which a sender may delete a message for everyone")
+      ->envname(env("DELETE_WINDOW"))->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--max-group-members", c.services.max_group_members, "Largest group chat")
+      ->envname(env("MAX_GROUP_MEMBERS"))->capture_default_str()->check(CLI::Range(2, 100000));
+  app.add_option_function<int>("--handshake-timeout",
+                               [&c](int s) { c.net.handshake_timeout = std::chrono::seconds(s); },
+                               "Seconds allowed for the HTTP request / TLS / WebSocket handshake (default 10)")
+      ->envname(env("HANDSHAKE_TIMEOUT"))->check(CLI::Range(1, 3600));
+  app.add_option_function<int>("--idle-timeout",
+                               [&c](int s) { c.net.idle_timeout = std::chrono::seconds(s); },
+                               "Seconds a WebSocket may stay silent before it is closed; pings go out at half (default 60)")
+      ->envname(env("IDLE_TIMEOUT"))->check(CLI::Range(2, 86400));
+  app.add_option("--password-memory-kib", c.services.password_memory_kib,
+                 "argon2id memory per password hash (lower only for load tests)")
+      ->envname(env("PASSWORD_MEMORY_KIB"))->capture_default_str()->check(CLI::Range(8, 4 << 20));
+  app.add_option("--password-ops", c.services.password_ops, "argon2id passes per password hash")
+      ->envname(env("PASSWORD_OPS"))->capture_default_str()->check(CLI::Range(1, 16));
+  app.add_option("--fsync", c.fsync,
+                 "Sync every commit to disk (true). false risks losing acknowledged messages on power loss")
+      ->envname(env("FSYNC"))->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
+      ->envname(env("LOG_LEVEL"))->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+std::string find_config_path(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--config" && i + 1 < argc) return argv[i + 1];
+    if (a.rfind("--config=", 0) == 0) return std::string(a.substr(9));
+  }
+  const char* env = std::getenv("MODU_CONFIG");
+  return env ? env : "";
+}
+
+Status load_config_file(const std::string& path, ServeConfig& c) {
+  try {
+    auto data = toml::parse(path);
+    for (const auto& [key, value] : data.as_table()) {
+      auto integer = [&] { return value.as_integer(); };
+      if (key == "listen") c.listen = value.as_string();
+      else if (key == "data") c.data_dir = value.as_string();
+      else if (key == "web") c.net.web_root = value.as_string();
+      else if (key == "threads") c.net.threads = static_cast<std::size_t>(integer());
+      else if (key == "tls_cert") c.net.tls_cert = value.as_string();
+      else if (key == "tls_key") c.net.tls_key = value.as_string();
+      else if (key == "allow_origin") c.net.allowed_origins = toml::get<std::vector<std::string>>(value);
+      else if (key == "max_frame_bytes") c.net.max_frame_bytes = static_cast<std::size_t>(integer());
+      else if (key == "max_text_bytes") c.services.max_text_bytes = static_cast<std::size_t>(integer());
+      else if (key == "rate_limit") c.net.rate_limit = toml::get<double>(value);
+      else if (key == "rate_burst") c.net.rate_burst = toml::get<double>(value);
+      else if (key == "delete_window") c.services.delete_window_seconds = integer();
+      else if (key == "max_group_members") c.services.max_group_members = static_cast<std::size_t>(integer());
+      else if (key == "handshake_timeout") c.net.handshake_timeout = std::chrono::seconds(integer());
+      else if (key == "idle_timeout") c.net.idle_timeout = std::chrono::seconds(integer());
+      else if (key == "password_memory_kib") c.services.password_memory_kib = static_cast<std::size_t>(integer());
+      else if (key == "password_ops") c.services.password_ops = static_cast<std::uint64_t>(integer());
+      else if (key == "fsync") c.fsync = value.as_boolean();
+      else if (key == "log_level") c.log_level = value.as_string();
+      else return make_error(ErrorCode::kBadRequest, fmt::format("{}: unknown setting '{}'", path, key));
+    }
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kBadRequest, fmt::format("cannot read config {}: {}", path, e.what()));
+  }
+  return ok_status();
+}
+
+Status finish_config(ServeConfig& c) {
+  auto colon = c.listen.rfind(':');
+  if (colon == std::string::npos)
+    return make_error(ErrorCode::kBadRequest, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  std::string host = c.listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  auto port_str = std::string_view(c.listen).substr(colon + 1);
+  auto r = std::from_chars(port_str.data(), port_str.data() + port_str.size(), port);
+  if (r.ec != std::errc() || r.ptr != port_str.data() + port_str.size() || port > 65535)
+    return make_error(ErrorCode::kBadRequest, "--listen has an invalid port: " + c.listen);
+  c.net.host = host;
+  c.net.port = static_cast<std::uint16_t>(port);
+  if (c.services.password_memory_kib < 8) return make_error(ErrorCode::kBadRequest, "--password-memory-kib is too small");
+  return ok_status();
+}
+
+}  // namespace modu

@@ -1,0 +1,39 @@
+// Settings of `modu serve`, from defaults, a TOML file, MODU_* environment variables and
+// flags, in rising order of precedence. All are checked at start-up.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "modu/error.h"
+#include "net/options.h"
+#include "services/router.h"
+
+namespace modu {
+
+struct ServeConfig {
+  NetOptions net;
+  ServiceOptions services;
+  std::string data_dir = "modu-data";
+  std::string listen = "127.0.0.1:8080";
+  std::string config_file;
+  std::string log_level = "info";
+  bool fsync = true;
+};
+
+// Adds the serve flags (each with a MODU_* environment variable) bound to `config`.
+void add_serve_options(CLI::App& app, ServeConfig& config);
+
+// Reads a TOML file into `config`. Keys are the flag names with '_' for '-'
+// (e.g. max_text_bytes = 8192). Unknown keys and wrong types are errors.
+Status load_config_file(const std::string& path, ServeConfig& config);
+
+// Finds --config / MODU_CONFIG before the flags are parsed, so the file can supply
+// defaults that flags and the environment then override.
+std::string find_config_path(int argc, char** argv);
+
+// Validates and derives (splits --listen into host and port).
+Status finish_config(ServeConfig& config);
+
+}  // namespace modu

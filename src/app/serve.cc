@@ -1,0 +1,93 @@
+// The wiring of one server process. Parts are built here and handed their dependencies;
+// nothing is global. Construction order is the dependency order; shutdown runs in reverse:
+// stop accepting and close connections, finish queued writes, then tear down.
+#include "app/serve.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "net/server.h"
+#include "realtime/hub.h"
+#include "services/accounts/accounts_ops.h"
+#include "services/accounts/credentials.h"
+#include "services/chat/chat_engine.h"
+#include "services/chat/chat_ops.h"
+#include "services/social/social_ops.h"
+
+namespace modu {
+
+int run_serve(ServeConfig config) {
+  if (!init_crypto()) {
+    spdlog::critical("libsodium failed to initialise");
+    return 1;
+  }
+  auto opened = open_sqlite_store(SqliteOptions{.directory = config.data_dir, .synchronous_full = config.fsync});
+  if (!opened.ok()) {
+    spdlog::critical("cannot open the data directory '{}': {}", config.data_dir, opened.error().message);
+    return 1;
+  }
+  std::unique_ptr<Store> store = std::move(opened).value();
+  Metrics metrics;
+  ChatEngine engine;
+  store->set_hooks(CommitHooks{
+      .before_commit = [&engine](WriteTx& tx) { engine.flush(tx); },
+      .after_abort = [&engine] { engine.forget_all(); },
+      .after_commit =
+          [&metrics](std::size_t jobs, double seconds) {
+            metrics.batch_size.observe(static_cast<double>(jobs));
+            metrics.commit_seconds.observe(seconds);
+          },
+  });
+
+  if (!config.net.web_root.empty() && !std::filesystem::is_directory(config.net.web_root)) {
+    spdlog::warn("web client directory '{}' does not exist; serving the API only", config.net.web_root);
+    config.net.web_root.clear();
+  }
+  std::optional<Hub> hub;  // declared first: it must outlive the connections the server holds
+  Server server(config.net);
+  hub.emplace(server.loops());
+  boost::asio::thread_pool blocking(2);
+  Services services{.store = *store, .hub = *hub, .metrics = metrics, .blocking = blocking,
+                    .options = config.services};
+  Router router;
+  register_account_ops(router, services, engine);
+  register_social_ops(router, services);
+  register_chat_ops(router, services, engine);
+
+  NetContext context{.options = config.net, .router = router, .services = services,
+                     .readiness = [&store]() -> std::string {
+                       return store->queued() > 100'000 ? "storage backlog" : "";
+                     }};
+  auto port = server.start(context);
+  if (!port.ok()) {
+    spdlog::critical("{}", port.error().message);
+    return 1;
+  }
+  std::string scheme = config.net.tls_cert.empty() ? "http" : "https";
+  std::printf("listening on %s:%u\n", config.net.host.c_str(), static_cast<unsigned>(*port));
+  std::fflush(stdout);
+  spdlog::info("modu {} serving {}://{}:{} (data: {}, {} event loops{})", MODU_VERSION, scheme,
+               config.net.host, *port, std::filesystem::absolute(config.data_dir).string(),
+               server.loops().size(), config.net.web_root.empty() ? ", no web client" : "");
+
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: shutting down", sig);
+  });
+  signals_io.run();
+
+  context.draining = true;
+  server.stop();
+  blocking.join();
+  store->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace modu

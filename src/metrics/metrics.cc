@@ -1,0 +1,50 @@
+#include "metrics/metrics.h"
+
+#include <fmt/format.h>
+
+namespace modu {
+
+template <std::size_t N>
+void Histogram<N>::render(std::string& out, const char* name, const char* help) const {
+  out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  std::int64_t cumulative = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i], cumulative);
+  }
+  auto count = count_.load(std::memory_order_relaxed);
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, count);
+  out += fmt::format("{}_sum {}\n{}_count {}\n", name,
+                     static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6, name, count);
+}
+
+std::string Metrics::render(std::size_t queued_writes) const {
+  std::string out;
+  auto gauge = [&](const char* name, const char* help, std::int64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
+  };
+  auto counter = [&](const char* name, const char* help, std::int64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
+  };
+  auto get = [](const std::atomic<std::int64_t>& a) { return a.load(std::memory_order_relaxed); };
+  gauge("modu_connections", "Open WebSocket connections.", get(connections));
+  counter("modu_connections_total", "WebSocket connections accepted.", get(connections_total));
+  counter("modu_frames_in_total", "Protocol frames received.", get(frames_in));
+  counter("modu_frames_out_total", "Protocol frames sent.", get(frames_out));
+  counter("modu_ws_messages_out_total", "WebSocket messages sent (each carries one or more frames).",
+          get(ws_messages_out));
+  counter("modu_messages_stored_total", "Chat messages durably stored.", get(messages_stored));
+  counter("modu_slow_consumers_closed_total", "Connections closed because they did not read.",
+          get(slow_consumers_closed));
+  gauge("modu_store_queued_writes", "Write jobs waiting for the committer.",
+        static_cast<std::int64_t>(queued_writes));
+  out += "# HELP modu_errors_total Error responses by code.\n# TYPE modu_errors_total counter\n";
+  for (int i = 0; i < kErrorCodeCount; ++i)
+    out += fmt::format("modu_errors_total{{code=\"{}\"}} {}\n",
+                       error_code_name(static_cast<ErrorCode>(i)), get(errors[static_cast<std::size_t>(i)]));
+  batch_size.render(out, "modu_store_batch_size", "Write jobs per committed transaction.");
+  commit_seconds.render(out, "modu_store_commit_seconds", "Time to run and commit one batch.");
+  return out;
+}
+
+}  // namespace modu

@@ -1,0 +1,55 @@
+// Process-wide counters and histograms, rendered in the Prometheus text format at
+// GET /metrics. Every update is a relaxed atomic add: safe from any thread, no locks.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "modu/error.h"
+
+namespace modu {
+
+// A cumulative histogram with fixed upper bounds (Prometheus `le` buckets).
+template <std::size_t N>
+class Histogram {
+ public:
+  explicit constexpr Histogram(std::array<double, N> bounds) : bounds_(bounds) {}
+  void observe(double v) {
+    for (std::size_t i = 0; i < N; ++i)
+      if (v <= bounds_[i]) { buckets_[i].fetch_add(1, std::memory_order_relaxed); break; }
+    count_.fetch_add(1, std::memory_order_relaxed);
+    sum_micro_.fetch_add(static_cast<std::int64_t>(v * 1e6), std::memory_order_relaxed);
+  }
+  void render(std::string& out, const char* name, const char* help) const;
+
+ private:
+  std::array<double, N> bounds_;
+  std::array<std::atomic<std::int64_t>, N> buckets_{};
+  std::atomic<std::int64_t> count_{0};
+  std::atomic<std::int64_t> sum_micro_{0};
+};
+
+struct Metrics {
+  std::atomic<std::int64_t> connections{0};          // open WebSocket connections
+  std::atomic<std::int64_t> connections_total{0};
+  std::atomic<std::int64_t> frames_in{0};
+  std::atomic<std::int64_t> frames_out{0};
+  std::atomic<std::int64_t> ws_messages_out{0};      // WebSocket messages (batches of frames)
+  std::atomic<std::int64_t> messages_stored{0};
+  std::atomic<std::int64_t> slow_consumers_closed{0};
+  std::array<std::atomic<std::int64_t>, kErrorCodeCount> errors{};
+
+  Histogram<12> batch_size{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}};
+  Histogram<12> commit_seconds{
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
+
+  void count_error(ErrorCode code) {
+    errors[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
+  }
+  // `queued_writes` is sampled by the caller (the store owns it).
+  std::string render(std::size_t queued_writes) const;
+};
+
+}  // namespace modu

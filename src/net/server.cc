@@ -1,0 +1,103 @@
+#include "net/server.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/http_session.h"
+
+namespace modu {
+
+Server::Server(const NetOptions& options) : options_(options) {
+  std::size_t n = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(i));
+}
+
+Server::~Server() { stop(); }
+
+std::vector<boost::asio::io_context*> Server::loops() const {
+  std::vector<boost::asio::io_context*> out;
+  for (const auto& l : loops_) out.push_back(&l->io);
+  return out;
+}
+
+Result<std::uint16_t> Server::start(NetContext& context) {
+  context_ = &context;
+  namespace ip = boost::asio::ip;
+  boost::system::error_code ec;
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    if (options_.tls_cert.empty() || options_.tls_key.empty())
+      return make_error(ErrorCode::kBadRequest, "TLS needs both --tls-cert and --tls-key");
+    tls_.emplace(boost::asio::ssl::context::tls_server);
+    tls_->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                      boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
+                      boost::asio::ssl::context::no_tlsv1_1);
+    tls_->use_certificate_chain_file(options_.tls_cert, ec);
+    if (!ec) tls_->use_private_key_file(options_.tls_key, boost::asio::ssl::context::pem, ec);
+    if (ec) return make_error(ErrorCode::kBadRequest, "cannot load the TLS certificate or key: " + ec.message());
+  }
+  auto address = ip::make_address(options_.host, ec);
+  if (ec) return make_error(ErrorCode::kBadRequest, "invalid listen address '" + options_.host + "'");
+  ip::tcp::endpoint endpoint(address, options_.port);
+  acceptor_.emplace(loops_[0]->io);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(ErrorCode::kUnavailable,
+                      "cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message());
+  std::uint16_t port = acceptor_->local_endpoint().port();
+  accept_next();
+  for (auto& loop : loops_) {
+    threads_.emplace_back([l = loop.get()] {
+      auto guard = boost::asio::make_work_guard(l->io);
+      l->io.run();
+    });
+  }
+  return port;
+}
+
+void Server::accept_next() {
+  Loop& target = *loops_[next_loop_];
+  next_loop_ = (next_loop_ + 1) % loops_.size();
+  acceptor_->async_accept(target.io, [this, &target](boost::system::error_code ec,
+                                                     boost::asio::ip::tcp::socket socket) {
+    if (ec == boost::asio::error::operation_aborted || !acceptor_->is_open()) return;
+    if (ec) {
+      // Out of descriptors or similar: back off briefly instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      auto timer = std::make_shared<boost::asio::steady_timer>(loops_[0]->io, std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](boost::system::error_code) { if (acceptor_->is_open()) accept_next(); });
+      return;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    boost::asio::post(target.io, [this, &target, socket = std::move(socket)]() mutable {
+      if (tls_) {
+        std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
+            beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls_), target, *context_)->start();
+      } else {
+        std::make_shared<HttpSession<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), target,
+                                                         *context_)->start();
+      }
+    });
+    accept_next();
+  });
+}
+
+void Server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (acceptor_) {
+    boost::asio::post(loops_[0]->io, [this] {
+      boost::system::error_code ignored;
+      acceptor_->close(ignored);
+    });
+  }
+  for (auto& loop : loops_) loop->io.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+}  // namespace modu

@@ -1,0 +1,74 @@
+// The network front: one TCP port serving HTTP/1.1 and WebSocket, optionally over TLS.
+//
+// Threading: `threads` event loops, each an io_context run by one thread. The acceptor
+// hands each new connection to the next loop, round-robin; from then on the connection
+// lives and dies on that loop. A loop owns a JSON parser reused by all its connections,
+// and its part of the hub's registry (realtime/hub.h).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <simdjson.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "metrics/metrics.h"
+#include "modu/error.h"
+#include "net/options.h"
+#include "realtime/hub.h"
+#include "services/router.h"
+
+namespace modu {
+
+struct Loop {
+  explicit Loop(std::size_t i) : index(i) {}
+  boost::asio::io_context io{1};
+  std::size_t index;
+  simdjson::dom::parser parser;  // reused for every frame parsed on this loop
+};
+
+// What the sessions need from the rest of the server.
+struct NetContext {
+  const NetOptions& options;
+  const Router& router;
+  Services& services;
+  // Returns an empty string when ready, or why not.
+  std::function<std::string()> readiness;
+  std::atomic<bool> draining{false};
+};
+
+class Server {
+ public:
+  // Creates the event loops (not yet running). Use `loops()` to build the hub.
+  explicit Server(const NetOptions& options);
+  ~Server();
+
+  std::vector<boost::asio::io_context*> loops() const;
+
+  // Binds and starts accepting; runs the loops on their threads. Returns the bound port.
+  Result<std::uint16_t> start(NetContext& context);
+
+  // Stops accepting, closes connections, joins the loop threads. Idempotent.
+  void stop();
+
+ private:
+  void accept_next();
+
+  NetOptions options_;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::optional<boost::asio::ssl::context> tls_;
+  NetContext* context_ = nullptr;
+  std::size_t next_loop_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace modu

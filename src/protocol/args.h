@@ -1,0 +1,48 @@
+// Typed access to a request's `args` object.
+//
+// Accessors never throw: the first problem (missing field, wrong type, value out of
+// range) is recorded and later accessors return defaults, so a handler reads all its
+// arguments and then checks `error()` once. Values are copied out: the parsed document
+// belongs to the connection's parser and is reused by the next frame.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modu/error.h"
+
+namespace modu {
+
+class Args {
+ public:
+  Args() = default;  // no args at all
+  explicit Args(simdjson::dom::object object) : object_(object), present_(true) {}
+
+  std::int64_t int64(std::string_view key, std::int64_t min, std::int64_t max);
+  std::optional<std::int64_t> opt_int64(std::string_view key, std::int64_t min, std::int64_t max);
+  // Strings are limited in UTF-8 bytes; `min_bytes` > 0 makes empty strings invalid.
+  std::string string(std::string_view key, std::size_t min_bytes, std::size_t max_bytes);
+  std::optional<std::string> opt_string(std::string_view key, std::size_t min_bytes,
+                                        std::size_t max_bytes);
+  std::vector<std::int64_t> int64_list(std::string_view key, std::size_t max_items);
+  // A nested object; absent -> empty Args (which reports missing fields as such).
+  Args object(std::string_view key, bool required);
+  bool has(std::string_view key);
+
+  const std::optional<Error>& error() const { return error_; }
+  // Records a handler-level validation failure (first one wins).
+  void fail(ErrorCode code, std::string message);
+
+ private:
+  std::optional<simdjson::dom::element> find(std::string_view key, bool required);
+
+  simdjson::dom::object object_;
+  bool present_ = false;
+  std::optional<Error> error_;
+};
+
+}  // namespace modu

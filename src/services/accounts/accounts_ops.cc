@@ -1,0 +1,202 @@
+// Registration, login, resuming a session, logout, and the device list.
+//
+// Password work runs on the blocking pool; the event loop only parses and answers. A
+// successful sign-in is applied on the connection's own loop (Connection::sign_in) before
+// the answer is sent, so every event committed after the answer reaches the device.
+#include "services/accounts/accounts_ops.h"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include <limits>
+
+#include "services/accounts/accounts.h"
+#include "services/accounts/credentials.h"
+#include "services/views.h"
+#include "services/write.h"
+
+namespace modu {
+namespace {
+
+constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+
+struct DeviceArgs {
+  DeviceKind kind = DeviceKind::kWeb;
+  std::string name;
+};
+
+std::optional<DeviceArgs> read_device(Call& call) {
+  Args device = call.args.object("device", true);
+  if (call.args.error()) return std::nullopt;
+  auto kind_name = device.string("kind", 1, 16);
+  auto name = device.opt_string("name", 0, 64).value_or("");
+  if (device.error()) {
+    call.reply.fail(*device.error());
+    return std::nullopt;
+  }
+  auto kind = parse_device_kind(kind_name);
+  if (!kind) {
+    call.reply.fail(ErrorCode::kBadRequest, "device.kind must be phone, tablet, pc or web");
+    return std::nullopt;
+  }
+  return DeviceArgs{*kind, std::move(name)};
+}
+
+// Creates the device session inside a write job; returns the auth result JSON.
+std::string open_session(WriteTx& tx, const UserRecord& user, const DeviceArgs& device,
+                         DeviceId& out_device) {
+  NewToken token = make_session_token();
+  TimeMs now = now_ms();
+  DeviceRecord record{.user = user.id, .kind = device.kind, .name = device.name,
+                      .created_at = now, .last_seen_at = now};
+  out_device = tx.insert_device(record, token.hash);
+  JsonWriter w;
+  w.begin_object().field("token", token.token).field("device_id", out_device.value).key("profile");
+  write_profile(w, user);
+  w.end_object();
+  return w.str();
+}
+
+// Signs the connection in on its loop, then answers.
+AfterFn sign_in_then_reply(std::shared_ptr<std::pair<UserId, DeviceId>> who) {
+  return [who](const Reply& reply, const std::string& result) {
+    auto conn = reply.conn_ptr();
+    conn->run_on_loop([conn, who, reply, result] {
+      conn->sign_in(who->first, who->second);
+      reply.ok(result);
+    });
+  };
+}
+
+void auth_register(Call& call, Services& services, ChatEngine& engine) {
+  if (call.conn.signed_in()) return call.reply.fail(ErrorCode::kAlreadyAuthenticated, "already signed in");
+  auto raw_handle = call.args.string("handle", 1, 64);
+  auto password = call.args.string("password", 0, kMaxPasswordBytes);
+  auto display_name = call.args.opt_string("display_name", 1, 64);
+  if (args_failed(call)) return;
+  auto device = read_device(call);
+  if (!device) return;
+  auto handle = normalize_handle(raw_handle);
+  if (!handle) return call.reply.fail(ErrorCode::kInvalidHandle, "handles are 3-32 characters: a-z, 0-9, '_' and '.'");
+  if (password.size() < kMinPasswordBytes) return call.reply.fail(ErrorCode::kWeakPassword, "passwords are at least 8 characters");
+  if (services.store.reader().user_by_handle(*handle))
+    return call.reply.fail(ErrorCode::kHandleTaken, "that handle is taken");
+
+  PasswordCost cost{services.options.password_ops, services.options.password_memory_kib * 1024};
+  boost::asio::post(services.blocking, [&services, &engine, reply = call.reply, handle = *handle,
+                                        password = std::move(password), cost,
+                                        name = display_name.value_or(*handle), device = *device] {
+    auto hash = hash_password(password, cost);
+    if (!hash) return reply.fail(ErrorCode::kUnavailable, "the server is out of memory; retry");
+    auto who = std::make_shared<std::pair<UserId, DeviceId>>();
+    submit_write(services, reply, [&engine, handle, hash = std::move(*hash), name, device, who](
+                                      WriteTx& tx, Effects&) -> Result<std::string> {
+      auto user = create_account(tx, engine, handle, hash, name, now_ms());
+      if (!user.ok()) return user.take_error();
+      who->first = user->id;
+      return open_session(tx, *user, device, who->second);
+    }, sign_in_then_reply(who));
+  });
+}
+
+void auth_login(Call& call, Services& services) {
+  if (call.conn.signed_in()) return call.reply.fail(ErrorCode::kAlreadyAuthenticated, "already signed in");
+  auto raw_handle = call.args.string("handle", 1, 64);
+  auto password = call.args.string("password", 0, kMaxPasswordBytes);
+  if (args_failed(call)) return;
+  auto device = read_device(call);
+  if (!device) return;
+  auto handle = normalize_handle(raw_handle);
+  auto creds = handle ? services.store.reader().credentials_by_handle(*handle) : std::nullopt;
+  if (!creds) return call.reply.fail(ErrorCode::kInvalidCredentials, "wrong handle or password");
+  boost::asio::post(services.blocking, [&services, reply = call.reply, creds = *creds,
+                                        password = std::move(password), device = *device] {
+    if (!verify_password(password, creds.password_hash))
+      return reply.fail(ErrorCode::kInvalidCredentials, "wrong handle or password");
+    auto who = std::make_shared<std::pair<UserId, DeviceId>>(creds.id, DeviceId());
+    submit_write(services, reply, [device, who](WriteTx& tx, Effects&) -> Result<std::string> {
+      auto user = tx.user_by_id(who->first);
+      if (!user) return make_error(ErrorCode::kInvalidCredentials, "wrong handle or password");
+      return open_session(tx, *user, device, who->second);
+    }, sign_in_then_reply(who));
+  });
+}
+
+void auth_resume(Call& call, Services& services) {
+  if (call.conn.signed_in()) return call.reply.fail(ErrorCode::kAlreadyAuthenticated, "already signed in");
+  auto token = call.args.string("token", 1, 128);
+  if (args_failed(call)) return;
+  auto hash = hash_session_token(token);
+  ReadView& view = services.store.reader();
+  auto device = hash ? view.device_by_token_hash(*hash) : std::nullopt;
+  if (!device) return call.reply.fail(ErrorCode::kInvalidCredentials, "unknown session token");
+  if (device->revoked) return call.reply.fail(ErrorCode::kSessionRevoked, "this device was signed out");
+  auto user = view.user_by_id(device->user);
+  if (!user) return call.reply.fail(ErrorCode::kInvalidCredentials, "unknown session token");
+  call.conn.sign_in(user->id, device->id);
+  JsonWriter w;
+  w.begin_object().field("device_id", device->id.value).key("profile");
+  write_profile(w, *user);
+  w.end_object();
+  call.reply.ok(w);
+  // Record when the device was last seen; nobody waits for it.
+  DeviceId id = device->id;
+  services.store.submit(WriteJob{
+      .apply = [id](WriteTx& tx) -> Status { tx.touch_device(id, now_ms()); return ok_status(); },
+      .done = [](const Status&) {},
+  });
+}
+
+SharedFrame revoked_notice(DeviceId device) {
+  return share(event_frame("session.revoked", 0, fmt::format(R"({{"device_id":{}}})", device.value)));
+}
+
+void auth_logout(Call& call, Services& services) {
+  UserId me = call.conn.user;
+  DeviceId device = call.conn.device;
+  submit_write(services, call.reply, [me, device](WriteTx& tx, Effects&) -> Result<std::string> {
+    tx.revoke_device(me, device);
+    return std::string("{}");
+  }, [&services, me, device](const Reply& reply, const std::string& result) {
+    reply.ok(result);
+    // This connection closes after the answer; the device's other connections are told.
+    reply.conn().close_after(nullptr);
+    services.hub.disconnect_device(me, device, revoked_notice(device));
+  });
+}
+
+void devices_list(Call& call, Services& services) {
+  JsonWriter w;
+  w.begin_object().key("devices").begin_array();
+  for (const auto& d : services.store.reader().devices_of(call.conn.user))
+    write_device(w, d, d.id == call.conn.device);
+  w.end_array().end_object();
+  call.reply.ok(w);
+}
+
+void devices_revoke(Call& call, Services& services) {
+  DeviceId device(call.args.int64("device_id", 1, kMaxId));
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  submit_write(services, call.reply, [me, device](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    if (!tx.revoke_device(me, device)) return make_error(ErrorCode::kBadRequest, "no such device");
+    fx.disconnect(me, device, revoked_notice(device));
+    return std::string("{}");
+  });
+}
+
+}  // namespace
+
+void register_account_ops(Router& router, Services& services, ChatEngine& engine) {
+  using A = Router::Access;
+  auto& s = services;
+  router.add("ping", A::kPublic, [](Call& c) { c.reply.ok_empty(); });
+  router.add("auth.register", A::kPublic, [&s, &engine](Call& c) { auth_register(c, s, engine); });
+  router.add("auth.login", A::kPublic, [&s](Call& c) { auth_login(c, s); });
+  router.add("auth.resume", A::kPublic, [&s](Call& c) { auth_resume(c, s); });
+  router.add("auth.logout", A::kSignedIn, [&s](Call& c) { auth_logout(c, s); });
+  router.add("devices.list", A::kSignedIn, [&s](Call& c) { devices_list(c, s); });
+  router.add("devices.revoke", A::kSignedIn, [&s](Call& c) { devices_revoke(c, s); });
+}
+
+}  // namespace modu

@@ -1,0 +1,148 @@
+#include "services/chat/chat_engine.h"
+
+#include <algorithm>
+
+namespace modu {
+
+MemberRecord* ChatState::member(UserId user) {
+  auto it = std::lower_bound(members.begin(), members.end(), user,
+                             [](const MemberRecord& m, UserId u) { return m.user < u; });
+  return (it != members.end() && it->user == user) ? &*it : nullptr;
+}
+
+std::int64_t ChatState::unread_count(Seq seq) const {
+  std::int64_t n = 0;
+  for (const auto& m : members) n += m.read_seq < seq ? 1 : 0;
+  return n;
+}
+
+void ChatEngine::rebuild_member_ids(ChatState& chat) {
+  auto ids = std::make_shared<std::vector<UserId>>();
+  ids->reserve(chat.members.size());
+  for (const auto& m : chat.members) ids->push_back(m.user);
+  chat.member_ids = std::move(ids);
+}
+
+ChatState* ChatEngine::load(WriteTx& tx, ChatId id) {
+  auto it = chats_.find(id);
+  if (it != chats_.end()) return &it->second;
+  auto record = tx.chat(id);
+  if (!record) return nullptr;
+  ChatState state;
+  state.chat = std::move(*record);
+  state.members = tx.active_members(id);  // sorted by user id
+  rebuild_member_ids(state);
+  return &chats_.emplace(id, std::move(state)).first->second;
+}
+
+ChatState* ChatEngine::load_for_member(WriteTx& tx, ChatId id, UserId user) {
+  ChatState* chat = load(tx, id);
+  return (chat && chat->member(user)) ? chat : nullptr;
+}
+
+ChatState& ChatEngine::create(WriteTx& tx, ChatRecord record, const std::vector<UserId>& members,
+                              std::optional<std::string_view> direct_key, Pos pos) {
+  record.id = tx.insert_chat(record, direct_key);
+  ChatState state;
+  state.chat = record;
+  for (UserId u : members) {
+    MemberRecord m{.chat = record.id, .user = u,
+                   .role = u == record.created_by ? MemberRole::kOwner : MemberRole::kMember,
+                   .joined_seq = 0, .read_seq = 0, .active = true, .pos = pos};
+    tx.upsert_member(m);
+    state.members.push_back(m);
+  }
+  std::sort(state.members.begin(), state.members.end(),
+            [](const MemberRecord& a, const MemberRecord& b) { return a.user < b.user; });
+  rebuild_member_ids(state);
+  return chats_.insert_or_assign(record.id, std::move(state)).first->second;
+}
+
+MessageRecord ChatEngine::append(WriteTx& tx, ChatState& chat, UserId sender, MessageKind kind,
+                                 std::string client_id, std::string text, Seq reply_to,
+                                 TimeMs now, Pos pos) {
+  MessageRecord m{.chat = chat.chat.id, .seq = chat.chat.last_seq + 1,
+                  .client_id = std::move(client_id), .sender = sender, .kind = kind,
+                  .text = std::move(text), .reply_to = reply_to, .created_at = now,
+                  .deleted = false};
+  tx.insert_message(m);
+  chat.chat.last_seq = m.seq;
+  chat.chat.last_activity_at = now;
+  advance_read(chat, sender, m.seq, pos);
+  mark_changed(chat, pos);
+  return m;
+}
+
+bool ChatEngine::advance_read(ChatState& chat, UserId user, Seq seq, Pos pos) {
+  MemberRecord* m = chat.member(user);
+  if (!m || seq <= m->read_seq) return false;
+  m->read_seq = std::min(seq, chat.chat.last_seq);
+  if (dirty_reads_.insert(chat.chat.id).second) moved_readers_[chat.chat.id].clear();
+  auto& movers = moved_readers_[chat.chat.id];
+  if (std::find(movers.begin(), movers.end(), user) == movers.end()) movers.push_back(user);
+  mark_changed(chat, pos);
+  return true;
+}
+
+void ChatEngine::add_member(WriteTx& tx, ChatState& chat, UserId user, MemberRole role, Pos pos) {
+  MemberRecord m{.chat = chat.chat.id, .user = user, .role = role,
+                 .joined_seq = chat.chat.last_seq, .read_seq = chat.chat.last_seq,
+                 .active = true, .pos = pos};
+  tx.upsert_member(m);
+  auto it = std::lower_bound(chat.members.begin(), chat.members.end(), user,
+                             [](const MemberRecord& a, UserId u) { return a.user < u; });
+  chat.members.insert(it, m);
+  rebuild_member_ids(chat);
+  mark_changed(chat, pos);
+}
+
+void ChatEngine::remove_member(WriteTx& tx, ChatState& chat, UserId user, Pos pos) {
+  // Persist the leaver's pending read pointer before it drops out of the flush.
+  if (MemberRecord* m = chat.member(user)) tx.set_read_seq(chat.chat.id, user, m->read_seq);
+  tx.set_member_left(chat.chat.id, user, pos);
+  std::erase_if(chat.members, [&](const MemberRecord& m) { return m.user == user; });
+  if (auto it = moved_readers_.find(chat.chat.id); it != moved_readers_.end())
+    std::erase(it->second, user);
+  rebuild_member_ids(chat);
+  mark_changed(chat, pos);
+}
+
+void ChatEngine::rename(WriteTx& tx, ChatState& chat, std::string title, Pos pos) {
+  tx.update_chat_title(chat.chat.id, title);
+  chat.chat.title = std::move(title);
+  mark_changed(chat, pos);
+}
+
+void ChatEngine::mark_changed(ChatState& chat, Pos pos) {
+  Pos& p = dirty_chats_[chat.chat.id];
+  p = std::max(p, pos);
+}
+
+void ChatEngine::flush(WriteTx& tx) {
+  for (ChatId id : dirty_reads_) {
+    auto it = chats_.find(id);
+    if (it == chats_.end()) continue;
+    for (UserId u : moved_readers_[id])
+      if (MemberRecord* m = it->second.member(u)) tx.set_read_seq(id, u, m->read_seq);
+  }
+  for (auto [id, pos] : dirty_chats_) {
+    auto it = chats_.find(id);
+    if (it == chats_.end()) continue;
+    tx.update_chat_last(id, it->second.chat.last_seq, it->second.chat.last_activity_at);
+    tx.touch_members(id, pos);
+    for (auto& m : it->second.members) m.pos = pos;
+  }
+  dirty_reads_.clear();
+  moved_readers_.clear();
+  dirty_chats_.clear();
+  if (chats_.size() > kMaxCachedChats) chats_.clear();
+}
+
+void ChatEngine::forget_all() {
+  chats_.clear();
+  dirty_chats_.clear();
+  dirty_reads_.clear();
+  moved_readers_.clear();
+}
+
+}  // namespace modu

@@ -1,0 +1,81 @@
+// The chat engine: the committer thread's in-memory view of chats.
+//
+// Every chat write (send, read, delete, create, invite, leave, rename) runs as a write job
+// on the store's single committer thread, so the engine owns its state without locks: for
+// each chat touched recently, the record and its active members with their read pointers.
+// That makes the hot path (a send) one index probe for the client id plus one insert.
+//
+// Per-batch coalescing: a send does not rewrite the chat row or every member's position
+// at once. It marks the chat dirty; `flush` (the store's before-commit hook) writes the
+// chat's last seq and activity, the read pointers that moved and each member's change
+// position once per batch, inside the same transaction. A hot group chat with 100 messages
+// in a batch costs 100 inserts and one pass over its members, not 100.
+//
+// Ordering and durability: seqs are assigned here, in commit order, one chat at a time.
+// Nothing is published before its batch commits (see services/write.h), so no reader ever
+// sees seq N+1 before seq N.
+//
+// Failure: jobs check everything before they change anything. If a batch fails to commit,
+// `forget_all` drops the cache and it is reloaded from committed state on next use.
+//
+// Thread safety: every method runs on the committer thread only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "modu/store.h"
+
+namespace modu {
+
+struct ChatState {
+  ChatRecord chat;
+  std::vector<MemberRecord> members;  // active members, sorted by user id
+  // Active member ids, shared with published events; rebuilt when membership changes.
+  std::shared_ptr<const std::vector<UserId>> member_ids;
+
+  MemberRecord* member(UserId user);
+  // Members whose read pointer is below `seq` (KakaoTalk's unread count).
+  std::int64_t unread_count(Seq seq) const;
+};
+
+class ChatEngine {
+ public:
+  // The chat, or nullptr when it does not exist.
+  ChatState* load(WriteTx& tx, ChatId id);
+  // The chat if `user` is an active member; nullptr otherwise (never reveal which).
+  ChatState* load_for_member(WriteTx& tx, ChatId id, UserId user);
+
+  ChatState& create(WriteTx& tx, ChatRecord chat, const std::vector<UserId>& members,
+                    std::optional<std::string_view> direct_key, Pos pos);
+
+  // Stores a message with the next seq and moves the sender's read pointer to it.
+  MessageRecord append(WriteTx& tx, ChatState& chat, UserId sender, MessageKind kind,
+                       std::string client_id, std::string text, Seq reply_to, TimeMs now, Pos pos);
+  // Moves a member's read pointer forward (never back). Returns false if it did not move.
+  bool advance_read(ChatState& chat, UserId user, Seq seq, Pos pos);
+  void add_member(WriteTx& tx, ChatState& chat, UserId user, MemberRole role, Pos pos);
+  void remove_member(WriteTx& tx, ChatState& chat, UserId user, Pos pos);
+  void rename(WriteTx& tx, ChatState& chat, std::string title, Pos pos);
+  void mark_changed(ChatState& chat, Pos pos);
+
+  // Store hooks.
+  void flush(WriteTx& tx);
+  void forget_all();
+
+ private:
+  void rebuild_member_ids(ChatState& chat);
+
+  // Bounded: cleared wholesale after a commit when it grows past this many chats.
+  static constexpr std::size_t kMaxCachedChats = 200'000;
+
+  std::unordered_map<ChatId, ChatState> chats_;
+  std::unordered_map<ChatId, Pos> dirty_chats_;  // chat -> latest change position
+  std::unordered_set<ChatId> dirty_reads_;       // chats with moved read pointers
+  std::unordered_map<ChatId, std::vector<UserId>> moved_readers_;
+};
+
+}  // namespace modu

@@ -1,0 +1,468 @@
+// Chat operations. Reads (lists, history, sync) run on the connection's loop against the
+// loop's read view; every change is a write job on the committer thread (chat_engine.h).
+#include "services/chat/chat_ops.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include "services/views.h"
+#include "services/write.h"
+
+namespace modu {
+namespace {
+
+constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+constexpr std::size_t kMaxTitleBytes = 100;
+constexpr std::size_t kMaxClientIdBytes = 64;
+// Summaries list members with profiles up to this size; larger chats use chats.get.
+constexpr std::size_t kSummaryMemberLimit = 100;
+
+std::string memo_key(UserId user) { return fmt::format("memo:{}", user.value); }
+std::string direct_key(UserId a, UserId b) {
+  if (b < a) std::swap(a, b);
+  return fmt::format("direct:{}:{}", a.value, b.value);
+}
+
+Error chat_not_found() { return make_error(ErrorCode::kChatNotFound, "no such chat"); }
+
+// --- events built inside write jobs -------------------------------------------------------
+
+std::string message_json(const MessageRecord& m, std::int64_t unread) {
+  JsonWriter w;
+  w.begin_object().key("message");
+  write_message(w, m, unread);
+  w.end_object();
+  return w.str();
+}
+
+void publish_message(Effects& fx, const ChatState& chat, const MessageRecord& m, Pos pos) {
+  fx.publish(chat.member_ids, share(event_frame("message.new", pos, message_json(m, chat.unread_count(m.seq)))));
+}
+
+// chat.updated to every active member, each with their own view (read pointer, unread).
+void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos) {
+  bool with_members = chat.members.size() <= kSummaryMemberLimit;
+  for (const auto& me : chat.members) {
+    JsonWriter w;
+    w.begin_object().key("chat");
+    write_chat_summary(w, tx, chat.chat, chat.members, me, with_members);
+    w.end_object();
+    fx.publish(me.user, share(event_frame("chat.updated", pos, w.view())));
+  }
+}
+
+std::string summary_result(WriteTx& tx, const ChatState& chat, UserId viewer) {
+  const MemberRecord* me = nullptr;
+  for (const auto& m : chat.members)
+    if (m.user == viewer) me = &m;
+  JsonWriter w;
+  w.begin_object().key("chat");
+  write_chat_summary(w, tx, chat.chat, chat.members, *me, true);
+  w.end_object();
+  return w.str();
+}
+
+// A system message records a change in the chat's timeline. Its client id lives in a
+// namespace clients cannot use ('~'), so it never collides with a real send.
+MessageRecord append_system(WriteTx& tx, ChatEngine& engine, ChatState& chat, UserId by,
+                            const JsonWriter& body, TimeMs now, Pos pos) {
+  return engine.append(tx, chat, by, MessageKind::kSystem, fmt::format("~sys:{}", pos),
+                       std::string(body.view()), 0, now, pos);
+}
+
+// --- reads on the connection's loop --------------------------------------------------------
+
+std::optional<MemberRecord> active_membership(ReadView& view, ChatId chat, UserId user) {
+  auto m = view.membership(chat, user);
+  if (!m || !m->active) return std::nullopt;
+  return m;
+}
+
+void reply_summary(Call& call, ReadView& view, ChatId chat_id) {
+  ReadSnapshot snapshot(view);
+  auto me = active_membership(view, chat_id, call.conn.user);
+  auto chat = me ? view.chat(chat_id) : std::nullopt;
+  if (!chat) return call.reply.fail(chat_not_found());
+  auto members = view.active_members(chat_id);
+  JsonWriter w;
+  w.begin_object().key("chat");
+  write_chat_summary(w, view, *chat, members, *me, true);
+  w.end_object();
+  call.reply.ok(w);
+}
+
+std::optional<ChatListCursor> parse_list_cursor(const std::string& s) {
+  ChatListCursor c;
+  auto colon = s.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::int64_t chat = 0;
+  auto r1 = std::from_chars(s.data(), s.data() + colon, c.last_activity_at);
+  auto r2 = std::from_chars(s.data() + colon + 1, s.data() + s.size(), chat);
+  if (r1.ec != std::errc() || r2.ec != std::errc() || r2.ptr != s.data() + s.size()) return std::nullopt;
+  c.chat = ChatId(chat);
+  return c;
+}
+
+void chats_list(Call& call, Services& services) {
+  auto limit = call.args.opt_int64("limit", 1, 200).value_or(50);
+  auto before = call.args.opt_string("before", 1, 64);
+  if (args_failed(call)) return;
+  std::optional<ChatListCursor> cursor;
+  if (before) {
+    cursor = parse_list_cursor(*before);
+    if (!cursor) return call.reply.fail(ErrorCode::kBadRequest, "field 'before' is not a cursor from chats.list");
+  }
+  ReadView& view = services.store.reader();
+  ReadSnapshot snapshot(view);
+  auto rows = view.chat_list(call.conn.user, limit + 1, cursor);
+  bool more = static_cast<std::int64_t>(rows.size()) > limit;
+  if (more) rows.resize(static_cast<std::size_t>(limit));
+  JsonWriter w;
+  w.begin_object().key("chats").begin_array();
+  for (const auto& row : rows) {
+    auto members = view.active_members(row.chat.id);
+    write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit);
+  }
+  w.end_array().key("next");
+  if (more) w.value(fmt::format("{}:{}", rows.back().chat.last_activity_at, rows.back().chat.id.value));
+  else w.null();
+  w.end_object();
+  call.reply.ok(w);
+}
+
+void messages_history(Call& call, Services& services) {
+  ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
+  auto before = call.args.opt_int64("before_seq", 1, kMaxId);
+  auto after = call.args.opt_int64("after_seq", 0, kMaxId);
+  auto limit = call.args.opt_int64("limit", 1, 200).value_or(50);
+  if (args_failed(call)) return;
+  if (before && after) return call.reply.fail(ErrorCode::kBadRequest, "give before_seq or after_seq, not both");
+  ReadView& view = services.store.reader();
+  ReadSnapshot snapshot(view);
+  auto me = active_membership(view, chat_id, call.conn.user);
+  if (!me) return call.reply.fail(chat_not_found());
+  // Members see the timeline from the moment they joined.
+  Seq floor = me->joined_seq;
+  std::vector<MessageRecord> page;
+  bool more = false;
+  if (after) {
+    page = view.messages_after(chat_id, std::max(*after, floor), limit + 1);
+    more = static_cast<std::int64_t>(page.size()) > limit;
+    if (more) page.pop_back();
+  } else {
+    page = view.messages_before(chat_id, before.value_or(kMaxId), limit + 1);
+    std::erase_if(page, [&](const MessageRecord& m) { return m.seq <= floor; });
+    more = static_cast<std::int64_t>(page.size()) > limit;
+    if (more) page.erase(page.begin());
+  }
+  ReadPointers pointers(view.active_members(chat_id));
+  JsonWriter w;
+  w.begin_object().key("messages").begin_array();
+  for (const auto& m : page) write_message(w, m, pointers.unread(m.seq));
+  w.end_array().field("has_more", more).end_object();
+  call.reply.ok(w);
+}
+
+void sync(Call& call, Services& services) {
+  Pos since = call.args.int64("since", 0, kMaxId);
+  auto limit = call.args.opt_int64("limit", 1, 500).value_or(200);
+  if (args_failed(call)) return;
+  ReadView& view = services.store.reader();
+  ReadSnapshot snapshot(view);
+  Pos until = view.current_pos();
+  auto rows = view.changed_chats(call.conn.user, since, limit + 1);
+  bool more = static_cast<std::int64_t>(rows.size()) > limit;
+  if (more) {
+    rows.resize(static_cast<std::size_t>(limit));
+    until = rows.back().me.pos;  // positions are unique per user and chat: an exact cut
+  }
+  JsonWriter w;
+  w.begin_object().field("pos", std::max(until, since)).key("chats").begin_array();
+  for (const auto& row : rows) {
+    std::vector<MemberRecord> members;
+    if (row.me.active) members = view.active_members(row.chat.id);
+    write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit);
+  }
+  w.end_array().key("friends").begin_array();
+  for (const auto& change : view.friend_changes(call.conn.user, since, until)) {
+    w.begin_object().key("friend");
+    write_profile(w, change.profile);
+    w.field("removed", change.removed).end_object();
+  }
+  w.end_array().key("me");
+  auto self = view.user_by_id(call.conn.user);
+  if (self && self->profile_pos > since && self->profile_pos <= until) write_profile(w, *self);
+  else w.null();
+  w.field("has_more", more).end_object();
+  call.reply.ok(w);
+}
+
+// --- writes --------------------------------------------------------------------------------
+
+void messages_send(Call& call, Services& services, ChatEngine& engine) {
+  ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
+  std::string client_id = call.args.string("client_id", 1, kMaxClientIdBytes);
+  std::string text = call.args.string("text", 1, services.options.max_text_bytes);
+  Seq reply_to = call.args.opt_int64("reply_to", 1, kMaxId).value_or(0);
+  if (args_failed(call)) return;
+  if (client_id.front() == '~')
+    return call.reply.fail(ErrorCode::kBadRequest, "client_id must not start with '~'");
+  UserId me = call.conn.user;
+  submit_write(services, call.reply,
+               [&engine, me, chat_id, client_id = std::move(client_id), text = std::move(text),
+                reply_to](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    // Idempotency is decided here, in the transaction that would store the message.
+    if (auto prior = tx.message_by_client_id(me, client_id)) {
+      bool same = prior->chat == chat_id && prior->reply_to == reply_to &&
+                  (prior->text == text || prior->deleted);
+      if (!same)
+        return make_error(ErrorCode::kDuplicateClientId,
+                          "client_id was already used for a different message");
+      ChatState* chat = engine.load(tx, prior->chat);
+      return message_json(*prior, chat ? chat->unread_count(prior->seq) : 0);
+    }
+    ChatState* chat = engine.load_for_member(tx, chat_id, me);
+    if (!chat) return chat_not_found();
+    if (reply_to > chat->chat.last_seq)
+      return make_error(ErrorCode::kMessageNotFound, "reply_to names no message in this chat");
+    Pos pos = tx.next_pos();
+    MessageRecord m = engine.append(tx, *chat, me, MessageKind::kText, client_id, text,
+                                    reply_to, now_ms(), pos);
+    publish_message(fx, *chat, m, pos);
+    fx.count_stored_message();
+    return message_json(m, chat->unread_count(m.seq));
+  });
+}
+
+void messages_read(Call& call, Services& services, ChatEngine& engine) {
+  ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
+  Seq seq = call.args.int64("seq", 0, kMaxId);
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  submit_write(services, call.reply, [&engine, me, chat_id, seq](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    ChatState* chat = engine.load_for_member(tx, chat_id, me);
+    if (!chat) return chat_not_found();
+    Seq target = std::min(seq, chat->chat.last_seq);
+    if (target > chat->member(me)->read_seq) {
+      Pos pos = tx.next_pos();
+      engine.advance_read(*chat, me, target, pos);
+      JsonWriter w;
+      w.begin_object().field("chat_id", chat_id.value).field("user_id", me.value)
+          .field("read_seq", target).end_object();
+      fx.publish(chat->member_ids, share(event_frame("chat.read", pos, w.view())));
+    }
+    return fmt::format(R"({{"read_seq":{}}})", chat->member(me)->read_seq);
+  });
+}
+
+void messages_delete(Call& call, Services& services, ChatEngine& engine) {
+  ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
+  Seq seq = call.args.int64("seq", 1, kMaxId);
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  TimeMs window_ms = services.options.delete_window_seconds * 1000;
+  submit_write(services, call.reply, [&engine, me, chat_id, seq, window_ms](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    ChatState* chat = engine.load_for_member(tx, chat_id, me);
+    if (!chat) return chat_not_found();
+    auto m = tx.message(chat_id, seq);
+    if (!m || seq <= chat->member(me)->joined_seq)
+      return make_error(ErrorCode::kMessageNotFound, "no such message in this chat");
+    if (m->sender != me || m->kind != MessageKind::kText)
+      return make_error(ErrorCode::kForbidden, "only your own messages can be deleted");
+    if (!m->deleted) {
+      if (now_ms() - m->created_at > window_ms)
+        return make_error(ErrorCode::kDeleteWindowExpired, "the message is too old to delete for everyone");
+      tx.mark_message_deleted(chat_id, seq);
+      m->deleted = true;
+      m->text.clear();
+      Pos pos = tx.next_pos();
+      engine.mark_changed(*chat, pos);
+      fx.publish(chat->member_ids, share(event_frame("message.deleted", pos, message_json(*m, chat->unread_count(seq)))));
+    }
+    return message_json(*m, chat->unread_count(seq));
+  });
+}
+
+std::vector<UserId> distinct_users(const std::vector<std::int64_t>& ids, UserId except) {
+  std::vector<UserId> out;
+  for (auto v : ids)
+    if (UserId(v) != except && std::find(out.begin(), out.end(), UserId(v)) == out.end())
+      out.push_back(UserId(v));
+  return out;
+}
+
+// Fails with user_not_found naming the first id that is not a user.
+std::optional<Error> check_users_exist(WriteTx& tx, const std::vector<UserId>& ids) {
+  for (UserId u : ids)
+    if (!tx.user_by_id(u)) return make_error(ErrorCode::kUserNotFound, fmt::format("no user {}", u.value));
+  return std::nullopt;
+}
+
+void chats_direct(Call& call, Services& services, ChatEngine& engine) {
+  UserId other(call.args.int64("user_id", 1, kMaxId));
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  std::string key = other == me ? memo_key(me) : direct_key(me, other);
+  ReadView& view = services.store.reader();
+  if (auto id = view.chat_by_direct_key(key); id && active_membership(view, *id, me))
+    return reply_summary(call, view, *id);
+  submit_write(services, call.reply, [&engine, me, other, key](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    if (!tx.user_by_id(other)) return make_error(ErrorCode::kUserNotFound, "no such user");
+    if (auto id = tx.chat_by_direct_key(key)) {
+      ChatState* chat = engine.load(tx, *id);
+      if (!chat) return make_error(ErrorCode::kInternal, "direct chat vanished");
+      return summary_result(tx, *chat, me);
+    }
+    Pos pos = tx.next_pos();
+    TimeMs now = now_ms();
+    ChatRecord record{.kind = other == me ? ChatKind::kMemo : ChatKind::kDirect, .created_by = me,
+                      .created_at = now, .last_activity_at = now};
+    std::vector<UserId> members{me};
+    if (other != me) members.push_back(other);
+    ChatState& chat = engine.create(tx, record, members, key, pos);
+    publish_chat_updated(tx, fx, chat, pos);
+    return summary_result(tx, chat, me);
+  });
+}
+
+void chats_create_group(Call& call, Services& services, ChatEngine& engine) {
+  std::string title = call.args.opt_string("title", 0, kMaxTitleBytes).value_or("");
+  auto ids = call.args.int64_list("user_ids", services.options.max_group_members);
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  auto invitees = distinct_users(ids, me);
+  if (invitees.empty()) return call.reply.fail(ErrorCode::kBadRequest, "field 'user_ids' must name someone besides you");
+  submit_write(services, call.reply, [&engine, me, title = std::move(title), invitees](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    if (auto e = check_users_exist(tx, invitees)) return *e;
+    Pos pos = tx.next_pos();
+    TimeMs now = now_ms();
+    std::vector<UserId> members{me};
+    members.insert(members.end(), invitees.begin(), invitees.end());
+    ChatRecord record{.kind = ChatKind::kGroup, .title = title, .created_by = me,
+                      .created_at = now, .last_activity_at = now};
+    ChatState& chat = engine.create(tx, record, members, std::nullopt, pos);
+    publish_chat_updated(tx, fx, chat, pos);
+    return summary_result(tx, chat, me);
+  });
+}
+
+void chats_invite(Call& call, Services& services, ChatEngine& engine) {
+  ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
+  auto ids = call.args.int64_list("user_ids", services.options.max_group_members);
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  auto invitees = distinct_users(ids, me);
+  std::size_t cap = services.options.max_group_members;
+  submit_write(services, call.reply, [&engine, me, chat_id, invitees, cap](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    ChatState* chat = engine.load_for_member(tx, chat_id, me);
+    if (!chat) return chat_not_found();
+    if (chat->chat.kind != ChatKind::kGroup)
+      return make_error(ErrorCode::kInvalidState, "only group chats take new members");
+    if (auto e = check_users_exist(tx, invitees)) return *e;
+    std::vector<UserId> added;
+    for (UserId u : invitees)
+      if (!chat->member(u)) added.push_back(u);
+    if (added.empty()) return summary_result(tx, *chat, me);
+    if (chat->members.size() + added.size() > cap)
+      return make_error(ErrorCode::kInvalidState, fmt::format("a group holds at most {} members", cap));
+    Pos pos = tx.next_pos();
+    for (UserId u : added) engine.add_member(tx, *chat, u, MemberRole::kMember, pos);
+    JsonWriter body;
+    body.begin_object().field("type", "invite").field("by", me.value).key("users").begin_array();
+    for (UserId u : added) body.value(u.value);
+    body.end_array().end_object();
+    MessageRecord m = append_system(tx, engine, *chat, me, body, now_ms(), pos);
+    publish_chat_updated(tx, fx, *chat, pos);
+    publish_message(fx, *chat, m, pos);
+    return summary_result(tx, *chat, me);
+  });
+}
+
+void chats_rename(Call& call, Services& services, ChatEngine& engine) {
+  ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
+  std::string title = call.args.string("title", 0, kMaxTitleBytes);
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  submit_write(services, call.reply, [&engine, me, chat_id, title = std::move(title)](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    ChatState* chat = engine.load_for_member(tx, chat_id, me);
+    if (!chat) return chat_not_found();
+    if (chat->chat.kind != ChatKind::kGroup)
+      return make_error(ErrorCode::kInvalidState, "only group chats can be renamed");
+    if (chat->chat.title == title) return summary_result(tx, *chat, me);
+    Pos pos = tx.next_pos();
+    engine.rename(tx, *chat, title, pos);
+    JsonWriter body;
+    body.begin_object().field("type", "rename").field("by", me.value).field("title", title).end_object();
+    MessageRecord m = append_system(tx, engine, *chat, me, body, now_ms(), pos);
+    publish_chat_updated(tx, fx, *chat, pos);
+    publish_message(fx, *chat, m, pos);
+    return summary_result(tx, *chat, me);
+  });
+}
+
+void chats_leave(Call& call, Services& services, ChatEngine& engine) {
+  ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  submit_write(services, call.reply, [&engine, me, chat_id](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    ChatState* chat = engine.load_for_member(tx, chat_id, me);
+    if (!chat) return chat_not_found();
+    if (chat->chat.kind != ChatKind::kGroup)
+      return make_error(ErrorCode::kInvalidState, "only group chats can be left");
+    Pos pos = tx.next_pos();
+    JsonWriter body;
+    body.begin_object().field("type", "leave").field("user", me.value).end_object();
+    MessageRecord m = append_system(tx, engine, *chat, me, body, now_ms(), pos);
+    bool was_owner = chat->member(me)->role == MemberRole::kOwner;
+    engine.remove_member(tx, *chat, me, pos);
+    // Ownership passes to the longest-serving member.
+    if (was_owner && !chat->members.empty()) {
+      auto heir = std::min_element(chat->members.begin(), chat->members.end(),
+                                   [](const MemberRecord& a, const MemberRecord& b) {
+                                     return std::tie(a.joined_seq, a.user) < std::tie(b.joined_seq, b.user);
+                                   });
+      heir->role = MemberRole::kOwner;
+      tx.upsert_member(*heir);
+    }
+    publish_message(fx, *chat, m, pos);
+    publish_chat_updated(tx, fx, *chat, pos);
+    fx.publish(me, share(event_frame("chat.removed", pos, fmt::format(R"({{"chat_id":{}}})", chat_id.value))));
+    return std::string("{}");
+  });
+}
+
+}  // namespace
+
+void register_chat_ops(Router& router, Services& services, ChatEngine& engine) {
+  using A = Router::Access;
+  auto& s = services;
+  auto& e = engine;
+  router.add("chats.list", A::kSignedIn, [&s](Call& c) { chats_list(c, s); });
+  router.add("chats.get", A::kSignedIn, [&s](Call& c) {
+    ChatId id(c.args.int64("chat_id", 1, kMaxId));
+    if (args_failed(c)) return;
+    reply_summary(c, s.store.reader(), id);
+  });
+  router.add("chats.memo", A::kSignedIn, [&s, &e](Call& c) {
+    // The memo chat is the direct chat with yourself.
+    ReadView& view = s.store.reader();
+    if (auto id = view.chat_by_direct_key(memo_key(c.conn.user))) return reply_summary(c, view, *id);
+    c.reply.fail(ErrorCode::kInternal, "memo chat missing");
+    (void)e;
+  });
+  router.add("chats.direct", A::kSignedIn, [&s, &e](Call& c) { chats_direct(c, s, e); });
+  router.add("chats.create_group", A::kSignedIn, [&s, &e](Call& c) { chats_create_group(c, s, e); });
+  router.add("chats.invite", A::kSignedIn, [&s, &e](Call& c) { chats_invite(c, s, e); });
+  router.add("chats.rename", A::kSignedIn, [&s, &e](Call& c) { chats_rename(c, s, e); });
+  router.add("chats.leave", A::kSignedIn, [&s, &e](Call& c) { chats_leave(c, s, e); });
+  router.add("messages.send", A::kSignedIn, [&s, &e](Call& c) { messages_send(c, s, e); });
+  router.add("messages.history", A::kSignedIn, [&s](Call& c) { messages_history(c, s); });
+  router.add("messages.read", A::kSignedIn, [&s, &e](Call& c) { messages_read(c, s, e); });
+  router.add("messages.delete", A::kSignedIn, [&s, &e](Call& c) { messages_delete(c, s, e); });
+  router.add("sync", A::kSignedIn, [&s](Call& c) { sync(c, s); });
+}
+
+}  // namespace modu

@@ -1,0 +1,41 @@
+#include "services/write.h"
+
+namespace modu {
+
+void Effects::deliver(Hub& hub, Metrics& metrics) const {
+  for (const auto& e : events_) {
+    if (e.disconnect_device)
+      hub.disconnect_device((*e.to)[0], e.disconnect_device, e.frame);
+    else
+      hub.publish(e.to, e.frame);
+  }
+  if (messages_stored_) metrics.messages_stored.fetch_add(messages_stored_, std::memory_order_relaxed);
+}
+
+void submit_write(Services& services, Reply reply, WriteFn apply, AfterFn after) {
+  struct State {
+    Effects effects;
+    std::string result;
+  };
+  auto state = std::make_shared<State>();
+  services.store.submit(WriteJob{
+      .apply =
+          [state, apply = std::move(apply)](WriteTx& tx) -> Status {
+            auto r = apply(tx, state->effects);
+            if (!r.ok()) {
+              state->effects = Effects();
+              return r.take_error();
+            }
+            state->result = std::move(r).value();
+            return ok_status();
+          },
+      .done =
+          [state, reply = std::move(reply), &services, after = std::move(after)](const Status& status) {
+            if (!status.ok()) return reply.fail(status.error());
+            state->effects.deliver(services.hub, services.metrics);
+            if (after) after(reply, state->result); else reply.ok(state->result);
+          },
+  });
+}
+
+}  // namespace modu

@@ -1,0 +1,54 @@
+// Submitting a write job on behalf of a request.
+//
+// `submit_write` runs `apply` on the committer thread inside the batch transaction. The
+// job records what to announce in `Effects`; only after the batch has committed are the
+// events published (in commit order) and the request answered with the job's result.
+// If the job or its batch fails, nothing is published and the request gets the error.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/router.h"
+
+namespace modu {
+
+class Effects {
+ public:
+  void publish(std::shared_ptr<const std::vector<UserId>> to, SharedFrame frame) {
+    events_.push_back(Event{std::move(to), std::move(frame), DeviceId()});
+  }
+  void publish(UserId to, SharedFrame frame) {
+    publish(std::make_shared<const std::vector<UserId>>(1, to), std::move(frame));
+  }
+  // Sends `notice` to the device's connections and closes them.
+  void disconnect(UserId user, DeviceId device, SharedFrame notice) {
+    events_.push_back(Event{std::make_shared<const std::vector<UserId>>(1, user), std::move(notice), device});
+  }
+  void count_stored_message() { ++messages_stored_; }
+
+  // Called by submit_write after the commit, on the committer thread.
+  void deliver(Hub& hub, Metrics& metrics) const;
+
+ private:
+  struct Event {
+    std::shared_ptr<const std::vector<UserId>> to;
+    SharedFrame frame;
+    DeviceId disconnect_device;  // set: close that device's connections after the frame
+  };
+  std::vector<Event> events_;
+  int messages_stored_ = 0;
+};
+
+// `apply` returns the JSON result for the reply, or an error (returned before it changed
+// anything but the transaction; see WriteJob).
+using WriteFn = std::function<Result<std::string>(WriteTx&, Effects&)>;
+
+// After the commit, publishes the effects, then answers with the result, or hands the
+// result to `after` (which must answer) when given.
+using AfterFn = std::function<void(const Reply&, const std::string& result)>;
+void submit_write(Services& services, Reply reply, WriteFn apply, AfterFn after = nullptr);
+
+}  // namespace modu

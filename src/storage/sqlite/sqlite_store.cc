@@ -1,0 +1,670 @@
+// The embedded store: SQLite in WAL mode, one writer connection driven by a committer
+// thread (group commit), and one read-only connection per reading thread.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <algorithm>
+
+#include "modu/store.h"
+#include "storage/sqlite/schema.h"
+#include "storage/sqlite/sqlite_db.h"
+
+namespace modu {
+namespace sqlite {
+namespace {
+
+#define USER_COLS "id, handle, display_name, status_message, avatar, created_at, profile_pos"
+#define DEVICE_COLS "id, user_id, kind, name, created_at, last_seen_at, revoked"
+#define CHAT_COLS "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at"
+#define MEMBER_COLS "m.chat_id, m.user_id, m.role, m.joined_seq, m.read_seq, m.active, m.pos"
+#define MESSAGE_COLS "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted"
+
+UserRecord read_user(const Stmt& s, int c = 0) {
+  UserRecord u;
+  u.id = UserId(s.int64(c));
+  u.handle = s.text(c + 1);
+  u.display_name = s.text(c + 2);
+  u.status_message = s.text(c + 3);
+  u.avatar = s.text(c + 4);
+  u.created_at = s.int64(c + 5);
+  u.profile_pos = s.int64(c + 6);
+  return u;
+}
+
+DeviceRecord read_device(const Stmt& s) {
+  DeviceRecord d;
+  d.id = DeviceId(s.int64(0));
+  d.user = UserId(s.int64(1));
+  d.kind = parse_device_kind(s.text(2)).value_or(DeviceKind::kWeb);
+  d.name = s.text(3);
+  d.created_at = s.int64(4);
+  d.last_seen_at = s.int64(5);
+  d.revoked = s.int64(6) != 0;
+  return d;
+}
+
+ChatRecord read_chat(const Stmt& s, int c = 0) {
+  ChatRecord r;
+  r.id = ChatId(s.int64(c));
+  r.kind = parse_chat_kind(s.text(c + 1)).value_or(ChatKind::kGroup);
+  r.title = s.text(c + 2);
+  r.created_by = UserId(s.int64(c + 3));
+  r.created_at = s.int64(c + 4);
+  r.last_seq = s.int64(c + 5);
+  r.last_activity_at = s.int64(c + 6);
+  return r;
+}
+
+MemberRecord read_member(const Stmt& s, int c = 0) {
+  MemberRecord m;
+  m.chat = ChatId(s.int64(c));
+  m.user = UserId(s.int64(c + 1));
+  m.role = parse_member_role(s.text(c + 2)).value_or(MemberRole::kMember);
+  m.joined_seq = s.int64(c + 3);
+  m.read_seq = s.int64(c + 4);
+  m.active = s.int64(c + 5) != 0;
+  m.pos = s.int64(c + 6);
+  return m;
+}
+
+MessageRecord read_message(const Stmt& s) {
+  MessageRecord m;
+  m.chat = ChatId(s.int64(0));
+  m.seq = s.int64(1);
+  m.client_id = s.text(2);
+  m.sender = UserId(s.int64(3));
+  m.kind = parse_message_kind(s.text(4)).value_or(MessageKind::kText);
+  m.text = s.text(5);
+  m.reply_to = s.int64(6);
+  m.created_at = s.int64(7);
+  m.deleted = s.int64(8) != 0;
+  return m;
+}
+
+// All reads, shared by the read-only views and the write transaction.
+template <class Base>
+class Reads : public Base {
+ public:
+  explicit Reads(Db& db) : db_(db) {}
+
+  Pos current_pos() override {
+    auto s = db_.prepare("SELECT value FROM meta WHERE key = 'pos'");
+    return s.step() ? s.int64(0) : 0;
+  }
+
+  void begin_snapshot() override {
+    if (snapshot_depth_++ == 0) db_.prepare("BEGIN").run();
+  }
+  void end_snapshot() override {
+    if (--snapshot_depth_ == 0) db_.prepare("COMMIT").run();
+  }
+
+  std::optional<UserRecord> user_by_id(UserId id) override {
+    auto s = db_.prepare("SELECT " USER_COLS " FROM users WHERE id = ?");
+    s.bind(1, id.value);
+    if (!s.step()) return std::nullopt;
+    return read_user(s);
+  }
+
+  std::optional<UserRecord> user_by_handle(std::string_view handle) override {
+    auto s = db_.prepare("SELECT " USER_COLS " FROM users WHERE handle = ?");
+    s.bind(1, handle);
+    if (!s.step()) return std::nullopt;
+    return read_user(s);
+  }
+
+  std::optional<UserCredentials> credentials_by_handle(std::string_view handle) override {
+    auto s = db_.prepare("SELECT id, password_hash FROM users WHERE handle = ?");
+    s.bind(1, handle);
+    if (!s.step()) return std::nullopt;
+    return UserCredentials{UserId(s.int64(0)), s.text(1)};
+  }
+
+  std::vector<UserRecord> users_by_ids(const std::vector<UserId>& ids) override {
+    std::vector<UserRecord> out;
+    out.reserve(ids.size());
+    for (UserId id : ids)
+      if (auto u = user_by_id(id)) out.push_back(std::move(*u));
+    return out;
+  }
+
+  std::vector<UserRecord> list_users(std::int64_t limit, UserId after) override {
+    auto s = db_.prepare("SELECT " USER_COLS " FROM users WHERE id > ? ORDER BY id LIMIT ?");
+    s.bind(1, after.value).bind(2, limit);
+    std::vector<UserRecord> out;
+    while (s.step()) out.push_back(read_user(s));
+    return out;
+  }
+
+  std::optional<DeviceRecord> device_by_token_hash(std::string_view token_hash) override {
+    auto s = db_.prepare("SELECT " DEVICE_COLS " FROM devices WHERE token_hash = ?");
+    s.bind_blob(1, token_hash);
+    if (!s.step()) return std::nullopt;
+    return read_device(s);
+  }
+
+  std::optional<DeviceRecord> device_by_id(DeviceId id) override {
+    auto s = db_.prepare("SELECT " DEVICE_COLS " FROM devices WHERE id = ?");
+    s.bind(1, id.value);
+    if (!s.step()) return std::nullopt;
+    return read_device(s);
+  }
+
+  std::vector<DeviceRecord> devices_of(UserId user) override {
+    auto s = db_.prepare("SELECT " DEVICE_COLS
+                         " FROM devices WHERE user_id = ? AND revoked = 0 ORDER BY id");
+    s.bind(1, user.value);
+    std::vector<DeviceRecord> out;
+    while (s.step()) out.push_back(read_device(s));
+    return out;
+  }
+
+  std::vector<UserRecord> friends_of(UserId owner) override {
+    auto s = db_.prepare(
+        "SELECT u.id, u.handle, u.display_name, u.status_message, u.avatar, u.created_at, "
+        "u.profile_pos FROM friends f JOIN users u ON u.id = f.friend_id "
+        "WHERE f.owner_id = ? AND f.active = 1 ORDER BY u.display_name, u.id");
+    s.bind(1, owner.value);
+    std::vector<UserRecord> out;
+    while (s.step()) out.push_back(read_user(s));
+    return out;
+  }
+
+  bool is_friend(UserId owner, UserId other) override {
+    auto s = db_.prepare("SELECT 1 FROM friends WHERE owner_id = ? AND friend_id = ? AND active = 1");
+    s.bind(1, owner.value).bind(2, other.value);
+    return s.step();
+  }
+
+  std::vector<UserId> friend_owners_of(UserId user) override {
+    auto s = db_.prepare("SELECT owner_id FROM friends WHERE friend_id = ? AND active = 1");
+    s.bind(1, user.value);
+    std::vector<UserId> out;
+    while (s.step()) out.push_back(UserId(s.int64(0)));
+    return out;
+  }
+
+  std::vector<FriendChange> friend_changes(UserId owner, Pos since, Pos until) override {
+    auto s = db_.prepare(
+        "SELECT u.id, u.handle, u.display_name, u.status_message, u.avatar, u.created_at, "
+        "u.profile_pos, f.active FROM friends f JOIN users u ON u.id = f.friend_id "
+        "WHERE f.owner_id = ? AND f.pos > ? AND f.pos <= ? ORDER BY f.pos");
+    s.bind(1, owner.value).bind(2, since).bind(3, until);
+    std::vector<FriendChange> out;
+    while (s.step()) out.push_back(FriendChange{read_user(s), s.int64(7) == 0});
+    return out;
+  }
+
+  std::optional<ChatRecord> chat(ChatId id) override {
+    auto s = db_.prepare("SELECT " CHAT_COLS " FROM chats c WHERE c.id = ?");
+    s.bind(1, id.value);
+    if (!s.step()) return std::nullopt;
+    return read_chat(s);
+  }
+
+  std::optional<ChatId> chat_by_direct_key(std::string_view key) override {
+    auto s = db_.prepare("SELECT id FROM chats WHERE direct_key = ?");
+    s.bind(1, key);
+    if (!s.step()) return std::nullopt;
+    return ChatId(s.int64(0));
+  }
+
+  std::optional<MemberRecord> membership(ChatId chat, UserId user) override {
+    auto s = db_.prepare("SELECT " MEMBER_COLS " FROM members m WHERE m.chat_id = ? AND m.user_id = ?");
+    s.bind(1, chat.value).bind(2, user.value);
+    if (!s.step()) return std::nullopt;
+    return read_member(s);
+  }
+
+  std::vector<MemberRecord> active_members(ChatId chat) override {
+    auto s = db_.prepare("SELECT " MEMBER_COLS
+                         " FROM members m WHERE m.chat_id = ? AND m.active = 1 ORDER BY m.user_id");
+    s.bind(1, chat.value);
+    std::vector<MemberRecord> out;
+    while (s.step()) out.push_back(read_member(s));
+    return out;
+  }
+
+  std::vector<ChatListEntry> chat_list(UserId user, std::int64_t limit,
+                                       std::optional<ChatListCursor> cursor) override {
+    auto s = db_.prepare(
+        "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
+        "WHERE m.user_id = ?1 AND m.active = 1 AND (?2 = 0 OR (c.last_activity_at, c.id) < (?3, ?4)) "
+        "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?5");
+    s.bind(1, user.value)
+        .bind(2, cursor ? 1 : 0)
+        .bind(3, cursor ? cursor->last_activity_at : 0)
+        .bind(4, cursor ? cursor->chat.value : 0)
+        .bind(5, limit);
+    std::vector<ChatListEntry> out;
+    while (s.step()) out.push_back(ChatListEntry{read_chat(s, 0), read_member(s, 7)});
+    return out;
+  }
+
+  std::vector<ChatListEntry> changed_chats(UserId user, Pos since, std::int64_t limit) override {
+    auto s = db_.prepare(
+        "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
+        "WHERE m.user_id = ? AND m.pos > ? ORDER BY m.pos LIMIT ?");
+    s.bind(1, user.value).bind(2, since).bind(3, limit);
+    std::vector<ChatListEntry> out;
+    while (s.step()) out.push_back(ChatListEntry{read_chat(s, 0), read_member(s, 7)});
+    return out;
+  }
+
+  std::optional<MessageRecord> message(ChatId chat, Seq seq) override {
+    auto s = db_.prepare("SELECT " MESSAGE_COLS " FROM messages WHERE chat_id = ? AND seq = ?");
+    s.bind(1, chat.value).bind(2, seq);
+    if (!s.step()) return std::nullopt;
+    return read_message(s);
+  }
+
+  std::optional<MessageRecord> message_by_client_id(UserId sender,
+                                                    std::string_view client_id) override {
+    auto s = db_.prepare("SELECT " MESSAGE_COLS
+                         " FROM messages WHERE sender_id = ? AND client_id = ?");
+    s.bind(1, sender.value).bind(2, client_id);
+    if (!s.step()) return std::nullopt;
+    return read_message(s);
+  }
+
+  std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) override {
+    auto s = db_.prepare("SELECT " MESSAGE_COLS
+                         " FROM messages WHERE chat_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
+    s.bind(1, chat.value).bind(2, before).bind(3, limit);
+    std::vector<MessageRecord> out;
+    while (s.step()) out.push_back(read_message(s));
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) override {
+    auto s = db_.prepare("SELECT " MESSAGE_COLS
+                         " FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    s.bind(1, chat.value).bind(2, after).bind(3, limit);
+    std::vector<MessageRecord> out;
+    while (s.step()) out.push_back(read_message(s));
+    return out;
+  }
+
+  StoreStats stats() override {
+    StoreStats st;
+    auto count = [&](const char* sql) {
+      auto s = db_.prepare(sql);
+      return s.step() ? s.int64(0) : 0;
+    };
+    st.users = count("SELECT count(*) FROM users");
+    st.devices = count("SELECT count(*) FROM devices WHERE revoked = 0");
+    st.chats = count("SELECT count(*) FROM chats");
+    st.messages = count("SELECT count(*) FROM messages");
+    st.bytes_on_disk = count("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+    return st;
+  }
+
+  std::vector<std::string> check_integrity() override {
+    std::vector<std::string> problems;
+    {
+      auto s = db_.prepare("PRAGMA integrity_check");
+      while (s.step()) {
+        std::string line = s.text(0);
+        if (line != "ok") problems.push_back("sqlite: " + line);
+      }
+    }
+    // Domain invariants: seqs are gap-free and end at the chat's last_seq.
+    {
+      auto s = db_.prepare(
+          "SELECT c.id, c.last_seq, count(m.seq), coalesce(max(m.seq), 0) FROM chats c "
+          "LEFT JOIN messages m ON m.chat_id = c.id GROUP BY c.id "
+          "HAVING count(m.seq) != c.last_seq OR coalesce(max(m.seq), 0) != c.last_seq");
+      while (s.step())
+        problems.push_back(fmt::format("chat {}: last_seq {} but {} messages up to seq {}",
+                                       s.int64(0), s.int64(1), s.int64(2), s.int64(3)));
+    }
+    {
+      auto s = db_.prepare(
+          "SELECT m.chat_id, m.user_id FROM members m LEFT JOIN chats c ON c.id = m.chat_id "
+          "WHERE c.id IS NULL");
+      while (s.step())
+        problems.push_back(fmt::format("membership of user {} in missing chat {}", s.int64(1), s.int64(0)));
+    }
+    {
+      auto s = db_.prepare(
+          "SELECT count(*) FROM members WHERE pos > (SELECT value FROM meta WHERE key = 'pos')");
+      if (s.step() && s.int64(0) > 0)
+        problems.push_back(fmt::format("{} memberships carry a position beyond the stored one", s.int64(0)));
+    }
+    return problems;
+  }
+
+ protected:
+  Db& db_;
+  int snapshot_depth_ = 0;
+};
+
+class ReadViewImpl final : public Reads<ReadView> {
+ public:
+  explicit ReadViewImpl(std::unique_ptr<Db> db) : Reads(*db), owned_(std::move(db)) {}
+
+ private:
+  std::unique_ptr<Db> owned_;
+};
+
+class WriteTxImpl final : public Reads<WriteTx> {
+ public:
+  WriteTxImpl(Db& db, Pos committed_pos) : Reads(db), pos_(committed_pos) {}
+
+  Pos current_pos() override { return pos_; }
+  void begin_snapshot() override {}  // already inside the batch transaction
+  void end_snapshot() override {}
+
+  Pos next_pos() override { return ++pos_; }
+  Pos last_pos() const { return pos_; }
+
+  UserId insert_user(const UserRecord& u, std::string_view password_hash) override {
+    auto s = db_.prepare(
+        "INSERT INTO users(handle, password_hash, display_name, status_message, avatar, "
+        "created_at, profile_pos) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, u.handle).bind(2, password_hash).bind(3, u.display_name)
+        .bind(4, u.status_message).bind(5, u.avatar).bind(6, u.created_at).bind(7, u.profile_pos);
+    s.run();
+    return UserId(db_.last_insert_rowid());
+  }
+
+  void update_profile(const UserRecord& u) override {
+    auto s = db_.prepare(
+        "UPDATE users SET display_name = ?, status_message = ?, avatar = ?, profile_pos = ? "
+        "WHERE id = ?");
+    s.bind(1, u.display_name).bind(2, u.status_message).bind(3, u.avatar)
+        .bind(4, u.profile_pos).bind(5, u.id.value);
+    s.run();
+  }
+
+  DeviceId insert_device(const DeviceRecord& d, std::string_view token_hash) override {
+    auto s = db_.prepare(
+        "INSERT INTO devices(user_id, kind, name, token_hash, created_at, last_seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    s.bind(1, d.user.value).bind(2, device_kind_name(d.kind)).bind(3, d.name)
+        .bind_blob(4, token_hash).bind(5, d.created_at).bind(6, d.last_seen_at);
+    s.run();
+    return DeviceId(db_.last_insert_rowid());
+  }
+
+  bool revoke_device(UserId user, DeviceId device) override {
+    auto s = db_.prepare("UPDATE devices SET revoked = 1 WHERE id = ? AND user_id = ? AND revoked = 0");
+    s.bind(1, device.value).bind(2, user.value);
+    s.run();
+    return db_.changes() > 0;
+  }
+
+  void touch_device(DeviceId device, TimeMs now) override {
+    auto s = db_.prepare("UPDATE devices SET last_seen_at = ? WHERE id = ?");
+    s.bind(1, now).bind(2, device.value);
+    s.run();
+  }
+
+  bool add_friend(UserId owner, UserId other, Pos pos, TimeMs now) override {
+    if (is_friend(owner, other)) return false;
+    auto s = db_.prepare(
+        "INSERT INTO friends(owner_id, friend_id, active, created_at, pos) VALUES (?, ?, 1, ?, ?) "
+        "ON CONFLICT(owner_id, friend_id) DO UPDATE SET active = 1, created_at = excluded.created_at, "
+        "pos = excluded.pos");
+    s.bind(1, owner.value).bind(2, other.value).bind(3, now).bind(4, pos);
+    s.run();
+    return true;
+  }
+
+  bool remove_friend(UserId owner, UserId other, Pos pos) override {
+    auto s = db_.prepare(
+        "UPDATE friends SET active = 0, pos = ? WHERE owner_id = ? AND friend_id = ? AND active = 1");
+    s.bind(1, pos).bind(2, owner.value).bind(3, other.value);
+    s.run();
+    return db_.changes() > 0;
+  }
+
+  void touch_friend_edges_to(UserId user, Pos pos) override {
+    auto s = db_.prepare("UPDATE friends SET pos = ? WHERE friend_id = ? AND active = 1");
+    s.bind(1, pos).bind(2, user.value);
+    s.run();
+  }
+
+  ChatId insert_chat(const ChatRecord& c, std::optional<std::string_view> direct_key) override {
+    auto s = db_.prepare(
+        "INSERT INTO chats(kind, title, created_by, created_at, last_seq, last_activity_at, "
+        "direct_key) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, chat_kind_name(c.kind)).bind(2, c.title).bind(3, c.created_by.value)
+        .bind(4, c.created_at).bind(5, c.last_seq).bind(6, c.last_activity_at);
+    if (direct_key) s.bind(7, *direct_key); else s.bind_null(7);
+    s.run();
+    return ChatId(db_.last_insert_rowid());
+  }
+
+  void update_chat_title(ChatId chat, std::string_view title) override {
+    auto s = db_.prepare("UPDATE chats SET title = ? WHERE id = ?");
+    s.bind(1, title).bind(2, chat.value);
+    s.run();
+  }
+
+  void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at) override {
+    auto s = db_.prepare("UPDATE chats SET last_seq = ?, last_activity_at = ? WHERE id = ?");
+    s.bind(1, last_seq).bind(2, last_activity_at).bind(3, chat.value);
+    s.run();
+  }
+
+  void upsert_member(const MemberRecord& m) override {
+    auto s = db_.prepare(
+        "INSERT INTO members(chat_id, user_id, role, joined_seq, read_seq, active, pos) "
+        "VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(chat_id, user_id) DO UPDATE SET "
+        "role = excluded.role, joined_seq = excluded.joined_seq, read_seq = excluded.read_seq, "
+        "active = 1, pos = excluded.pos");
+    s.bind(1, m.chat.value).bind(2, m.user.value).bind(3, member_role_name(m.role))
+        .bind(4, m.joined_seq).bind(5, m.read_seq).bind(6, m.pos);
+    s.run();
+  }
+
+  void set_member_left(ChatId chat, UserId user, Pos pos) override {
+    auto s = db_.prepare("UPDATE members SET active = 0, pos = ? WHERE chat_id = ? AND user_id = ?");
+    s.bind(1, pos).bind(2, chat.value).bind(3, user.value);
+    s.run();
+  }
+
+  void set_read_seq(ChatId chat, UserId user, Seq read_seq) override {
+    auto s = db_.prepare("UPDATE members SET read_seq = ? WHERE chat_id = ? AND user_id = ?");
+    s.bind(1, read_seq).bind(2, chat.value).bind(3, user.value);
+    s.run();
+  }
+
+  void touch_members(ChatId chat, Pos pos) override {
+    auto s = db_.prepare("UPDATE members SET pos = ? WHERE chat_id = ? AND active = 1");
+    s.bind(1, pos).bind(2, chat.value);
+    s.run();
+  }
+
+  void insert_message(const MessageRecord& m) override {
+    auto s = db_.prepare(
+        "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, "
+        "created_at, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)");
+    s.bind(1, m.chat.value).bind(2, m.seq).bind(3, m.sender.value).bind(4, m.client_id)
+        .bind(5, message_kind_name(m.kind)).bind(6, m.text).bind(7, m.reply_to)
+        .bind(8, m.created_at);
+    s.run();
+  }
+
+  void mark_message_deleted(ChatId chat, Seq seq) override {
+    auto s = db_.prepare("UPDATE messages SET deleted = 1, text = '' WHERE chat_id = ? AND seq = ?");
+    s.bind(1, chat.value).bind(2, seq);
+    s.run();
+  }
+
+  void persist_pos() {
+    auto s = db_.prepare("UPDATE meta SET value = ? WHERE key = 'pos'");
+    s.bind(1, pos_);
+    s.run();
+  }
+
+ private:
+  Pos pos_;
+};
+
+// Distinguishes store instances in the per-thread reader cache, so a reader is never
+// reused across stores, even when a new store reuses an old one's address.
+std::atomic<std::uint64_t> g_store_generation{0};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const SqliteOptions& options)
+      : options_(options),
+        path_((std::filesystem::path(options.directory) / "modu.db").string()),
+        generation_(++g_store_generation) {
+    writer_db_ = std::make_unique<Db>(path_, false);
+    writer_db_->exec("PRAGMA journal_mode = WAL");
+    writer_db_->exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
+                                              : "PRAGMA synchronous = OFF");
+    writer_db_->exec("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; "
+                     "PRAGMA temp_store = MEMORY");
+    migrate(*writer_db_);
+    Pos pos = 0;
+    {
+      auto s = writer_db_->prepare("SELECT value FROM meta WHERE key = 'pos'");
+      if (s.step()) pos = s.int64(0);
+    }
+    tx_ = std::make_unique<WriteTxImpl>(*writer_db_, pos);
+    committer_ = std::thread([this] { run_committer(); });
+  }
+
+  ~SqliteStore() override { stop(); }
+
+  ReadView& reader() override {
+    struct Cached {
+      std::uint64_t generation = 0;
+      ReadView* view = nullptr;
+    };
+    thread_local Cached cached;
+    if (cached.generation == generation_) return *cached.view;
+    auto db = std::make_unique<Db>(path_, false);
+    db->exec("PRAGMA query_only = 1; PRAGMA cache_size = -16384");
+    auto view = std::make_unique<ReadViewImpl>(std::move(db));
+    ReadView* raw = view.get();
+    {
+      std::lock_guard lock(readers_mu_);
+      readers_.push_back(std::move(view));
+    }
+    cached = Cached{generation_, raw};
+    return *raw;
+  }
+
+  void submit(WriteJob job) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(job));
+        queued_.store(queue_.size(), std::memory_order_relaxed);
+        cv_.notify_one();
+        return;
+      }
+    }
+    job.done(make_error(ErrorCode::kUnavailable, "the server is shutting down"));
+  }
+
+  void set_hooks(CommitHooks hooks) override { hooks_ = std::move(hooks); }
+
+  void stop() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+      cv_.notify_one();
+    }
+    if (committer_.joinable()) committer_.join();
+  }
+
+  std::size_t queued() const override { return queued_.load(std::memory_order_relaxed); }
+
+ private:
+  void run_committer() {
+    std::vector<WriteJob> batch;
+    std::vector<Status> results;
+    for (;;) {
+      batch.clear();
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;  // stopping, and nothing left to do
+        std::size_t n = std::min(queue_.size(), options_.max_batch);
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        queued_.store(queue_.size(), std::memory_order_relaxed);
+      }
+      auto started = std::chrono::steady_clock::now();
+      run_batch(batch, results);
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        if (batch[i].done) batch[i].done(results[i]);
+      if (hooks_.after_commit) hooks_.after_commit(batch.size(), seconds);
+    }
+  }
+
+  void run_batch(std::vector<WriteJob>& batch, std::vector<Status>& results) {
+    results.assign(batch.size(), ok_status());
+    Db& db = *writer_db_;
+    try {
+      db.prepare("BEGIN IMMEDIATE").run();
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        db.prepare("SAVEPOINT job").run();
+        // A returned error fails only this job; an exception (storage failure or bug)
+        // aborts the whole batch below, so no half-applied job can ever commit.
+        Status status = batch[i].apply(*tx_);
+        if (!status.ok()) db.prepare("ROLLBACK TO job").run();
+        db.prepare("RELEASE job").run();
+        results[i] = std::move(status);
+      }
+      if (hooks_.before_commit) hooks_.before_commit(*tx_);
+      tx_->persist_pos();
+      db.prepare("COMMIT").run();
+    } catch (const std::exception& e) {
+      spdlog::error("batch of {} writes failed to commit: {}", batch.size(), e.what());
+      sqlite3_exec(db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+      for (auto& r : results) r = make_error(ErrorCode::kUnavailable, "storage error; retry");
+      if (hooks_.after_abort) hooks_.after_abort();
+    }
+  }
+
+  SqliteOptions options_;
+  std::string path_;
+  std::uint64_t generation_;
+  std::unique_ptr<Db> writer_db_;
+  std::unique_ptr<WriteTxImpl> tx_;
+  CommitHooks hooks_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WriteJob> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;       // GUARDED_BY(mu_)
+  std::atomic<std::size_t> queued_{0};
+  std::thread committer_;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<ReadView>> readers_;  // GUARDED_BY(readers_mu_)
+};
+
+}  // namespace
+}  // namespace sqlite
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
+  try {
+    std::filesystem::create_directories(options.directory);
+    return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(options));
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kUnavailable, e.what());
+  }
+}
+
+}  // namespace modu
