@@ -96,6 +96,8 @@ class ReadView {
                                                             std::string_view client_id) = 0;
   // Up to `limit` messages with seq < before (newest first internally), returned ascending.
   virtual std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) = 0;
+  // Seqs of messages deleted after position `since`, ascending (at most `limit`).
+  virtual std::vector<Seq> deleted_since(ChatId chat, Pos since, std::int64_t limit) = 0;
   // Up to `limit` messages with seq > after, ascending.
   virtual std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) = 0;
 
@@ -147,7 +149,7 @@ class WriteTx : public ReadView {
   virtual void touch_members(ChatId chat, Pos pos) = 0;
 
   virtual void insert_message(const MessageRecord& message) = 0;
-  virtual void mark_message_deleted(ChatId chat, Seq seq) = 0;
+  virtual void mark_message_deleted(ChatId chat, Seq seq, Pos pos) = 0;
 };
 
 struct WriteJob {

@@ -46,7 +46,7 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
   app.add_option_function<int>("--idle-timeout",
                                [&c](int s) { c.net.idle_timeout = std::chrono::seconds(s); },
                                "Seconds a WebSocket may stay silent before it is closed; pings go out at half (default 60)")
-      ->envname(env("IDLE_TIMEOUT"))->check(CLI::Range(2, 86400));
+      ->envname(env("IDLE_TIMEOUT"))->check(CLI::Range(1, 86400));
   app.add_option("--password-memory-kib", c.services.password_memory_kib,
                  "argon2id memory per password hash (lower only for load tests)")
       ->envname(env("PASSWORD_MEMORY_KIB"))->capture_default_str()->check(CLI::Range(8, 4 << 20));

@@ -57,7 +57,7 @@ std::optional<std::string> Args::opt_string(std::string_view key, std::size_t mi
     return std::nullopt;
   }
   if (v.size() > max_bytes) {
-    fail(ErrorCode::kTooLarge, fmt::format("field '{}' is longer than {} bytes", key, max_bytes));
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' is longer than {} bytes", key, max_bytes));
     return std::nullopt;
   }
   if (v.size() < min_bytes) {

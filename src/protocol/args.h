@@ -24,7 +24,8 @@ class Args {
 
   std::int64_t int64(std::string_view key, std::int64_t min, std::int64_t max);
   std::optional<std::int64_t> opt_int64(std::string_view key, std::int64_t min, std::int64_t max);
-  // Strings are limited in UTF-8 bytes; `min_bytes` > 0 makes empty strings invalid.
+  // Strings are limited in UTF-8 bytes (bad_request outside the bounds); `min_bytes` > 0
+  // makes empty strings invalid.
   std::string string(std::string_view key, std::size_t min_bytes, std::size_t max_bytes);
   std::optional<std::string> opt_string(std::string_view key, std::size_t min_bytes,
                                         std::size_t max_bytes);

@@ -10,7 +10,12 @@ Result<Request> parse_request(simdjson::dom::parser& parser, std::string_view fr
                               std::string& id_json) {
   id_json = "null";
   simdjson::dom::element doc;
-  if (parser.parse(frame.data(), frame.size(), true).get(doc) != simdjson::SUCCESS)
+  auto parsed = parser.parse(frame.data(), frame.size(), true).get(doc);
+  // The parser cannot tell a malformed number from one too large for 64 bits; both are
+  // numbers the protocol cannot take, so they are a bad request, not broken JSON.
+  if (parsed == simdjson::NUMBER_ERROR || parsed == simdjson::NUMBER_OUT_OF_RANGE)
+    return make_error(ErrorCode::kBadRequest, "a number in the frame is malformed or does not fit 64 bits");
+  if (parsed != simdjson::SUCCESS)
     return make_error(ErrorCode::kBadJson, "the frame is not valid JSON");
   simdjson::dom::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS)

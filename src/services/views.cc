@@ -54,7 +54,7 @@ std::int64_t ReadPointers::unread(Seq seq) const {
 
 void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
                         const std::vector<MemberRecord>& members, const MemberRecord& me,
-                        bool with_members) {
+                        bool with_members, const std::vector<Seq>* deleted_seqs) {
   w.begin_object()
       .field("chat_id", chat.id.value)
       .field("kind", chat_kind_name(chat.kind))
@@ -74,6 +74,11 @@ void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
       .field("read_seq", me.read_seq)
       .field("unread_count", std::max<Seq>(0, chat.last_seq - me.read_seq))
       .field("member_count", members.size());
+  if (deleted_seqs) {
+    w.key("deleted_seqs").begin_array();
+    for (Seq s : *deleted_seqs) w.value(s);
+    w.end_array();
+  }
   if (with_members) {
     std::vector<UserId> ids;
     ids.reserve(members.size());
@@ -95,14 +100,6 @@ void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
     w.end_array();
   }
   w.end_object();
-}
-
-std::string chat_summary_json(ReadView& view, const ChatRecord& chat,
-                              const std::vector<MemberRecord>& members, const MemberRecord& me,
-                              bool with_members) {
-  JsonWriter w;
-  write_chat_summary(w, view, chat, members, me, with_members);
-  return w.str();
 }
 
 }  // namespace modu

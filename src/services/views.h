@@ -30,9 +30,7 @@ class ReadPointers {
 // Members (with profiles) are listed when `with_members` is set.
 void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
                         const std::vector<MemberRecord>& members, const MemberRecord& me,
-                        bool with_members);
-std::string chat_summary_json(ReadView& view, const ChatRecord& chat,
-                              const std::vector<MemberRecord>& members, const MemberRecord& me,
-                              bool with_members);
+                        bool with_members, const std::vector<Seq>* deleted_seqs = nullptr);
+
 
 }  // namespace modu

@@ -9,7 +9,6 @@ std::optional<std::string> normalize_handle(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   for (char c : in) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
     if (!ok) return std::nullopt;
     out.push_back(c);

@@ -10,7 +10,7 @@
 
 namespace modu {
 
-// Handles are 3–32 characters of a-z, 0-9, '_' and '.', stored in lower case.
+// Handles are 3–32 characters of a-z, 0-9, '_' and '.'. Returns the handle if valid.
 std::optional<std::string> normalize_handle(std::string_view handle);
 
 inline constexpr std::size_t kMinPasswordBytes = 8;

@@ -8,6 +8,8 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "services/accounts/accounts.h"
@@ -71,14 +73,15 @@ AfterFn sign_in_then_reply(std::shared_ptr<std::pair<UserId, DeviceId>> who) {
 void auth_register(Call& call, Services& services, ChatEngine& engine) {
   if (call.conn.signed_in()) return call.reply.fail(ErrorCode::kAlreadyAuthenticated, "already signed in");
   auto raw_handle = call.args.string("handle", 1, 64);
-  auto password = call.args.string("password", 0, kMaxPasswordBytes);
+  auto password = call.args.string("password", 0, 64 * 1024);
   auto display_name = call.args.opt_string("display_name", 1, 64);
   if (args_failed(call)) return;
   auto device = read_device(call);
   if (!device) return;
   auto handle = normalize_handle(raw_handle);
   if (!handle) return call.reply.fail(ErrorCode::kInvalidHandle, "handles are 3-32 characters: a-z, 0-9, '_' and '.'");
-  if (password.size() < kMinPasswordBytes) return call.reply.fail(ErrorCode::kWeakPassword, "passwords are at least 8 characters");
+  if (password.size() < kMinPasswordBytes || password.size() > kMaxPasswordBytes)
+    return call.reply.fail(ErrorCode::kWeakPassword, "passwords are 8-256 bytes");
   if (services.store.reader().user_by_handle(*handle))
     return call.reply.fail(ErrorCode::kHandleTaken, "that handle is taken");
 
@@ -106,6 +109,9 @@ void auth_login(Call& call, Services& services) {
   if (args_failed(call)) return;
   auto device = read_device(call);
   if (!device) return;
+  // Handles are lower case; accept any case at login.
+  std::transform(raw_handle.begin(), raw_handle.end(), raw_handle.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   auto handle = normalize_handle(raw_handle);
   auto creds = handle ? services.store.reader().credentials_by_handle(*handle) : std::nullopt;
   if (!creds) return call.reply.fail(ErrorCode::kInvalidCredentials, "wrong handle or password");

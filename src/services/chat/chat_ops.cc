@@ -19,6 +19,8 @@ constexpr std::size_t kMaxTitleBytes = 100;
 constexpr std::size_t kMaxClientIdBytes = 64;
 // Summaries list members with profiles up to this size; larger chats use chats.get.
 constexpr std::size_t kSummaryMemberLimit = 100;
+// Deleted seqs reported per chat in one sync page (deletes happen only inside the window).
+constexpr std::int64_t kMaxDeletedPerSync = 1000;
 
 std::string memo_key(UserId user) { return fmt::format("memo:{}", user.value); }
 std::string direct_key(UserId a, UserId b) {
@@ -184,7 +186,11 @@ void sync(Call& call, Services& services) {
   for (const auto& row : rows) {
     std::vector<MemberRecord> members;
     if (row.me.active) members = view.active_members(row.chat.id);
-    write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit);
+    // Deletions cannot be seen by paging forward, so the summary lists them.
+    std::vector<Seq> deleted;
+    if (row.me.active) deleted = view.deleted_since(row.chat.id, since, kMaxDeletedPerSync);
+    write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit,
+                       &deleted);
   }
   w.end_array().key("friends").begin_array();
   for (const auto& change : view.friend_changes(call.conn.user, since, until)) {
@@ -205,9 +211,12 @@ void sync(Call& call, Services& services) {
 void messages_send(Call& call, Services& services, ChatEngine& engine) {
   ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
   std::string client_id = call.args.string("client_id", 1, kMaxClientIdBytes);
-  std::string text = call.args.string("text", 1, services.options.max_text_bytes);
+  std::string text = call.args.string("text", 1, std::numeric_limits<std::size_t>::max());
   Seq reply_to = call.args.opt_int64("reply_to", 1, kMaxId).value_or(0);
   if (args_failed(call)) return;
+  if (text.size() > services.options.max_text_bytes)
+    return call.reply.fail(ErrorCode::kTooLarge,
+                           fmt::format("the text is over {} bytes", services.options.max_text_bytes));
   if (client_id.front() == '~')
     return call.reply.fail(ErrorCode::kBadRequest, "client_id must not start with '~'");
   UserId me = call.conn.user;
@@ -275,10 +284,10 @@ void messages_delete(Call& call, Services& services, ChatEngine& engine) {
     if (!m->deleted) {
       if (now_ms() - m->created_at > window_ms)
         return make_error(ErrorCode::kDeleteWindowExpired, "the message is too old to delete for everyone");
-      tx.mark_message_deleted(chat_id, seq);
+      Pos pos = tx.next_pos();
+      tx.mark_message_deleted(chat_id, seq, pos);
       m->deleted = true;
       m->text.clear();
-      Pos pos = tx.next_pos();
       engine.mark_changed(*chat, pos);
       fx.publish(chat->member_ids, share(event_frame("message.deleted", pos, message_json(*m, chat->unread_count(seq)))));
     }

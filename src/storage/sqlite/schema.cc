@@ -93,9 +93,11 @@ CREATE TABLE messages (
   reply_to   INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
   deleted    INTEGER NOT NULL DEFAULT 0,
+  deleted_pos INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (chat_id, seq)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_id);
+CREATE INDEX messages_deleted ON messages(chat_id, deleted_pos) WHERE deleted = 1;
 )sql",
 };
 

@@ -284,6 +284,15 @@ class Reads : public Base {
     return out;
   }
 
+  std::vector<Seq> deleted_since(ChatId chat, Pos since, std::int64_t limit) override {
+    auto s = db_.prepare("SELECT seq FROM messages WHERE chat_id = ? AND deleted = 1 AND deleted_pos > ? "
+                         "ORDER BY seq LIMIT ?");
+    s.bind(1, chat.value).bind(2, since).bind(3, limit);
+    std::vector<Seq> out;
+    while (s.step()) out.push_back(s.int64(0));
+    return out;
+  }
+
   std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) override {
     auto s = db_.prepare("SELECT " MESSAGE_COLS
                          " FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?");
@@ -495,9 +504,10 @@ class WriteTxImpl final : public Reads<WriteTx> {
     s.run();
   }
 
-  void mark_message_deleted(ChatId chat, Seq seq) override {
-    auto s = db_.prepare("UPDATE messages SET deleted = 1, text = '' WHERE chat_id = ? AND seq = ?");
-    s.bind(1, chat.value).bind(2, seq);
+  void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {
+    auto s = db_.prepare(
+        "UPDATE messages SET deleted = 1, text = '', deleted_pos = ? WHERE chat_id = ? AND seq = ?");
+    s.bind(1, pos).bind(2, chat.value).bind(3, seq);
     s.run();
   }
 

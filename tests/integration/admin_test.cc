@@ -1,0 +1,123 @@
+// `modu admin`: users create / list, stats and check, run as subprocesses against a data
+// directory, and their interplay with `modu serve` on the same directory.
+#include <algorithm>
+#include <cctype>
+
+#include "harness/modu_test.h"
+
+namespace modu_it {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + (r.timed_out ? " (timed out)" : "") + "\nstdout:\n" + r.output +
+         "\nstderr:\n" + r.errors;
+}
+
+CommandResult admin(const std::string& data_dir, std::vector<std::string> args) {
+  std::vector<std::string> argv{"admin", "--data", data_dir};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_modu(argv);
+}
+
+TEST(AdminTest, UsersCreateThenSignInOverWebSocket) {
+  ServerProcess server;
+  CommandResult created = admin(server.data_dir(), {"users", "create", "minji", "--password", "correct horse"});
+  ASSERT_EQ(created.exit_code, 0) << describe(created);
+
+  server.start();
+  Client client(server.port());
+  Account account = client.login("minji", "correct horse");
+  EXPECT_GT(account.user_id, 0);
+  EXPECT_EQ(client.ok("profile.get", JsonObj().set("handle", "minji"))["profile"]["user_id"].i64(), account.user_id);
+  Client wrong(server.port());
+  EXPECT_EQ(wrong.error("auth.login", JsonObj()
+                                          .set("handle", "minji")
+                                          .set("password", "wrong password")
+                                          .set("device", JsonObj().set("kind", "pc").set("name", "x"))),
+            "invalid_credentials");
+}
+
+TEST(AdminTest, UsersListShowsAdminAndSelfRegisteredUsers) {
+  ServerProcess server;
+  ASSERT_EQ(admin(server.data_dir(), {"users", "create", "minji", "--password", "correct horse"}).exit_code, 0);
+  server.start();
+  {
+    Client client(server.port());
+    client.register_user("bob_the_builder");
+  }
+  server.stop();
+  CommandResult list = admin(server.data_dir(), {"users", "list"});
+  ASSERT_EQ(list.exit_code, 0) << describe(list);
+  EXPECT_NE(list.output.find("minji"), std::string::npos) << describe(list);
+  EXPECT_NE(list.output.find("bob_the_builder"), std::string::npos) << describe(list);
+}
+
+TEST(AdminTest, UsersCreateRefusesDuplicateInvalidHandleAndWeakPassword) {
+  TempDir data;
+  ASSERT_EQ(admin(data.path(), {"users", "create", "minji", "--password", "correct horse"}).exit_code, 0);
+  CommandResult duplicate = admin(data.path(), {"users", "create", "minji", "--password", "another one"});
+  EXPECT_NE(duplicate.exit_code, 0) << describe(duplicate);
+  CommandResult invalid = admin(data.path(), {"users", "create", "Not Valid!", "--password", "correct horse"});
+  EXPECT_NE(invalid.exit_code, 0) << describe(invalid);
+  CommandResult weak = admin(data.path(), {"users", "create", "shorty", "--password", "short"});
+  EXPECT_NE(weak.exit_code, 0) << describe(weak);
+  CommandResult list = admin(data.path(), {"users", "list"});
+  ASSERT_EQ(list.exit_code, 0) << describe(list);
+  EXPECT_EQ(list.output.find("shorty"), std::string::npos) << describe(list);
+}
+
+TEST(AdminTest, StatsReportsUsersAndMessages) {
+  ServerProcess server;
+  server.start();
+  {
+    Client alice(server.port());
+    alice.register_user("alice");
+    std::int64_t memo = alice.ok("chats.memo")["chat"]["chat_id"].i64();
+    for (int i = 0; i < 3; ++i) send_text(alice, memo, "note " + std::to_string(i));
+  }
+  server.stop();
+  CommandResult stats = admin(server.data_dir(), {"stats"});
+  ASSERT_EQ(stats.exit_code, 0) << describe(stats);
+  EXPECT_NE(lower(stats.output).find("user"), std::string::npos) << describe(stats);
+  EXPECT_NE(lower(stats.output).find("message"), std::string::npos) << describe(stats);
+}
+
+TEST(AdminTest, CheckPassesOnHealthyAndCrashedDataDirectories) {
+  ServerProcess server;
+  server.start();
+  {
+    Client alice(server.port());
+    alice.register_user("alice");
+    std::int64_t memo = alice.ok("chats.memo")["chat"]["chat_id"].i64();
+    send_text(alice, memo, "before stop");
+  }
+  server.stop();
+  CommandResult healthy = admin(server.data_dir(), {"check"});
+  EXPECT_EQ(healthy.exit_code, 0) << describe(healthy);
+
+  server.start();
+  {
+    Client alice(server.port());
+    alice.login("alice", default_password("alice"));
+    std::int64_t memo = alice.ok("chats.memo")["chat"]["chat_id"].i64();
+    send_text(alice, memo, "before crash");
+  }
+  server.kill9();
+  CommandResult after_crash = admin(server.data_dir(), {"check"});
+  EXPECT_EQ(after_crash.exit_code, 0) << describe(after_crash);
+}
+
+TEST(AdminTest, UnknownCommandFails) {
+  TempDir data;
+  CommandResult r = admin(data.path(), {"frobnicate"});
+  EXPECT_NE(r.exit_code, 0) << describe(r);
+  EXPECT_FALSE(r.timed_out);
+}
+
+}  // namespace
+}  // namespace modu_it

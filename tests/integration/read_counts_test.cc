@@ -1,0 +1,177 @@
+// Read counts (KakaoTalk's "1"): per-message unread numbers, chat.read events to every device
+// of every member, and a client-side model kept current from those events must agree with
+// what the server serves (docs/protocol.md, "Read counts").
+#include <map>
+
+#include "harness/modu_test.h"
+
+namespace modu_it {
+namespace {
+
+class ReadCountsTest : public ModuTest {};
+
+// seq -> unread, as served by messages.history.
+std::map<std::int64_t, std::int64_t> served_unread(Client& client, std::int64_t chat_id, std::int64_t after_seq) {
+  std::map<std::int64_t, std::int64_t> out;
+  for (const auto& m : history_after(client, chat_id, after_seq)) out[m["seq"].i64()] = m["unread"].i64();
+  return out;
+}
+
+// What a client does with chat.read: keep every member's pointer and decrement the count
+// of each message in (old_read_seq, read_seq].
+struct ReadModel {
+  std::map<std::int64_t, std::int64_t> unread;       // seq -> count
+  std::map<std::int64_t, std::int64_t> read_pointer;  // user_id -> read_seq
+
+  void apply(const JsonRef& chat_read_event) {
+    JsonRef data = chat_read_event["data"];
+    std::int64_t user = data["user_id"].i64();
+    std::int64_t to = data["read_seq"].i64();
+    std::int64_t from = read_pointer[user];
+    for (auto& [seq, count] : unread)
+      if (seq > from && seq <= to) --count;
+    if (to > from) read_pointer[user] = to;
+  }
+};
+
+TEST_F(ReadCountsTest, TwoMembersWithTwoDevicesEachSeeCountsUpdateLive) {
+  auto alice = new_user("alice");
+  auto alice_phone = new_device(alice.account);
+  auto bob = new_user("bob");
+  auto bob_phone = new_device(bob.account);
+  auto carol = new_user("carol");
+  std::int64_t chat = create_group(*alice, "read counts", {bob.id(), carol.id()})["chat_id"].i64();
+  std::vector<Client*> all_devices{alice.client.get(), alice_phone.client.get(), bob.client.get(),
+                                   bob_phone.client.get(), carol.client.get()};
+
+  JsonRef start = get_chat(*alice, chat);
+  ReadModel model;  // alice_phone's view
+  for (const auto& m : start["members"].items()) model.read_pointer[m["user_id"].i64()] = m["read_seq"].i64();
+  std::int64_t base = start["last_seq"].i64();
+
+  std::vector<std::int64_t> seqs;
+  for (const char* text : {"one", "two", "three"}) {
+    JsonRef m = send_text(*alice, chat, text);
+    EXPECT_EQ(m["unread"].i64(), 2) << "bob and carol have not read " << text;
+    seqs.push_back(m["seq"].i64());
+  }
+  // alice_phone learns the messages live, with their unread numbers.
+  for (std::int64_t seq : seqs) {
+    JsonRef ev = alice_phone->expect_event_matching(
+        "message.new", [&](const JsonRef& e) { return e["data"]["message"]["seq"].i64() == seq; });
+    model.unread[seq] = ev["data"]["message"]["unread"].i64();
+    EXPECT_EQ(model.unread[seq], 2);
+  }
+  EXPECT_EQ(member_of(get_chat(*alice, chat), alice.id())["read_seq"].i64(), seqs.back())
+      << "the sender's pointer moves to the message it sent";
+
+  auto expect_chat_read_everywhere = [&](std::int64_t user_id, std::int64_t read_seq) {
+    for (Client* device : all_devices) {
+      JsonRef ev = device->expect_event_matching("chat.read", [&](const JsonRef& e) {
+        return e["data"]["user_id"].i64() == user_id && e["data"]["read_seq"].i64() == read_seq;
+      });
+      EXPECT_EQ(ev["data"]["chat_id"].i64(), chat);
+      EXPECT_TRUE(ev["pos"].is_int()) << ev.dump();
+      if (device == alice_phone.client.get()) model.apply(ev);
+    }
+  };
+
+  // Bob reads up to "two" on his phone.
+  EXPECT_EQ(bob_phone->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", seqs[1]))["read_seq"].i64(), seqs[1]);
+  expect_chat_read_everywhere(bob.id(), seqs[1]);
+  auto served = served_unread(*alice_phone, chat, base);
+  EXPECT_EQ(served[seqs[0]], 1);
+  EXPECT_EQ(served[seqs[1]], 1);
+  EXPECT_EQ(served[seqs[2]], 2);
+  for (std::int64_t seq : seqs) EXPECT_EQ(model.unread[seq], served[seq]) << "seq " << seq;
+
+  // Carol reads everything.
+  carol->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", seqs[2]));
+  expect_chat_read_everywhere(carol.id(), seqs[2]);
+  served = served_unread(*bob, chat, base);
+  EXPECT_EQ(served[seqs[0]], 0);
+  EXPECT_EQ(served[seqs[1]], 0);
+  EXPECT_EQ(served[seqs[2]], 1);
+  for (std::int64_t seq : seqs) EXPECT_EQ(model.unread[seq], served[seq]) << "seq " << seq;
+
+  // Bob's other device finishes reading; every count is now zero.
+  bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", seqs[2]));
+  expect_chat_read_everywhere(bob.id(), seqs[2]);
+  served = served_unread(*carol, chat, base);
+  for (std::int64_t seq : seqs) {
+    EXPECT_EQ(served[seq], 0) << "seq " << seq;
+    EXPECT_EQ(model.unread[seq], 0) << "seq " << seq;
+  }
+  // Bob's unread_count is zero on both devices' views.
+  EXPECT_EQ(get_chat(*bob_phone, chat)["unread_count"].i64(), 0);
+  EXPECT_EQ(member_of(get_chat(*alice, chat), bob.id())["read_seq"].i64(), seqs[2]);
+}
+
+TEST_F(ReadCountsTest, DirectChatSenderNeverCounts) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  JsonRef m = send_text(*alice, chat, "hi");
+  EXPECT_EQ(m["unread"].i64(), 1);
+  EXPECT_EQ(get_chat(*bob, chat)["unread_count"].i64(), 1);
+  EXPECT_EQ(get_chat(*alice, chat)["unread_count"].i64(), 0);
+  bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", m["seq"].i64()));
+  JsonRef ev = alice->expect_event("chat.read");
+  EXPECT_EQ(ev["data"]["chat_id"].i64(), chat);
+  EXPECT_EQ(ev["data"]["user_id"].i64(), bob.id());
+  EXPECT_EQ(ev["data"]["read_seq"].i64(), m["seq"].i64());
+  EXPECT_EQ(history_after(*alice, chat, m["seq"].i64() - 1).at(0)["unread"].i64(), 0);
+  EXPECT_EQ(get_chat(*bob, chat)["unread_count"].i64(), 0);
+}
+
+TEST_F(ReadCountsTest, UnreadCountCountsOnlyOthersMessagesAfterReadPointer) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  std::int64_t s1 = send_text(*alice, chat, "a1")["seq"].i64();
+  send_text(*alice, chat, "a2");
+  send_text(*bob, chat, "b1");  // bob's own message moves his pointer past a1 and a2
+  EXPECT_EQ(get_chat(*bob, chat)["unread_count"].i64(), 0);
+  EXPECT_EQ(get_chat(*alice, chat)["unread_count"].i64(), 1);
+  send_text(*alice, chat, "a3");
+  send_text(*alice, chat, "a4");
+  EXPECT_EQ(get_chat(*bob, chat)["unread_count"].i64(), 2);
+  // Reading an older seq does not move the pointer back.
+  bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", s1));
+  EXPECT_EQ(get_chat(*bob, chat)["unread_count"].i64(), 2);
+}
+
+TEST_F(ReadCountsTest, LeavingMemberNoLongerCounts) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  auto carol = new_user("carol");
+  std::int64_t chat = create_group(*alice, "g", {bob.id(), carol.id()})["chat_id"].i64();
+  JsonRef m = send_text(*alice, chat, "are you there?");
+  EXPECT_EQ(m["unread"].i64(), 2);
+  carol->ok("chats.leave", JsonObj().set("chat_id", chat));
+  EXPECT_EQ(history_after(*alice, chat, m["seq"].i64() - 1).at(0)["unread"].i64(), 1)
+      << "only current members count";
+}
+
+TEST_F(ReadCountsTest, LateJoinerDoesNotCountForOlderMessages) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  auto dave = new_user("dave");
+  std::int64_t chat = create_group(*alice, "g", {bob.id()})["chat_id"].i64();
+  JsonRef m = send_text(*alice, chat, "old news");
+  alice->ok("chats.invite", JsonObj().set("chat_id", chat).set("user_ids", JsonArr{dave.id()}));
+  EXPECT_EQ(history_after(*alice, chat, m["seq"].i64() - 1).at(0)["unread"].i64(), 1)
+      << "only bob counts for a message sent before dave joined";
+  // Group members see the timeline from their join on (docs/protocol.md, messages.history).
+  for (const auto& seen : history_after(*dave, chat, 0))
+    EXPECT_GT(seen["seq"].i64(), m["seq"].i64()) << "dave must not see messages from before he joined";
+  JsonRef dave_member = member_of(get_chat(*dave, chat), dave.id());
+  EXPECT_GE(dave_member["read_seq"].i64(), m["seq"].i64());
+  std::int64_t dave_unread = get_chat(*dave, chat)["unread_count"].i64();
+  JsonRef fresh = send_text(*alice, chat, "new news");
+  EXPECT_EQ(fresh["unread"].i64(), 2);
+  EXPECT_EQ(get_chat(*dave, chat)["unread_count"].i64(), dave_unread + 1);
+}
+
+}  // namespace
+}  // namespace modu_it

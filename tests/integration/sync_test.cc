@@ -1,0 +1,378 @@
+// Sync: catching up after time offline with `sync` + `messages.history after_seq`, with no
+// gap and no duplicate; stream positions on events (docs/protocol.md, "Sync").
+#include <algorithm>
+#include <map>
+
+#include "harness/modu_test.h"
+
+namespace modu_it {
+namespace {
+
+class SyncTest : public ModuTest {};
+
+// Everything a device learns from paging `sync` until has_more is false.
+struct SyncState {
+  std::int64_t pos = 0;
+  std::map<std::int64_t, JsonRef> chats;    // chat_id -> newest summary seen
+  std::map<std::int64_t, JsonRef> friends;  // user_id -> newest profile seen
+  int pages = 0;
+};
+
+SyncState sync_all(Client& client, std::int64_t since, int limit = 200) {
+  SyncState state;
+  state.pos = since;
+  for (; state.pages < 10000; ++state.pages) {
+    JsonRef page = client.ok("sync", JsonObj().set("since", state.pos).set("limit", limit));
+    std::int64_t pos = page["pos"].i64();
+    if (pos < state.pos) throw std::runtime_error("sync pos went backwards: " + page.dump());
+    for (const auto& c : page["chats"].items()) state.chats.insert_or_assign(c["chat_id"].i64(), c);
+    for (const auto& f : page["friends"].items())
+      state.friends.insert_or_assign(f["friend"]["user_id"].i64(), f["friend"]);
+    bool more = page["has_more"].boolean();
+    if (more && pos == state.pos) throw std::runtime_error("sync has_more without progress: " + page.dump());
+    state.pos = pos;
+    if (!more) {
+      ++state.pages;
+      return state;
+    }
+  }
+  throw std::runtime_error("sync paging did not end");
+}
+
+class SyncCatchUpTest : public ModuTest {
+  // This test sends over a thousand requests quickly; it is not about rate limiting.
+  std::vector<std::string> server_args() const override {
+    return {"--rate-limit", "100000", "--rate-burst", "100000"};
+  }
+};
+
+TEST_F(SyncCatchUpTest, DeviceCatchesUpOnThousandMessagesInTwentyChatsWithoutGapOrDuplicate) {
+  constexpr int kChats = 20;
+  constexpr int kMessagesPerChat = 50;
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::vector<std::int64_t> chats;
+  for (int i = 0; i < kChats; ++i) chats.push_back(create_group(*alice, "chat " + std::to_string(i), {bob.id()})["chat_id"].i64());
+
+  // Bob's phone syncs fully, remembers what it holds, and goes offline.
+  Account phone_account;
+  std::int64_t phone_pos = 0;
+  std::map<std::int64_t, std::int64_t> held_last_seq;  // chat -> highest seq the phone holds
+  {
+    auto phone = new_device(bob.account);
+    phone_account = phone.account;
+    SyncState initial = sync_all(*phone, 0);
+    phone_pos = initial.pos;
+    for (std::int64_t chat : chats) {
+      ASSERT_TRUE(initial.chats.count(chat)) << "chat " << chat << " missing from the initial sync";
+      auto messages = history_after(*phone, chat, 0);
+      held_last_seq[chat] = messages.empty() ? 0 : messages.back()["seq"].i64();
+      EXPECT_EQ(held_last_seq[chat], initial.chats.at(chat)["last_seq"].i64());
+    }
+  }
+
+  // While it is offline, 1,000 messages arrive: mostly from alice, every fifth from bob's pc.
+  std::map<std::int64_t, std::map<std::int64_t, std::string>> sent;  // chat -> seq -> client_id
+  auto send_batch = [&](int first, int count) {
+    std::vector<std::pair<Client*, std::int64_t>> pending;
+    for (int n = first; n < first + count; ++n) {
+      Client* sender = n % 5 == 4 ? bob.client.get() : alice.client.get();
+      std::int64_t chat = chats[n % kChats];
+      pending.emplace_back(sender, sender->send_request("messages.send", JsonObj()
+                                                                               .set("chat_id", chat)
+                                                                               .set("client_id", "bulk-" + std::to_string(n))
+                                                                               .set("text", "message " + std::to_string(n))));
+    }
+    for (auto& [client, id] : pending) {
+      JsonRef m = client->wait_response(id, 30s).result()["message"];
+      auto [it, inserted] = sent[m["chat_id"].i64()].emplace(m["seq"].i64(), m["client_id"].str());
+      EXPECT_TRUE(inserted) << "seq " << m["seq"].i64() << " acknowledged twice in chat " << m["chat_id"].i64();
+    }
+  };
+  for (int batch = 0; batch < kChats * kMessagesPerChat; batch += 100) send_batch(batch, 100);
+  alice->clear_events();
+  bob->clear_events();
+
+  // The phone comes back: resume, then sync in small pages while more messages arrive live.
+  auto phone = resume(phone_account);
+  for (int n = 1000; n < 1020; ++n) {
+    JsonRef m = send_text(*alice, chats[n % kChats], "live " + std::to_string(n), "bulk-" + std::to_string(n));
+    sent[m["chat_id"].i64()].emplace(m["seq"].i64(), m["client_id"].str());
+  }
+  SyncState caught_up = sync_all(*phone, phone_pos, 7);
+  EXPECT_GT(caught_up.pages, 1) << "a small limit must cut the sync into pages";
+  EXPECT_GT(caught_up.pos, phone_pos);
+
+  std::map<std::int64_t, std::map<std::int64_t, std::string>> received;  // chat -> seq -> client_id
+  for (std::int64_t chat : chats) {
+    ASSERT_TRUE(caught_up.chats.count(chat)) << "sync did not report chat " << chat;
+    std::int64_t last_seq = caught_up.chats.at(chat)["last_seq"].i64();
+    std::int64_t after = held_last_seq[chat];
+    for (int pages = 0; pages < 1000; ++pages) {
+      JsonRef page = phone->ok("messages.history", JsonObj().set("chat_id", chat).set("after_seq", after).set("limit", 13));
+      for (const auto& m : page["messages"].items()) {
+        std::int64_t seq = m["seq"].i64();
+        EXPECT_EQ(seq, after + 1) << "gap or reordering in chat " << chat;
+        auto [it, inserted] = received[chat].emplace(seq, m["client_id"].str());
+        EXPECT_TRUE(inserted) << "duplicate seq " << seq << " in chat " << chat;
+        after = seq;
+      }
+      if (!page["has_more"].boolean()) break;
+    }
+    EXPECT_GE(after, last_seq) << "history ended before the last_seq sync reported";
+  }
+  // Live events fill in nothing missing: merged with history by chat_id+seq, the phone
+  // holds exactly what was sent.
+  for (const auto& ev : phone->events_within("message.new", 200ms)) {
+    JsonRef m = ev["data"]["message"];
+    auto& chat_seqs = received[m["chat_id"].i64()];
+    auto it = chat_seqs.find(m["seq"].i64());
+    if (it != chat_seqs.end()) {
+      EXPECT_EQ(it->second, m["client_id"].str());
+    } else {
+      chat_seqs.emplace(m["seq"].i64(), m["client_id"].str());
+    }
+  }
+  std::size_t total = 0;
+  for (std::int64_t chat : chats) {
+    const auto& got = received[chat];
+    for (const auto& [seq, client_id] : sent[chat]) {
+      auto it = got.find(seq);
+      ASSERT_NE(it, got.end()) << "acknowledged seq " << seq << " missing in chat " << chat;
+      EXPECT_EQ(it->second, client_id);
+    }
+    std::int64_t expected = held_last_seq[chat] + 1;
+    for (const auto& [seq, client_id] : got) EXPECT_EQ(seq, expected++) << "gap in chat " << chat;
+    total += got.size();
+  }
+  EXPECT_EQ(total, static_cast<std::size_t>(kChats * kMessagesPerChat + 20));
+}
+
+TEST_F(SyncCatchUpTest, SyncAndHistoryDuringConcurrentWritesNeverSkip) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::vector<std::int64_t> chats;
+  for (int i = 0; i < 4; ++i) chats.push_back(create_group(*alice, "c" + std::to_string(i), {bob.id()})["chat_id"].i64());
+  auto reader = new_device(bob.account);
+  std::int64_t pos = sync_all(*reader, 0).pos;
+  std::map<std::int64_t, std::int64_t> held;  // chat -> last seq held, all seqs below held too
+  for (std::int64_t chat : chats) {
+    auto messages = history_after(*reader, chat, 0);
+    held[chat] = messages.empty() ? 0 : messages.back()["seq"].i64();
+  }
+
+  // Alice writes 400 messages in pipelined batches; between batches the reader catches up
+  // with whatever is visible at that moment and must never see a gap.
+  constexpr int kMessages = 400;
+  std::map<std::int64_t, std::int64_t> acked_last;
+  auto catch_up = [&] {
+    SyncState state = sync_all(*reader, pos, 3);
+    EXPECT_GE(state.pos, pos);
+    pos = state.pos;
+    for (const auto& [chat, summary] : state.chats) {
+      if (!held.count(chat)) continue;
+      for (const auto& m : history_after(*reader, chat, held[chat], 17)) {
+        EXPECT_EQ(m["seq"].i64(), held[chat] + 1) << "gap while catching up in chat " << chat;
+        held[chat] = m["seq"].i64();
+      }
+      EXPECT_GE(held[chat], summary["last_seq"].i64()) << "history is behind the summary's last_seq";
+    }
+  };
+  for (int n = 0; n < kMessages;) {
+    std::vector<std::int64_t> ids;
+    for (int k = 0; k < 40 && n < kMessages; ++k, ++n)
+      ids.push_back(alice->send_request("messages.send", JsonObj().set("chat_id", chats[n % chats.size()]).set("client_id", "w" + std::to_string(n)).set("text", "w")));
+    catch_up();  // runs while the batch is being committed
+    for (auto id : ids) {
+      JsonRef m = alice->wait_response(id, 20s).result()["message"];
+      acked_last[m["chat_id"].i64()] = std::max(acked_last[m["chat_id"].i64()], m["seq"].i64());
+    }
+  }
+  catch_up();
+  for (std::int64_t chat : chats) EXPECT_EQ(held[chat], acked_last[chat]) << "chat " << chat;
+}
+
+TEST_F(SyncTest, NewDeviceSyncFromZeroListsChatsAndFriends) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob", "Bob");
+  alice->ok("friends.add", JsonObj().set("handle", "bob"));
+  std::int64_t direct = direct_chat(*alice, bob.id())["chat_id"].i64();
+  send_text(*bob, direct, "hi");
+  std::int64_t group = create_group(*alice, "g", {bob.id()})["chat_id"].i64();
+
+  auto phone = new_device(alice.account);
+  SyncState state = sync_all(*phone, 0);
+  EXPECT_GT(state.pos, 0);
+  ASSERT_TRUE(state.chats.count(direct));
+  ASSERT_TRUE(state.chats.count(group));
+  EXPECT_EQ(state.chats.at(direct)["last_message"]["text"].str(), "hi");
+  EXPECT_EQ(state.chats.at(direct)["unread_count"].i64(), 1);
+  EXPECT_FALSE(state.chats.at(group)["left"].boolean());
+  ASSERT_TRUE(state.friends.count(bob.id()));
+  EXPECT_EQ(state.friends.at(bob.id())["display_name"].str(), "Bob");
+}
+
+TEST_F(SyncTest, SyncSinceReportsOnlyLaterChanges) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  auto carol = new_user("carol");
+  alice->ok("friends.add", JsonObj().set("handle", "bob"));
+  alice->ok("friends.add", JsonObj().set("handle", "carol"));
+  std::int64_t quiet = create_group(*alice, "quiet", {carol.id()})["chat_id"].i64();
+  std::int64_t busy = create_group(*alice, "busy", {bob.id()})["chat_id"].i64();
+  std::int64_t renamed = create_group(*alice, "old title", {bob.id()})["chat_id"].i64();
+  std::int64_t pos = sync_all(*alice, 0).pos;
+
+  send_text(*bob, busy, "news");
+  bob->ok("chats.rename", JsonObj().set("chat_id", renamed).set("title", "new title"));
+  bob->ok("profile.update", JsonObj().set("status_message", "changed"));
+  // Wait until alice has been told about all three changes.
+  alice->expect_event("message.new");
+  alice->expect_event_matching("chat.updated", [&](const JsonRef& e) { return e["data"]["chat"]["title"].str() == "new title"; });
+  alice->expect_event("profile.updated");
+
+  SyncState later = sync_all(*alice, pos);
+  EXPECT_GT(later.pos, pos);
+  EXPECT_TRUE(later.chats.count(busy));
+  ASSERT_TRUE(later.chats.count(renamed));
+  EXPECT_EQ(later.chats.at(renamed)["title"].str(), "new title");
+  EXPECT_EQ(later.chats.at(busy)["last_message"]["text"].str(), "news");
+  EXPECT_FALSE(later.chats.count(quiet)) << "an unchanged chat is not reported";
+  ASSERT_TRUE(later.friends.count(bob.id()));
+  EXPECT_EQ(later.friends.at(bob.id())["status_message"].str(), "changed");
+  EXPECT_FALSE(later.friends.count(carol.id())) << "an unchanged friend is not reported";
+
+  // Nothing happened since: an empty answer at the same position.
+  SyncState nothing = sync_all(*alice, later.pos);
+  EXPECT_EQ(nothing.pos, later.pos);
+  EXPECT_TRUE(nothing.chats.empty());
+  EXPECT_TRUE(nothing.friends.empty());
+}
+
+TEST_F(SyncTest, SyncReportsMessagesDeletedWhileOffline) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  JsonRef keep = send_text(*alice, chat, "keep");
+  JsonRef oops = send_text(*alice, chat, "oops");
+  JsonRef also = send_text(*alice, chat, "also oops");
+  std::int64_t pos = sync_all(*bob, 0).pos;
+  bob.client.reset();  // offline
+  alice->ok("messages.delete", JsonObj().set("chat_id", chat).set("seq", oops["seq"].i64()));
+  alice->ok("messages.delete", JsonObj().set("chat_id", chat).set("seq", also["seq"].i64()));
+
+  auto back = resume(bob.account);
+  SyncState state = sync_all(*back, pos);
+  ASSERT_TRUE(state.chats.count(chat));
+  std::set<std::int64_t> deleted;
+  for (const auto& seq : state.chats.at(chat)["deleted_seqs"].items()) deleted.insert(seq.i64());
+  EXPECT_EQ(deleted, (std::set<std::int64_t>{oops["seq"].i64(), also["seq"].i64()}));
+  EXPECT_FALSE(deleted.count(keep["seq"].i64()));
+
+  // Deletions before `since` are not repeated.
+  SyncState later = sync_all(*back, state.pos);
+  EXPECT_FALSE(later.chats.count(chat));
+}
+
+TEST_F(SyncTest, SyncReportsLeftChats) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = create_group(*alice, "g", {bob.id()})["chat_id"].i64();
+  auto bob_phone = new_device(bob.account);
+  std::int64_t pos = sync_all(*bob_phone, 0).pos;
+  bob->ok("chats.leave", JsonObj().set("chat_id", chat));
+  bob_phone->expect_event("chat.removed");
+  SyncState later = sync_all(*bob_phone, pos);
+  ASSERT_TRUE(later.chats.count(chat));
+  EXPECT_TRUE(later.chats.at(chat)["left"].boolean());
+}
+
+TEST_F(SyncTest, SyncReportsFriendRemovalAndOwnProfileChangedElsewhere) {
+  auto alice = new_user("alice");
+  auto alice_phone = new_device(alice.account);
+  auto bob = new_user("bob");
+  alice->ok("friends.add", JsonObj().set("handle", "bob"));
+  std::int64_t pos = alice->ok("sync", JsonObj().set("since", 0))["pos"].i64();
+  JsonRef unchanged = alice->ok("sync", JsonObj().set("since", pos));
+  EXPECT_TRUE(unchanged["me"].is_null()) << unchanged.dump();
+
+  alice_phone->ok("friends.remove", JsonObj().set("user_id", bob.id()));
+  alice_phone->ok("profile.update", JsonObj().set("status_message", "set on the phone"));
+  alice->expect_event("profile.updated");
+
+  JsonRef page = alice->ok("sync", JsonObj().set("since", pos));
+  EXPECT_FALSE(page["has_more"].boolean());
+  ASSERT_EQ(page["friends"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["friends"][0]["friend"]["user_id"].i64(), bob.id());
+  EXPECT_TRUE(page["friends"][0]["removed"].boolean());
+  EXPECT_EQ(page["me"]["user_id"].i64(), alice.id());
+  EXPECT_EQ(page["me"]["status_message"].str(), "set on the phone");
+}
+
+TEST_F(SyncTest, EventPositionsGrowAndMatchSync) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  std::int64_t start = sync_all(*bob, 0).pos;
+  for (int i = 0; i < 5; ++i) send_text(*alice, chat, "m" + std::to_string(i));
+  alice->ok("profile.update", JsonObj().set("status_message", "x"));
+  bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", get_chat(*bob, chat)["last_seq"].i64()));
+
+  std::int64_t previous = start;
+  for (int i = 0; i < 5; ++i) {
+    JsonRef ev = bob->expect_event("message.new");
+    EXPECT_GE(ev["pos"].i64(), previous) << "events reach a connection in position order";
+    EXPECT_GT(ev["pos"].i64(), start);
+    previous = ev["pos"].i64();
+  }
+  JsonRef read = bob->expect_event("chat.read");
+  EXPECT_GE(read["pos"].i64(), previous);
+  // The last event's position is the state sync reports; nothing is newer.
+  SyncState after_read = sync_all(*bob, read["pos"].i64());
+  EXPECT_TRUE(after_read.chats.empty()) << "no chat changed after the last event";
+  SyncState before_read = sync_all(*bob, read["pos"].i64() - 1);
+  EXPECT_TRUE(before_read.chats.count(chat)) << "the read is a change at its event's position";
+}
+
+TEST_F(SyncTest, EventsOfEveryKindArriveInPositionOrder) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  auto carol = new_user("carol");
+  auto observer = new_device(alice.account);
+  alice->ok("friends.add", JsonObj().set("handle", "bob"));
+  std::int64_t group = create_group(*bob, "mixed", {alice.id(), carol.id()})["chat_id"].i64();
+  std::int64_t direct = direct_chat(*carol, alice.id())["chat_id"].i64();
+  // Interleave changes of several kinds from several users.
+  std::vector<std::pair<Client*, std::int64_t>> pending;
+  for (int i = 0; i < 20; ++i) {
+    pending.emplace_back(bob.client.get(), bob->send_request("messages.send", JsonObj().set("chat_id", group).set("client_id", "g" + std::to_string(i)).set("text", "g")));
+    pending.emplace_back(carol.client.get(), carol->send_request("messages.send", JsonObj().set("chat_id", direct).set("client_id", "d" + std::to_string(i)).set("text", "d")));
+    if (i % 5 == 0) {
+      pending.emplace_back(bob.client.get(), bob->send_request("profile.update", JsonObj().set("status_message", "s" + std::to_string(i))));
+      pending.emplace_back(carol.client.get(), carol->send_request("messages.read", JsonObj().set("chat_id", group).set("seq", 1)));
+      pending.emplace_back(bob.client.get(), bob->send_request("chats.rename", JsonObj().set("chat_id", group).set("title", "t" + std::to_string(i))));
+    }
+  }
+  for (auto& [client, id] : pending) client->wait_response(id).result();
+  observer->pump(500ms);
+  std::int64_t last = 0;
+  int with_pos = 0;
+  for (const auto& ev : observer->buffered_events()) {
+    if (!ev.has("pos")) continue;
+    ++with_pos;
+    EXPECT_GE(ev["pos"].i64(), last) << ev["event"].str() << " arrived out of position order";
+    last = ev["pos"].i64();
+  }
+  EXPECT_GE(with_pos, 40 + 4) << "message.new for every message and profile.updated for bob";
+}
+
+TEST_F(SyncTest, SyncLimitIsValidated) {
+  auto alice = new_user("alice");
+  EXPECT_EQ(alice->error("sync", JsonObj().set("since", 0).set("limit", 0)), "bad_request");
+  EXPECT_EQ(alice->error("sync", JsonObj().set("since", 0).set("limit", 501)), "bad_request");
+  EXPECT_EQ(alice->error("sync", JsonObj()), "bad_request") << "since is required";
+  EXPECT_TRUE(alice->ok("sync", JsonObj().set("since", 0).set("limit", 500))["chats"].is_array());
+}
+
+}  // namespace
+}  // namespace modu_it

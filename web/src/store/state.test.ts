@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatSummary, Message } from '../protocol/types';
+import { applyNewMessage, applyRead, countUnread, hasOlder, mergeMessages, unreadOf } from './state';
+
+const msg = (seq: number, sender = 1, extra: Partial<Message> = {}): Message => ({
+  chat_id: 1,
+  seq,
+  client_id: `c${seq}`,
+  sender_id: sender,
+  kind: 'text',
+  text: `m${seq}`,
+  created_at: 1000 + seq,
+  deleted: false,
+  unread: 0,
+  ...extra,
+});
+
+const member = (user_id: number, read_seq: number) => ({
+  user_id,
+  role: 'member' as const,
+  read_seq,
+  joined_seq: 0,
+  profile: { user_id, handle: `u${user_id}`, display_name: `U${user_id}`, status_message: '', avatar: '' },
+});
+
+const chat = (extra: Partial<ChatSummary> = {}): ChatSummary => ({
+  chat_id: 1,
+  kind: 'group',
+  title: 't',
+  created_at: 0,
+  last_seq: 3,
+  last_activity_at: 0,
+  read_seq: 3,
+  unread_count: 0,
+  member_count: 3,
+  members: [member(1, 3), member(2, 1), member(3, 2)],
+  left: false,
+  ...extra,
+});
+
+describe('mergeMessages', () => {
+  it('dedupes by seq and keeps order', () => {
+    const a = mergeMessages(undefined, [msg(3), msg(4)]).next;
+    const { next, gap } = mergeMessages(a, [msg(4), msg(5), msg(2)]);
+    expect(next.items.map((m) => m.seq)).toEqual([2, 3, 4, 5]);
+    expect(gap).toBe(false);
+    expect(hasOlder(next)).toBe(true);
+  });
+
+  it('refuses to open a gap and reports it', () => {
+    const a = mergeMessages(undefined, [msg(1), msg(2)]).next;
+    const { next, gap } = mergeMessages(a, [msg(5)]);
+    expect(next.items.map((m) => m.seq)).toEqual([1, 2]);
+    expect(gap).toBe(true);
+    expect(hasOlder(next)).toBe(false);
+  });
+
+  it('replaces a held copy with a deleted one and returns the same object when nothing changes', () => {
+    const a = mergeMessages(undefined, [msg(1), msg(2)]).next;
+    const b = mergeMessages(a, [msg(2, 1, { deleted: true, text: '' })]).next;
+    expect(b.items[1]!.deleted).toBe(true);
+    expect(mergeMessages(b, []).next).toBe(b);
+  });
+});
+
+describe('read counts', () => {
+  it('counts members whose pointer is below the message, never the sender', () => {
+    const c = chat();
+    expect(unreadOf(c, msg(1))).toBe(0);
+    expect(unreadOf(c, msg(2))).toBe(1);
+    expect(unreadOf(c, msg(3))).toBe(2);
+    expect(unreadOf(c, msg(3, 2))).toBe(1);
+    expect(unreadOf(c, msg(3, 1, { kind: 'system' }))).toBe(0);
+  });
+
+  it('falls back to the served count when members are not all known', () => {
+    expect(unreadOf(chat({ member_count: 5 }), msg(3, 1, { unread: 4 }))).toBe(4);
+  });
+
+  it('moves pointers only forward and drops the count live', () => {
+    const c = chat();
+    const c2 = applyRead(c, 2, 3, 1);
+    expect(unreadOf(c2, msg(3))).toBe(1);
+    expect(applyRead(c2, 2, 2, 1)).toBe(c2);
+  });
+
+  it('applies a new message once, whichever way it arrives', () => {
+    const c = chat({ read_seq: 3 });
+    const m = msg(4, 2);
+    const once = applyNewMessage(c, m, 1);
+    const twice = applyNewMessage(once, m, 1);
+    expect(once.unread_count).toBe(1);
+    expect(twice.unread_count).toBe(1);
+    expect(twice.last_seq).toBe(4);
+    // The sender's own pointer moved to its message.
+    expect(twice.members.find((x) => x.user_id === 2)!.read_seq).toBe(4);
+  });
+
+  it('recounts my unread messages from the held run', () => {
+    const c = chat({ read_seq: 1, last_seq: 4, unread_count: 9 });
+    const held = mergeMessages(undefined, [msg(1, 2), msg(2, 2), msg(3, 1), msg(4, 2)]).next;
+    expect(countUnread(c, held, 1)).toBe(2);
+    expect(countUnread(c, mergeMessages(undefined, [msg(4)]).next, 1)).toBeNull();
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Pure helpers over the client's view of chats and messages. Everything here is
+ * deterministic and idempotent, so events and history pages can arrive in any order and
+ * more than once (the protocol delivers at least once).
+ */
+import type { ChatSummary, Message, Profile, Seq, UserId } from '../protocol/types';
+
+/** A contiguous run of a chat's messages, ascending by seq, without gaps. */
+export interface ChatMessages {
+  items: Message[];
+}
+
+/** Seqs start at 1 and have no gaps, so older messages exist exactly when the run starts above 1. */
+export function hasOlder(cm: ChatMessages | undefined): boolean {
+  return firstSeq(cm) > 1;
+}
+
+export type PendingStatus = 'queued' | 'sending' | 'failed';
+
+/** A message written on this device that the server has not confirmed yet. */
+export interface PendingMessage {
+  client_id: string;
+  chat_id: number;
+  text: string;
+  reply_to?: Seq;
+  created_at: number;
+  status: PendingStatus;
+  /** Error code of the last failed attempt, if any. */
+  error?: string;
+}
+
+export function firstSeq(cm: ChatMessages | undefined): Seq {
+  return cm?.items[0]?.seq ?? 0;
+}
+
+export function lastSeq(cm: ChatMessages | undefined): Seq {
+  return cm?.items[cm.items.length - 1]?.seq ?? 0;
+}
+
+/**
+ * Merges messages into a contiguous run. Incoming copies replace held ones with the same
+ * seq (a later copy may carry `deleted`). Messages that would leave a gap are dropped and
+ * reported, so the caller can fetch what lies between.
+ */
+export function mergeMessages(
+  cm: ChatMessages | undefined,
+  incoming: readonly Message[],
+): { next: ChatMessages; gap: boolean } {
+  const items = cm ? cm.items : [];
+  if (incoming.length === 0) return { next: cm ?? { items: [] }, gap: false };
+  const bySeq = new Map<Seq, Message>();
+  for (const m of items) bySeq.set(m.seq, m);
+  for (const m of incoming) bySeq.set(m.seq, m);
+  const seqs = [...bySeq.keys()].sort((a, b) => a - b);
+  // Keep the longest contiguous run that contains what we already held (or, when nothing
+  // was held, the run that ends with the newest incoming message).
+  const anchor = items.length ? (items[0] as Message).seq : (seqs[seqs.length - 1] as Seq);
+  const at = seqs.indexOf(anchor);
+  let lo = at;
+  let hi = at;
+  while (lo > 0 && (seqs[lo - 1] as Seq) === (seqs[lo] as Seq) - 1) lo--;
+  while (hi < seqs.length - 1 && (seqs[hi + 1] as Seq) === (seqs[hi] as Seq) + 1) hi++;
+  const run = seqs.slice(lo, hi + 1).map((s) => bySeq.get(s) as Message);
+  const gap = run.length !== seqs.length;
+  const unchanged =
+    run.length === items.length && run.every((m, i) => m === items[i]) && !gap && cm !== undefined;
+  if (unchanged) return { next: cm, gap };
+  return { next: { items: run }, gap };
+}
+
+/** Replaces the held copy of a message (for example after a delete); no-op if not held. */
+export function replaceMessage(cm: ChatMessages | undefined, msg: Message): ChatMessages | undefined {
+  if (!cm) return cm;
+  const first = firstSeq(cm);
+  const idx = msg.seq - first;
+  if (idx < 0 || idx >= cm.items.length) return cm;
+  const items = cm.items.slice();
+  items[idx] = msg;
+  return { items };
+}
+
+/** Whether the summary lists every member (chats.get does; list pages may not). */
+export function hasAllMembers(chat: ChatSummary): boolean {
+  return chat.members.length >= chat.member_count;
+}
+
+/**
+ * KakaoTalk's "1": how many current members have not read the message. Computed from the
+ * members' read pointers when all are known; otherwise the server's count at serve time.
+ */
+export function unreadOf(chat: ChatSummary | undefined, msg: Message): number {
+  if (msg.kind === 'system' || msg.deleted) return 0;
+  if (!chat || !hasAllMembers(chat)) return msg.unread;
+  let n = 0;
+  for (const m of chat.members) if (m.user_id !== msg.sender_id && m.read_seq < msg.seq) n++;
+  return n;
+}
+
+/** Moves one member's read pointer forward (never back). Returns the same object if unchanged. */
+export function applyRead(chat: ChatSummary, userId: UserId, readSeq: Seq, me: UserId): ChatSummary {
+  let changed = false;
+  const members = chat.members.map((m) => {
+    if (m.user_id !== userId || m.read_seq >= readSeq) return m;
+    changed = true;
+    return { ...m, read_seq: readSeq };
+  });
+  let next = changed ? { ...chat, members } : chat;
+  if (userId === me && readSeq > chat.read_seq) {
+    next = { ...next, read_seq: readSeq, unread_count: readSeq >= chat.last_seq ? 0 : next.unread_count };
+    changed = true;
+  }
+  return changed ? next : chat;
+}
+
+/** Counts others' messages after the read pointer, if the held run covers that range. */
+export function countUnread(chat: ChatSummary, cm: ChatMessages | undefined, me: UserId): number | null {
+  if (chat.read_seq >= chat.last_seq) return 0;
+  if (!cm || firstSeq(cm) > chat.read_seq + 1 || lastSeq(cm) < chat.last_seq) return null;
+  let n = 0;
+  for (const m of cm.items) if (m.seq > chat.read_seq && m.sender_id !== me) n++;
+  return n;
+}
+
+/** Updates a summary for a message that just arrived (idempotent by seq). */
+export function applyNewMessage(chat: ChatSummary, msg: Message, me: UserId): ChatSummary {
+  let next = chat;
+  if (msg.seq > chat.last_seq) {
+    const mine = msg.sender_id === me;
+    next = {
+      ...chat,
+      last_seq: msg.seq,
+      last_message: msg,
+      last_activity_at: Math.max(chat.last_activity_at, msg.created_at),
+      read_seq: mine ? msg.seq : chat.read_seq,
+      unread_count: mine ? 0 : chat.unread_count + 1,
+    };
+  } else if (chat.last_message?.seq === msg.seq) {
+    next = { ...chat, last_message: msg };
+  }
+  // The sender's pointer moves to its own message.
+  return applyRead(next, msg.sender_id, msg.seq, me);
+}
+
+/** Newest activity first; ties broken by id so the order is stable. */
+export function sortChats(chats: Iterable<ChatSummary>): ChatSummary[] {
+  return [...chats]
+    .filter((c) => !c.left)
+    .sort((a, b) => b.last_activity_at - a.last_activity_at || b.chat_id - a.chat_id);
+}
+
+export function isGroupLike(chat: ChatSummary): boolean {
+  return chat.kind !== 'direct' && chat.kind !== 'memo';
+}
+
+/** The member a 1:1 chat is with (the other one). */
+export function peerOf(chat: ChatSummary, me: UserId): Profile | undefined {
+  return chat.members.find((m) => m.user_id !== me)?.profile;
+}
+
+/** Days since the epoch in local time, for day separators. */
+export function localDay(ms: number): number {
+  const d = new Date(ms);
+  return Math.floor((ms - d.getTimezoneOffset() * 60_000) / 86_400_000);
+}

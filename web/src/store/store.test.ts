@@ -1,0 +1,201 @@
+import { IDBFactory } from 'fake-indexeddb';
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { Connection } from '../protocol/connection';
+import { FakeServer } from '../testing/fakeServer';
+import { Cache } from './cache';
+import { AppStore } from './store';
+import { lastSeq, unreadOf } from './state';
+
+class MemoryStorage implements Storage {
+  private m = new Map<string, string>();
+  get length(): number {
+    return this.m.size;
+  }
+  clear(): void {
+    this.m.clear();
+  }
+  getItem(k: string): string | null {
+    return this.m.get(k) ?? null;
+  }
+  key(i: number): string | null {
+    return [...this.m.keys()][i] ?? null;
+  }
+  removeItem(k: string): void {
+    this.m.delete(k);
+  }
+  setItem(k: string, v: string): void {
+    this.m.set(k, v);
+  }
+}
+
+async function until(cond: () => boolean, what = 'condition'): Promise<void> {
+  const end = Date.now() + 2000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function client(server: FakeServer, storage = new MemoryStorage(), idb = new IDBFactory()) {
+  const connection = new Connection({ url: 'ws://fake', createSocket: server.factory, backoffMinMs: 4, backoffMaxMs: 8 });
+  const store = new AppStore({
+    connection,
+    storage,
+    openCache: (uid) => Cache.open(uid, idb),
+    device: { kind: 'web', name: 'test' },
+    isVisible: () => true,
+  });
+  return { store, connection, storage, idb };
+}
+
+async function signedUp(server: FakeServer, handle: string) {
+  const c = client(server);
+  await c.store.start();
+  await until(() => c.store.net === 'online', 'online');
+  await c.store.register(handle, 'password1', handle.toUpperCase());
+  await until(() => c.store.net === 'online' && c.store.synced, 'synced');
+  return c;
+}
+
+describe('AppStore against a fake server', () => {
+  it('signs up, has a memo chat, and resumes with the stored token', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    expect(a.store.memoChat()).toBeDefined();
+    await a.store.flushCache();
+    a.connection.stop();
+
+    const again = client(server, a.storage, a.idb);
+    await again.store.start();
+    // The cache shows the chats before the connection is up.
+    expect(again.store.memoChat()).toBeDefined();
+    await until(() => again.store.synced, 'resume');
+    expect(again.store.me?.handle).toBe('minji');
+    again.connection.stop();
+  });
+
+  it('delivers 1:1 messages live and drops the "1" when the other reads', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const b = await signedUp(server, 'jun');
+    await a.store.addFriend('jun');
+    const chatId = await a.store.openDirect(b.store.me!.user_id);
+    await a.store.openChat(chatId);
+    a.store.send(chatId, 'hello');
+    await until(() => a.store.pending.size === 0 && lastSeq(a.store.messages.get(chatId)) === 1, 'sent');
+    const mine = a.store.messages.get(chatId)!.items[0]!;
+    expect(unreadOf(a.store.chats.get(chatId), mine)).toBe(1);
+
+    await until(() => b.store.chats.get(chatId)?.unread_count === 1, 'b sees unread');
+    await b.store.openChat(chatId);
+    await until(() => unreadOf(a.store.chats.get(chatId), a.store.messages.get(chatId)!.items[0]!) === 0, 'read');
+    expect(b.store.chats.get(chatId)!.unread_count).toBe(0);
+    a.connection.stop();
+    b.connection.stop();
+  });
+
+  it('queues messages while offline and sends each once with its client id', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const memo = a.store.memoChat()!.chat_id;
+    await a.store.openChat(memo);
+    server.up = false;
+    server.dropAll();
+    await until(() => a.store.net !== 'online', 'offline');
+    const p1 = a.store.send(memo, 'one');
+    const p2 = a.store.send(memo, 'two');
+    expect(a.store.pendingFor(memo).map((p) => p.status)).toEqual(['queued', 'queued']);
+    server.up = true;
+    a.connection.reconnectNow();
+    await until(() => a.store.pending.size === 0, 'outbox flushed');
+    const texts = server.messagesOf(memo).map((m) => `${m.text}:${m.client_id}`);
+    expect(texts).toEqual([`one:${p1.client_id}`, `two:${p2.client_id}`]);
+    expect(a.store.messages.get(memo)!.items.map((m) => m.text)).toEqual(['one', 'two']);
+    a.connection.stop();
+  });
+
+  it('resends with the same client id when the response was lost, without doubling', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const memo = a.store.memoChat()!.chat_id;
+    await a.store.openChat(memo);
+    const sock = [...server.sockets][0]!;
+    sock.dropResponsesFor.add('messages.send');
+    const p = a.store.send(memo, 'only once');
+    await until(() => server.messagesOf(memo).length === 1, 'committed');
+    server.dropAll();
+    await until(() => a.store.net === 'online' && a.store.pending.size === 0, 'resent');
+    expect(server.messagesOf(memo)).toHaveLength(1);
+    const sends = server.allSockets.flatMap((s) => s.sent).filter((f) => f.op === 'messages.send');
+    expect(sends.every((f) => f.args.client_id === p.client_id)).toBe(true);
+    expect(a.store.messages.get(memo)!.items).toHaveLength(1);
+    a.connection.stop();
+  });
+
+  it('catches up after time offline without gaps or duplicates', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const b = await signedUp(server, 'jun');
+    const chatId = await a.store.openDirect(b.store.me!.user_id);
+    await a.store.openChat(chatId);
+    server.post(b.store.me!.user_id, chatId, 'before');
+    await until(() => lastSeq(a.store.messages.get(chatId)) === 1, 'first');
+
+    server.up = false;
+    server.dropAll();
+    await until(() => a.store.net !== 'online', 'a offline');
+    for (let i = 0; i < 450; i++) server.post(b.store.me!.user_id, chatId, `while away ${i}`);
+    server.up = true;
+    a.connection.reconnectNow();
+    await until(() => a.store.net === 'online' && lastSeq(a.store.messages.get(chatId)) === 451, 'caught up');
+    const seqs = a.store.messages.get(chatId)!.items.map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: 451 }, (_, i) => i + 1));
+    a.connection.stop();
+    b.connection.stop();
+  });
+
+  it('keeps two devices of one user in step', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const b = await signedUp(server, 'jun');
+    const a2 = client(server);
+    await a2.store.start();
+    await until(() => a2.store.net === 'online', 'a2 online');
+    await a2.store.login('minji', 'password1');
+    await until(() => a2.store.synced, 'a2 synced');
+    const chatId = await b.store.openDirect(a.store.me!.user_id);
+    b.store.send(chatId, 'hi both');
+    await until(() => a.store.chats.get(chatId)?.unread_count === 1 && a2.store.chats.get(chatId)?.unread_count === 1, 'both unread');
+    await a.store.openChat(chatId);
+    await until(() => a2.store.chats.get(chatId)?.unread_count === 0, 'read elsewhere');
+    for (const c of [a, b, a2]) c.connection.stop();
+  });
+  it('applies deletes, keeps known members when a summary omits them, and signs out when revoked', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const b = await signedUp(server, 'jun');
+    const chatId = await a.store.openDirect(b.store.me!.user_id);
+    await a.store.openChat(chatId);
+    const posted = server.post(b.store.me!.user_id, chatId, 'regret');
+    await until(() => lastSeq(a.store.messages.get(chatId)) === 1, 'message');
+    const sock = [...server.sockets].find((s) => s.userId === a.store.me!.user_id)!;
+
+    sock.deliver({ event: 'message.deleted', pos: 1000, data: { message: { ...posted, text: '', deleted: true } } });
+    await until(() => a.store.messages.get(chatId)!.items[0]!.deleted, 'deleted');
+    expect(a.store.chats.get(chatId)!.last_message!.deleted).toBe(true);
+
+    const { members: _omitted, ...bare } = a.store.chats.get(chatId)!;
+    sock.deliver({ event: 'chat.updated', pos: 1001, data: { chat: { ...bare, title: 'renamed' } } });
+    await until(() => a.store.chats.get(chatId)!.title === 'renamed', 'renamed');
+    expect(a.store.chats.get(chatId)!.members).toHaveLength(2);
+    expect(a.store.pos).toBe(1001);
+
+    sock.deliver({ event: 'session.revoked', data: { device_id: a.store.session!.device_id } });
+    await until(() => a.store.session === null, 'signed out');
+    expect(a.store.signedOutReason).toBe('revoked');
+    expect(a.store.chats.size).toBe(0);
+    a.connection.stop();
+    b.connection.stop();
+  });
+});

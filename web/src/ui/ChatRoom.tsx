@@ -1,0 +1,374 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { errorText } from '../i18n';
+import { errorCode } from '../protocol/errors';
+import type { ChatSummary, Message } from '../protocol/types';
+import { hasOlder, isGroupLike, localDay, type PendingMessage, unreadOf } from '../store/state';
+import { Avatar } from './Avatar';
+import { ChatAvatar, chatTitle, memberCountLabel, systemText } from './chatView';
+import { ChatInfo } from './ChatInfo';
+import { useApp, useMediaQuery } from './context';
+import { Confirm } from './Dialog';
+import { formatDay, formatTime } from './format';
+import { IconAlert, IconBack, IconClock, IconClose, IconDown, IconMenu, IconReply, IconRetry, IconSend, IconTrash } from './icons';
+import { VirtualList } from './VirtualList';
+
+type Row =
+  | { kind: 'top'; key: string }
+  | { kind: 'day'; key: string; at: number }
+  | { kind: 'msg'; key: string; msg: Message; first: boolean; last: boolean }
+  | { kind: 'pending'; key: string; p: PendingMessage };
+
+/** The delete-for-everyone window (the server's default); the server has the last word. */
+const DELETE_WINDOW_MS = 5 * 60_000;
+const minute = (ms: number) => Math.floor(ms / 60_000);
+
+function buildRows(items: readonly Message[]): Row[] {
+  const rows: Row[] = [{ kind: 'top', key: 'top' }];
+  let day = -1;
+  for (let i = 0; i < items.length; i++) {
+    const m = items[i] as Message;
+    const d = localDay(m.created_at);
+    if (d !== day) {
+      rows.push({ kind: 'day', key: `d${d}`, at: m.created_at });
+      day = d;
+    }
+    const prev = items[i - 1];
+    const next = items[i + 1];
+    const same = (o: Message | undefined) =>
+      !!o && o.kind !== 'system' && m.kind !== 'system' && o.sender_id === m.sender_id && minute(o.created_at) === minute(m.created_at);
+    rows.push({ kind: 'msg', key: `m${m.seq}`, msg: m, first: !same(prev), last: !same(next) });
+  }
+  return rows;
+}
+
+const getKey = (r: Row) => r.key;
+const canAnchor = (r: Row) => r.kind === 'msg' || r.kind === 'pending';
+const estimate = (r: Row) => (r.kind === 'day' ? 44 : r.kind === 'top' ? 52 : r.kind === 'msg' && r.first ? 62 : 40);
+
+export function ChatRoom({ chatId }: { chatId: number }) {
+  const { store, t, lang, navigate, drafts, toast } = useApp();
+  const wide = useMediaQuery('(min-width: 768px)');
+  const chat = store.chats.get(chatId);
+  const cm = store.messages.get(chatId);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [info, setInfo] = useState(false);
+  const [atBottom, setAtBottom] = useState(true);
+  const [bottomSignal, setBottomSignal] = useState(0);
+  const [deleting, setDeleting] = useState<Message | null>(null);
+  const seenLast = useRef(0);
+
+  const items = cm?.items;
+  const rows = useMemo(() => buildRows(items ?? []), [items]);
+  const pending = store.pendingFor(chatId);
+  const allRows = useMemo(
+    () => (pending.length ? [...rows, ...pending.map((p): Row => ({ kind: 'pending', key: `p${p.client_id}`, p }))] : rows),
+    [rows, pending.map((p) => p.client_id + p.status).join()],
+  );
+
+  const newest = items?.[items.length - 1]?.seq ?? 0;
+  if (atBottom) seenLast.current = newest;
+  const showPill = !atBottom && newest > seenLast.current;
+
+  const onNearTop = useCallback(() => {
+    void store.loadOlder(chatId).catch(() => undefined);
+  }, [store, chatId]);
+
+  if (!chat) {
+    return (
+      <div class="room">
+        <div class="room-empty">
+          <p>{store.synced ? t('room.notFound') : t('room.loading')}</p>
+          <button class="btn" onClick={() => navigate({ chat: null })}>
+            {t('room.back')}
+          </button>
+        </div>
+      </div>
+    );
+  }
+  const title = chatTitle(chat, store);
+  const group = isGroupLike(chat);
+  const count = memberCountLabel(chat);
+  const send = (text: string) => {
+    store.send(chatId, text, replyTo?.seq);
+    setReplyTo(null);
+    setBottomSignal((n) => n + 1);
+  };
+
+  const render = (r: Row) => {
+    switch (r.kind) {
+      case 'top':
+        return (
+          <div class="room-top">
+            {store.loadingOlder.has(chatId) || (cm === undefined && store.net !== 'offline') ? (
+              <span class="spinner" aria-label={t('room.loading')} />
+            ) : cm && !hasOlder(cm) ? (
+              <span class="muted small">{t('room.beginning')}</span>
+            ) : null}
+          </div>
+        );
+      case 'day':
+        return (
+          <div class="day-sep" role="separator">
+            <span>{formatDay(r.at, lang)}</span>
+          </div>
+        );
+      case 'msg':
+        return (
+          <MessageRow
+            chat={chat}
+            row={r}
+            group={group}
+            onReply={() => setReplyTo(r.msg)}
+            onDelete={() => setDeleting(r.msg)}
+            quoted={r.msg.reply_to ? items?.find((m) => m.seq === r.msg.reply_to) : undefined}
+          />
+        );
+      case 'pending':
+        return <PendingRow p={r.p} />;
+    }
+  };
+
+  return (
+    <div class="room" data-chat-id={chatId}>
+      <header class="room-head">
+        {!wide && (
+          <button class="icon-btn" onClick={() => navigate({ chat: null })} aria-label={t('room.back')}>
+            <IconBack />
+          </button>
+        )}
+        <ChatAvatar chat={chat} store={store} size={36} />
+        <h1 class="room-title">
+          <span class="title-text">{title}</span>
+          {count && <span class="member-count">{count}</span>}
+        </h1>
+        <button class="icon-btn" onClick={() => setInfo(true)} aria-label={t('room.info')} title={t('room.info')}>
+          <IconMenu />
+        </button>
+      </header>
+      <VirtualList
+        items={allRows}
+        getKey={getKey}
+        estimate={estimate}
+        canAnchor={canAnchor}
+        render={render}
+        onNearTop={onNearTop}
+        onAtBottom={setAtBottom}
+        bottomSignal={bottomSignal}
+        label={title}
+        class="messages"
+      />
+      {showPill && (
+        <button class="new-pill" onClick={() => setBottomSignal((n) => n + 1)}>
+          {t('room.newMessages')} <IconDown />
+        </button>
+      )}
+      {!atBottom && !showPill && (
+        <button class="to-bottom" onClick={() => setBottomSignal((n) => n + 1)} aria-label={t('room.toBottom')} title={t('room.toBottom')}>
+          <IconDown />
+        </button>
+      )}
+      <Composer key={chatId} chatId={chatId} replyTo={replyTo} onCancelReply={() => setReplyTo(null)} onSend={send} drafts={drafts} />
+      {info && <ChatInfo chat={chat} onClose={() => setInfo(false)} />}
+      {deleting && (
+        <Confirm
+          text={t('room.deleteConfirm')}
+          okLabel={t('room.delete')}
+          danger
+          onCancel={() => setDeleting(null)}
+          onOk={async () => {
+            const m = deleting;
+            setDeleting(null);
+            try {
+              await store.deleteMessage(chatId, m.seq);
+            } catch (e) {
+              toast(errorText(t, errorCode(e)));
+            }
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function MessageRow(props: {
+  chat: ChatSummary;
+  row: Extract<Row, { kind: 'msg' }>;
+  group: boolean;
+  quoted: Message | undefined;
+  onReply: () => void;
+  onDelete: () => void;
+}) {
+  const { store, t, lang } = useApp();
+  const { msg, first, last } = props.row;
+  const [open, setOpen] = useState(false);
+  if (msg.kind === 'system') {
+    return (
+      <div class="sys-msg" data-seq={msg.seq}>
+        <span>{systemText(msg, store, t)}</span>
+      </div>
+    );
+  }
+  const mine = msg.sender_id === store.me?.user_id;
+  const sender = store.profileOf(msg.sender_id);
+  const unread = unreadOf(props.chat, msg);
+  const showPeer = !mine && props.chat.kind !== 'memo';
+  const canDelete = mine && !msg.deleted && Date.now() - msg.created_at < DELETE_WINDOW_MS;
+  const quotedSender = props.quoted ? store.profileOf(props.quoted.sender_id) : undefined;
+  return (
+    <div
+      class={`msg ${mine ? 'mine' : 'theirs'}${first ? ' first' : ''}${open ? ' open' : ''}`}
+      data-seq={msg.seq}
+      data-client-id={msg.client_id}
+    >
+      {showPeer && <div class="msg-avatar">{first && <Avatar profile={sender} size={38} />}</div>}
+      <div class="msg-body">
+        {showPeer && first && props.group !== false && <div class="msg-sender">{sender?.display_name || sender?.handle || ''}</div>}
+        <div class="msg-line">
+          <div class={`bubble${msg.deleted ? ' deleted' : ''}${first ? ' tail' : ''}`} onClick={() => setOpen(!open)}>
+            {msg.reply_to && !msg.deleted && (
+              <div class="quote">
+                <span class="quote-name">{t('room.replyTo', { name: quotedSender?.display_name ?? '…' })}</span>
+                <span class="quote-text">{props.quoted ? (props.quoted.deleted ? t('chats.deleted') : props.quoted.text) : '…'}</span>
+              </div>
+            )}
+            <span class="text">{msg.deleted ? t('chats.deleted') : msg.text}</span>
+          </div>
+          <div class="msg-meta">
+            {unread > 0 && (
+              <span class="unread" title={t('room.unreadBy', { n: unread })} aria-label={t('room.unreadBy', { n: unread })}>
+                {unread}
+              </span>
+            )}
+            {last && <time class="msg-time">{formatTime(msg.created_at, lang)}</time>}
+          </div>
+          {!msg.deleted && (
+            <div class="msg-actions">
+              <button class="icon-btn small" onClick={props.onReply} aria-label={t('room.reply')} title={t('room.reply')}>
+                <IconReply />
+              </button>
+              {canDelete && (
+                <button class="icon-btn small" onClick={props.onDelete} aria-label={t('room.delete')} title={t('room.delete')}>
+                  <IconTrash />
+                </button>
+              )}
+            </div>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function PendingRow({ p }: { p: PendingMessage }) {
+  const { store, t } = useApp();
+  const failed = p.status === 'failed';
+  const label = failed ? t('room.failed') : p.status === 'sending' ? t('room.sending') : t('room.queued');
+  return (
+    <div class={`msg mine pending ${p.status}`} data-client-id={p.client_id} data-status={p.status}>
+      <div class="msg-body">
+        <div class="msg-line">
+          <div class="bubble">
+            <span class="text">{p.text}</span>
+          </div>
+          <div class="msg-meta">
+            <span class="pending-icon" title={label} aria-label={label}>
+              {failed ? <IconAlert /> : <IconClock />}
+            </span>
+          </div>
+          {failed && (
+            <div class="pending-actions">
+              <button class="icon-btn small" onClick={() => store.retry(p.client_id)} aria-label={t('room.retry')} title={t('room.retry')}>
+                <IconRetry />
+              </button>
+              <button class="icon-btn small" onClick={() => store.discard(p.client_id)} aria-label={t('room.discard')} title={t('room.discard')}>
+                <IconClose />
+              </button>
+            </div>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function Composer(props: {
+  chatId: number;
+  replyTo: Message | null;
+  onCancelReply: () => void;
+  onSend: (text: string) => void;
+  drafts: { get: (id: number) => string; set: (id: number, s: string) => void };
+}) {
+  const { store, t } = useApp();
+  const [text, setText] = useState(() => props.drafts.get(props.chatId));
+  const ref = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    ref.current?.focus();
+  }, [props.replyTo]);
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
+  }, [text]);
+
+  const submit = () => {
+    const body = text.trim();
+    if (!body) return;
+    props.onSend(body);
+    setText('');
+    props.drafts.set(props.chatId, '');
+  };
+  const replyName = props.replyTo ? store.profileOf(props.replyTo.sender_id)?.display_name ?? '' : '';
+  return (
+    <div class="composer-wrap">
+      {props.replyTo && (
+        <div class="reply-bar">
+          <IconReply />
+          <div class="reply-main">
+            <span class="quote-name">{t('room.replyTo', { name: replyName })}</span>
+            <span class="quote-text">{props.replyTo.text}</span>
+          </div>
+          <button class="icon-btn small" onClick={props.onCancelReply} aria-label={t('room.cancelReply')}>
+            <IconClose />
+          </button>
+        </div>
+      )}
+      <form
+        class="composer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          submit();
+        }}
+      >
+        <textarea
+          ref={ref}
+          rows={1}
+          value={text}
+          aria-label={t('room.placeholder')}
+          placeholder={t('room.placeholder')}
+          onInput={(e) => {
+            setText(e.currentTarget.value);
+            props.drafts.set(props.chatId, e.currentTarget.value);
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape' && props.replyTo) {
+              e.stopPropagation();
+              props.onCancelReply();
+              return;
+            }
+            // Enter sends; Shift+Enter is a new line; never while an IME is composing (Korean).
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+              e.preventDefault();
+              submit();
+            }
+          }}
+        />
+        <button class="send-btn" type="submit" disabled={!text.trim()} aria-label={t('room.send')} title={t('room.send')}>
+          <IconSend />
+        </button>
+      </form>
+    </div>
+  );
+}
