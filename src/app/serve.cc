@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <thread>
+#include <chrono>
 
 #include "net/server.h"
 #include "realtime/hub.h"
@@ -82,10 +84,17 @@ int run_serve(ServeConfig config) {
   });
   signals_io.run();
 
+  // Drain: no new connections; finish password work and every queued write (their answers
+  // go out); then tell clients we are going away and give their sockets a moment to flush.
   context.draining = true;
-  server.stop();
+  server.stop_accepting();
   blocking.join();
   store->stop();
+  hub->close_all();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (metrics.connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server.stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -86,15 +86,18 @@ void Server::accept_next() {
   });
 }
 
+void Server::stop_accepting() {
+  if (!acceptor_) return;
+  boost::asio::post(loops_[0]->io, [this] {
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+  });
+}
+
 void Server::stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (acceptor_) {
-    boost::asio::post(loops_[0]->io, [this] {
-      boost::system::error_code ignored;
-      acceptor_->close(ignored);
-    });
-  }
+  stop_accepting();
   for (auto& loop : loops_) loop->io.stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();

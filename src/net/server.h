@@ -55,6 +55,9 @@ class Server {
   // Binds and starts accepting; runs the loops on their threads. Returns the bound port.
   Result<std::uint16_t> start(NetContext& context);
 
+  // Stops accepting new connections; existing ones go on. Thread-safe.
+  void stop_accepting();
+
   // Stops accepting, closes connections, joins the loop threads. Idempotent.
   void stop();
 

@@ -52,7 +52,10 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "modu"); }));
-    ws_.read_message_max(ctx_.options.max_frame_bytes);
+    // The size limit is enforced in on_read, not by Beast: Beast's own limit ends in a
+    // teardown that resets the socket while the client is still sending, so the client may
+    // never see the 1009 close. Closing ourselves runs a full close handshake instead.
+    ws_.read_message_max(0);
     ws_.auto_fragment(false);
     ws_.async_accept(req, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
   }
@@ -70,6 +73,10 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       if (last) self->enqueue(std::move(last));
       self->begin_close(websocket::close_code::normal);
     });
+  }
+
+  void close_going_away() override {
+    run_on_loop([self = this->shared_from_this()] { self->begin_close(websocket::close_code::going_away); });
   }
 
   void run_on_loop(std::function<void()> fn) override {
@@ -101,9 +108,10 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   }
 
   void do_read() {
-    ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    ws_.async_read_some(in_, kReadChunkBytes,
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                          self->on_read(ec);
+                        });
   }
 
   void on_read(beast::error_code ec) {
@@ -112,6 +120,11 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       in_.clear();
       return begin_close(websocket::close_code::unknown_data);
     }
+    if (in_.size() > ctx_.options.max_frame_bytes) {
+      in_.clear();
+      return begin_close(websocket::close_code::too_big);
+    }
+    if (!ws_.is_message_done()) return do_read();
     std::string_view text(static_cast<const char*>(in_.data().data()), in_.size());
     handle_frames(text);
     in_.consume(in_.size());
@@ -216,6 +229,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     if (counted_) metrics().connections.fetch_sub(1, std::memory_order_relaxed);
     counted_ = false;
   }
+
+  static constexpr std::size_t kReadChunkBytes = 16 * 1024;
 
   websocket::stream<Stream> ws_;
   Loop& loop_;

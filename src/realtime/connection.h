@@ -22,6 +22,10 @@ class Connection {
   // Thread-safe. Sends `last` (if not null) after everything queued, then closes.
   virtual void close_after(SharedFrame last) = 0;
 
+  // Thread-safe. Sends what is queued, then closes with 1001 (going away): the server is
+  // shutting down.
+  virtual void close_going_away() = 0;
+
   // Thread-safe. Runs `fn` on the connection's loop (for changes to its state).
   virtual void run_on_loop(std::function<void()> fn) = 0;
 

@@ -55,6 +55,16 @@ void Hub::disconnect_device(UserId user, DeviceId device, SharedFrame notice) {
   }
 }
 
+void Hub::close_all() {
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    boost::asio::post(*loops_[i], [this, i] {
+      std::vector<Connection*> all;
+      for (const auto& [user, conns] : registries_[i]) all.insert(all.end(), conns.begin(), conns.end());
+      for (Connection* c : all) c->close_going_away();
+    });
+  }
+}
+
 std::size_t Hub::local_count(std::size_t loop) const {
   std::size_t n = 0;
   for (const auto& [u, v] : registries_[loop]) n += v.size();

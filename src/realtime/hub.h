@@ -33,6 +33,9 @@ class Hub {
   // Sends `notice` to the device's connections and closes them.
   void disconnect_device(UserId user, DeviceId device, SharedFrame notice);
 
+  // Closes every signed-in connection with "going away" after what is queued for it.
+  void close_all();
+
   // Number of signed-in connections on a loop (call on that loop).
   std::size_t local_count(std::size_t loop) const;
 

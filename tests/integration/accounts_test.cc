@@ -63,14 +63,25 @@ TEST_F(AccountsTest, RegisterReturnsTokenDeviceAndProfile) {
   EXPECT_EQ(profile["avatar"].str(), "");
 }
 
-TEST_F(AccountsTest, DeviceKindMustBeKnown) {
-  auto attempt = [&](const JsonObj& device) {
-    return connect()->call("auth.register", JsonObj().set("handle", "alice").set("password", "long enough").set("device", device));
+TEST_F(AccountsTest, DeviceIsRequiredWithKnownKindAndName) {
+  // The error code for auth.register / auth.login with the given raw `device` value (or
+  // none), or "<no response>".
+  auto error_for = [&](const std::string& op, const std::optional<std::string>& device_json) {
+    auto client = connect();
+    std::string args = "{\"handle\":\"alice\",\"password\":\"long enough\"";
+    if (device_json) args += ",\"device\":" + *device_json;
+    client->send_text("{\"id\":1,\"op\":\"" + op + "\",\"args\":" + args + "}}");
+    auto r = client->try_wait_any_response({"1", "null"}, 2s);
+    return r ? r->error_code() : std::string("<no response>");
   };
-  EXPECT_EQ(attempt(JsonObj().set("kind", "toaster").set("name", "x")).error_code(), "bad_request");
-  EXPECT_EQ(attempt(JsonObj().set("name", "x")).error_code(), "bad_request");
-  EXPECT_EQ(connect()->error("auth.register", JsonObj().set("handle", "alice").set("password", "long enough")), "bad_request")
-      << "device is required";
+  for (const char* op : {"auth.register", "auth.login"}) {
+    EXPECT_EQ(error_for(op, std::nullopt), "bad_request") << op << " without device";
+    EXPECT_EQ(error_for(op, "null"), "bad_request") << op << " with device null";
+    EXPECT_EQ(error_for(op, "\"phone\""), "bad_request") << op << " with device a string";
+    EXPECT_EQ(error_for(op, R"({"kind":"toaster","name":"x"})"), "bad_request") << op << " with an unknown kind";
+    EXPECT_EQ(error_for(op, R"({"name":"x"})"), "bad_request") << op << " without device.kind";
+    EXPECT_EQ(error_for(op, R"({"kind":"pc"})"), "bad_request") << op << " without device.name";
+  }
   for (const char* kind : {"phone", "tablet", "pc", "web"}) {
     auto client = connect();
     Account account = client->register_user(std::string("user_") + kind, "", "", kind);
@@ -106,7 +117,9 @@ TEST_F(AccountsTest, RegisterValidatesHandle) {
   for (std::string good : {std::string("abc"), std::string(32, 'z'), std::string("a_b.c9")}) {
     Response r = attempt(good);
     EXPECT_TRUE(r.ok()) << "handle '" << good << "': " << r.dump();
-    if (r.ok()) EXPECT_EQ(r.result()["profile"]["handle"].str(), good);
+    if (r.ok()) {
+      EXPECT_EQ(r.result()["profile"]["handle"].str(), good);
+    }
   }
 }
 

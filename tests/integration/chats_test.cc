@@ -147,15 +147,29 @@ TEST_F(ChatsTest, InviteAddsMemberWhoDoesNotCountForOlderMessages) {
   }
 }
 
-TEST_F(ChatsTest, InviteIntoDirectChatIsInvalidState) {
+TEST_F(ChatsTest, InviteIntoDirectOrMemoChatIsInvalidState) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
   auto carol = new_user("carol");
   std::int64_t id = direct_chat(*alice, bob.id())["chat_id"].i64();
+  std::int64_t memo = alice->ok("chats.memo")["chat"]["chat_id"].i64();
   EXPECT_EQ(alice->error("chats.invite", JsonObj().set("chat_id", id).set("user_ids", JsonArr{carol.id()})),
             "invalid_state");
+  EXPECT_EQ(alice->error("chats.invite", JsonObj().set("chat_id", memo).set("user_ids", JsonArr{carol.id()})),
+            "invalid_state");
   EXPECT_EQ(get_chat(*alice, id)["member_count"].i64(), 2);
+  EXPECT_EQ(get_chat(*alice, memo)["member_count"].i64(), 1);
   EXPECT_EQ(carol->error("chats.get", JsonObj().set("chat_id", id)), "chat_not_found");
+  EXPECT_EQ(carol->error("chats.get", JsonObj().set("chat_id", memo)), "chat_not_found");
+}
+
+TEST_F(ChatsTest, DirectChatKeepsAnEmptyTitle) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t id = direct_chat(*alice, bob.id())["chat_id"].i64();
+  // "A direct chat's title is empty; show the other member's profile."
+  EXPECT_EQ(alice->error("chats.rename", JsonObj().set("chat_id", id).set("title", "our chat")), "invalid_state");
+  EXPECT_EQ(get_chat(*bob, id)["title"].str(), "");
 }
 
 TEST_F(ChatsTest, RenameNotifiesMembersAndRecordsSystemMessage) {
@@ -419,11 +433,61 @@ TEST_F(ChatsTest, ListPagingIsStableWhenActivityTimesTie) {
   EXPECT_EQ(unique.size(), paged.size()) << "no chat is listed twice";
 }
 
+TEST_F(ChatsTest, ListDefaultsToFiftyChats) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::vector<std::int64_t> requests;
+  for (int i = 0; i < 55; ++i)
+    requests.push_back(alice->send_request("chats.create_group", JsonObj().set("title", "g" + std::to_string(i)).set("user_ids", JsonArr{bob.id()})));
+  for (auto id : requests) alice->wait_response(id).result();
+  JsonRef page = alice->ok("chats.list");
+  EXPECT_EQ(page["chats"].size(), 50u);
+  EXPECT_FALSE(page["next"].is_null());
+}
+
 TEST_F(ChatsTest, ListLimitIsValidated) {
   auto alice = new_user("alice");
   EXPECT_EQ(alice->error("chats.list", JsonObj().set("limit", 0)), "bad_request");
   EXPECT_EQ(alice->error("chats.list", JsonObj().set("limit", 201)), "bad_request");
   EXPECT_TRUE(alice->ok("chats.list", JsonObj().set("limit", 200))["chats"].is_array());
+}
+
+class ChatsLargeGroupTest : public ModuTest {
+  std::vector<std::string> server_args() const override {
+    return {"--rate-limit", "100000", "--rate-burst", "100000"};
+  }
+};
+
+// Over 100 members, summaries outside chats.get leave the member list out; counts and
+// fan-out still cover everyone.
+TEST_F(ChatsLargeGroupTest, GroupOfOneHundredAndOneMembers) {
+  auto owner = new_user("owner");
+  std::vector<Session> members;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 100; ++i) {
+    members.push_back(new_user("member" + std::to_string(i)));
+    ids.push_back(members.back().id());
+  }
+  JsonRef created = create_group(*owner, "big", ids);
+  std::int64_t chat = created["chat_id"].i64();
+  EXPECT_EQ(created["member_count"].i64(), 101);
+
+  JsonRef full = get_chat(*members[50], chat);
+  EXPECT_EQ(full["members"].size(), 101u) << "chats.get always lists every member";
+  JsonRef listed = owner->ok("chats.list")["chats"];
+  for (const auto& c : listed.items())
+    if (c["chat_id"].i64() == chat) {
+      EXPECT_TRUE(!c.has("members") || c["members"].is_null()) << "members listed for a chat of 101";
+    }
+
+  JsonRef m = send_text(*owner, chat, "hello, everyone");
+  EXPECT_EQ(m["unread"].i64(), 100);
+  for (auto& member : members) {
+    JsonRef ev = member->expect_event_matching("message.new", [&](const JsonRef& e) { return e["data"]["message"]["seq"].i64() == m["seq"].i64(); });
+    EXPECT_EQ(ev["data"]["message"]["text"].str(), "hello, everyone");
+  }
+  for (int i = 0; i < 60; ++i) members[i]->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", m["seq"].i64()));
+  EXPECT_EQ(history_after(*owner, chat, m["seq"].i64() - 1).at(0)["unread"].i64(), 40);
 }
 
 TEST_F(ChatsTest, GetReturnsAllMembersWithProfiles) {

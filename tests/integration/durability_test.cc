@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -120,6 +121,51 @@ TEST_F(DurabilityTest, RevokedSessionStaysRevokedAfterRestart) {
   resume(alice.account)->ok("ping");
 }
 
+class DurabilityDrainTest : public ModuTest {
+  std::vector<std::string> server_args() const override {
+    return {"--rate-limit", "100000", "--rate-burst", "100000"};
+  }
+};
+
+// SIGTERM while sends are in flight: each gets an acknowledgement (and is then stored),
+// `unavailable`, or no answer because the socket closed; the server exits cleanly.
+TEST_F(DurabilityDrainTest, GracefulStopUnderLoadKeepsEveryAcknowledgedMessage) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  std::map<std::int64_t, std::string> pending;  // request id -> client_id
+  for (int i = 0; i < 300; ++i) {
+    std::string client_id = "drain-" + std::to_string(i);
+    pending[alice->send_request("messages.send", JsonObj().set("chat_id", chat).set("client_id", client_id).set("text", client_id))] = client_id;
+  }
+  auto stopped = std::async(std::launch::async, [&] { return server().stop(); });
+  std::map<std::string, std::int64_t> acked;  // client_id -> seq
+  for (const auto& [id, client_id] : pending) {
+    auto r = alice->try_wait_any_response({std::to_string(id)}, alice->is_open() ? 5s : 0ms);
+    if (!r) continue;  // the socket closed first
+    if (r->ok()) acked[client_id] = r->result()["message"]["seq"].i64();
+    else EXPECT_EQ(r->error_code(), "unavailable") << r->dump();
+  }
+  EXPECT_EQ(stopped.get(), 0) << "SIGTERM under load is still a clean shutdown";
+  CloseInfo close = alice->wait_closed(1s);
+
+  server().start();
+  auto again = resume(alice.account);
+  std::map<std::string, std::int64_t> stored;
+  std::int64_t expected = 1;
+  for (const auto& m : history_after(*again, chat, 0)) {
+    EXPECT_EQ(m["seq"].i64(), expected++);
+    stored[m["client_id"].str()] = m["seq"].i64();
+  }
+  std::printf("drain: %zu of %zu sends acknowledged, %zu stored, close code %d\n", acked.size(), pending.size(),
+              stored.size(), close.code);
+  for (const auto& [client_id, seq] : acked) {
+    auto it = stored.find(client_id);
+    ASSERT_NE(it, stored.end()) << client_id << " was acknowledged but is gone after a graceful stop";
+    EXPECT_EQ(it->second, seq);
+  }
+}
+
 // --- kill -9 under concurrent load (slow) ---------------------------------------------
 
 class DurabilityUnderLoadSlow : public ModuTest {
@@ -147,7 +193,6 @@ struct LoadSender {
   std::vector<std::int64_t> chats;
   std::vector<SentMessage> sent;
   std::map<std::string, Acked> acked;  // client_id -> ack
-  std::string failure;                 // why the loop ended, when not stopped
 
   void run(std::atomic<bool>& stop, std::atomic<int>& total_acked, int round, int window = 16) {
     std::map<std::int64_t, SentMessage> in_flight;  // request id -> message
@@ -172,8 +217,8 @@ struct LoadSender {
         ++total_acked;
         in_flight.erase(it);
       }
-    } catch (const std::exception& e) {
-      failure = e.what();
+    } catch (const std::exception&) {
+      // The crash broke the connection; whatever was not acknowledged stays unacknowledged.
     }
   }
 };
@@ -213,7 +258,7 @@ TEST_F(DurabilityUnderLoadSlow, AcknowledgedMessagesSurviveKill9UnderConcurrentL
     return stored;
   };
 
-  std::map<std::string, Acked> all_acked;  // client_id -> ack, over both rounds
+  std::map<std::string, Acked> all_acked;  // client_id -> ack, over all rounds
   std::vector<SentMessage> unacked;
   for (int round = 0; round < kCrashes; ++round) {
     std::atomic<bool> stop{false};
@@ -231,13 +276,11 @@ TEST_F(DurabilityUnderLoadSlow, AcknowledgedMessagesSurviveKill9UnderConcurrentL
 
     std::size_t unacked_before = unacked.size(), acked_before = all_acked.size();
     for (auto& s : senders) {
-      EXPECT_FALSE(s.failure.empty()) << s.session.account.handle << " should have seen the crash";
       for (const auto& m : s.sent)
         if (!s.acked.count(m.client_id)) unacked.push_back(m);
       all_acked.insert(s.acked.begin(), s.acked.end());
       s.sent.clear();
       s.acked.clear();
-      s.failure.clear();
     }
 
     std::printf("crash %d: %zu sends acknowledged, %zu in flight\n", round, all_acked.size() - acked_before,

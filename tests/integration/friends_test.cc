@@ -126,6 +126,27 @@ TEST_F(FriendsTest, FriendsUpdatedEventReachesOwnDevices) {
   EXPECT_FALSE(bob->next_event("friends.updated", 300ms).has_value());
 }
 
+TEST_F(FriendsTest, ProfileChangesShowEverywhereTheProfileIsServed) {
+  auto alice = new_user("alice", "Alice");
+  auto bob = new_user("bob", "Bob");
+  auto carol = new_user("carol", "Carol");
+  bob->ok("friends.add", JsonObj().set("user_id", alice.id()));
+  bob->ok("friends.add", JsonObj().set("user_id", carol.id()));
+  std::int64_t chat = create_group(*alice, "g", {bob.id()})["chat_id"].i64();
+  EXPECT_EQ(bob->ok("friends.list")["friends"][0]["user_id"].i64(), alice.id());
+
+  alice->ok("profile.update", JsonObj().set("display_name", "Zed"));
+  bob->expect_event("profile.updated");
+  // Friends list: new name, new position.
+  JsonRef friends = bob->ok("friends.list")["friends"];
+  ASSERT_EQ(friends.size(), 2u);
+  EXPECT_EQ(friends[0]["user_id"].i64(), carol.id());
+  EXPECT_EQ(friends[1]["display_name"].str(), "Zed");
+  // Chat members and profile.get.
+  EXPECT_EQ(member_of(get_chat(*bob, chat), alice.id())["profile"]["display_name"].str(), "Zed");
+  EXPECT_EQ(bob->ok("profile.get", JsonObj().set("handle", "alice"))["profile"]["display_name"].str(), "Zed");
+}
+
 TEST_F(FriendsTest, AddUnknownUserIsUserNotFound) {
   auto alice = new_user("alice");
   EXPECT_EQ(alice->error("friends.add", JsonObj().set("handle", "nobody")), "user_not_found");

@@ -1,5 +1,6 @@
 // Messages: send (fields, seq order, fan-out, reply_to, idempotency), history paging in both
 // directions, delete-for-everyone and its window, read pointers (docs/protocol.md, "Messages").
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <thread>
@@ -186,6 +187,33 @@ TEST_F(MessagesTest, MessageNewReachesEveryDeviceOfEveryMember) {
   EXPECT_FALSE(carol->next_event("message.new", 300ms).has_value());
 }
 
+class MessagesFanOutTest : public ModuTest {
+  std::vector<std::string> server_args() const override { return {"--threads", "4"}; }
+};
+
+// With several event loops, connections live on different threads; every one of them gets
+// the event, exactly once.
+TEST_F(MessagesFanOutTest, EveryConnectionOnEveryEventLoopGetsTheMessage) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  std::vector<Session> bob_sockets;
+  for (int i = 0; i < 60; ++i) bob_sockets.push_back(resume(bob.account));
+  std::vector<Session> alice_sockets;
+  for (int i = 0; i < 20; ++i) alice_sockets.push_back(resume(alice.account));
+  std::vector<std::int64_t> seqs;
+  for (int i = 0; i < 3; ++i) seqs.push_back(send_text(*alice, chat, "to all " + std::to_string(i))["seq"].i64());
+  auto check = [&](Client& c) {
+    for (std::int64_t seq : seqs) {
+      JsonRef ev = c.expect_event("message.new");
+      EXPECT_EQ(ev["data"]["message"]["seq"].i64(), seq);
+    }
+  };
+  for (auto& s : bob_sockets) check(*s);
+  for (auto& s : alice_sockets) check(*s);
+  for (auto& s : bob_sockets) EXPECT_FALSE(s->next_event("message.new", 1ms).has_value()) << "delivered twice";
+}
+
 TEST_F(MessagesTest, ReplyToIsStoredAndMustExist) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
@@ -325,6 +353,22 @@ TEST_F(MessagesTest, HistoryPagesBackwardAndForward) {
   EXPECT_EQ(history_after(*bob, chat, 0, 7).size(), static_cast<std::size_t>(last));
 }
 
+TEST_F(MessagesTest, HistoryDefaultsToFiftyMessages) {
+  auto alice = new_user("alice");
+  std::int64_t chat = alice->ok("chats.memo")["chat"]["chat_id"].i64();
+  std::vector<std::int64_t> requests;
+  for (int i = 0; i < 60; ++i)
+    requests.push_back(alice->send_request("messages.send", JsonObj().set("chat_id", chat).set("client_id", "m" + std::to_string(i)).set("text", "m")));
+  std::int64_t last = 0;
+  for (auto id : requests) last = std::max(last, alice->wait_response(id).result()["message"]["seq"].i64());
+  JsonRef newest = alice->ok("messages.history", JsonObj().set("chat_id", chat));
+  EXPECT_EQ(seqs_of(newest["messages"]), range(last - 49, last));
+  EXPECT_TRUE(newest["has_more"].boolean());
+  JsonRef oldest = alice->ok("messages.history", JsonObj().set("chat_id", chat).set("after_seq", 0));
+  EXPECT_EQ(seqs_of(oldest["messages"]), range(1, 50));
+  EXPECT_TRUE(oldest["has_more"].boolean());
+}
+
 TEST_F(MessagesTest, HistoryLimitIsValidated) {
   auto alice = new_user("alice");
   std::int64_t chat = alice->ok("chats.memo")["chat"]["chat_id"].i64();
@@ -335,6 +379,7 @@ TEST_F(MessagesTest, HistoryLimitIsValidated) {
 
 TEST_F(MessagesTest, DeleteOwnMessageForEveryone) {
   auto alice = new_user("alice");
+  auto alice_phone = new_device(alice.account);
   auto bob = new_user("bob");
   std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
   JsonRef m = send_text(*alice, chat, "oops");
@@ -353,6 +398,8 @@ TEST_F(MessagesTest, DeleteOwnMessageForEveryone) {
   EXPECT_TRUE(ev["data"]["message"]["deleted"].boolean());
   EXPECT_EQ(ev["data"]["message"]["text"].str(), "");
   EXPECT_TRUE(ev["pos"].is_int());
+  // The sender's other device is told too.
+  EXPECT_EQ(alice_phone->expect_event("message.deleted")["data"]["message"]["seq"].i64(), m["seq"].i64());
 
   auto history = history_after(*bob, chat, m["seq"].i64() - 1);
   ASSERT_EQ(history.size(), 2u);

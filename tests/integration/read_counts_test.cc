@@ -124,6 +124,25 @@ TEST_F(ReadCountsTest, DirectChatSenderNeverCounts) {
   EXPECT_EQ(get_chat(*bob, chat)["unread_count"].i64(), 0);
 }
 
+TEST_F(ReadCountsTest, SendingAndBackwardReadsSendNoChatRead) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  std::int64_t s1 = send_text(*alice, chat, "1")["seq"].i64();
+  std::int64_t s2 = send_text(*alice, chat, "2")["seq"].i64();
+  bob->expect_event("message.new");
+  bob->expect_event("message.new");
+  // Sending moved alice's pointer implicitly: no chat.read for it.
+  EXPECT_FALSE(bob->next_event("chat.read", 300ms).has_value());
+
+  bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", s2));
+  EXPECT_EQ(alice->expect_event("chat.read")["data"]["read_seq"].i64(), s2);
+  // At or below the pointer: nothing changes, nothing is sent.
+  EXPECT_EQ(bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", s1))["read_seq"].i64(), s2);
+  EXPECT_EQ(bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", s2))["read_seq"].i64(), s2);
+  EXPECT_FALSE(alice->next_event("chat.read", 300ms).has_value());
+}
+
 TEST_F(ReadCountsTest, UnreadCountCountsOnlyOthersMessagesAfterReadPointer) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");

@@ -29,9 +29,12 @@ struct DeviceArgs {
 
 std::optional<DeviceArgs> read_device(Call& call) {
   Args device = call.args.object("device", true);
-  if (call.args.error()) return std::nullopt;
+  if (call.args.error()) {
+    call.reply.fail(*call.args.error());
+    return std::nullopt;
+  }
   auto kind_name = device.string("kind", 1, 16);
-  auto name = device.opt_string("name", 0, 64).value_or("");
+  auto name = device.string("name", 0, 64);
   if (device.error()) {
     call.reply.fail(*device.error());
     return std::nullopt;

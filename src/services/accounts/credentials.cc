@@ -43,6 +43,12 @@ std::optional<std::string> hash_session_token(std::string_view token) {
   unsigned char raw[kTokenBytes];
   std::size_t len = 0;
   if (token.size() != sodium_base64_ENCODED_LEN(kTokenBytes, kTokenVariant) - 1) return std::nullopt;
+  // libsodium's decoder is lenient about bytes outside the alphabet; be strict first.
+  for (char c : token) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok) return std::nullopt;
+  }
   if (sodium_base642bin(raw, sizeof raw, token.data(), token.size(), nullptr, &len, nullptr,
                         kTokenVariant) != 0 || len != kTokenBytes)
     return std::nullopt;

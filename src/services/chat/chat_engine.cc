@@ -75,8 +75,9 @@ MessageRecord ChatEngine::append(WriteTx& tx, ChatState& chat, UserId sender, Me
 
 bool ChatEngine::advance_read(ChatState& chat, UserId user, Seq seq, Pos pos) {
   MemberRecord* m = chat.member(user);
+  seq = std::min(seq, chat.chat.last_seq);
   if (!m || seq <= m->read_seq) return false;
-  m->read_seq = std::min(seq, chat.chat.last_seq);
+  m->read_seq = seq;
   if (dirty_reads_.insert(chat.chat.id).second) moved_readers_[chat.chat.id].clear();
   auto& movers = moved_readers_[chat.chat.id];
   if (std::find(movers.begin(), movers.end(), user) == movers.end()) movers.push_back(user);

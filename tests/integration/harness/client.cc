@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <functional>
+#include <set>
 #include <stdexcept>
 
 namespace modu_it {
@@ -39,6 +40,7 @@ struct Client::Impl {
   CloseInfo close_info;
   std::deque<JsonRef> events;
   std::map<std::string, JsonRef> responses;  // keyed by the id's JSON text
+  std::set<std::string> answered_ids;         // every non-null id a response arrived for
   std::int64_t next_id = 1;
   std::optional<JsonRef> hello;
 
@@ -95,7 +97,11 @@ struct Client::Impl {
       if (frame->has("event")) {
         events.push_back(*frame);
       } else if (frame->has("id")) {
-        responses.insert_or_assign((*frame)["id"].dump(), *frame);
+        std::string id = (*frame)["id"].dump();
+        // "Exactly one [response] per request": a second answer to an id is a server bug.
+        if (id != "null" && !answered_ids.insert(id).second)
+          throw std::runtime_error("server sent a second response for id " + id + ": " + std::string(line));
+        responses.insert_or_assign(id, *frame);
       } else {
         throw std::runtime_error("server sent a frame that is neither event nor response: " +
                                  std::string(line));

@@ -3,7 +3,8 @@
 // Every wait is bounded (default 5 s), so a test can never hang on a silent server.
 // Incoming WebSocket messages are split on '\n' into frames; responses are matched to
 // requests by id, and events that arrive while waiting are buffered in arrival order until
-// a test asks for them.
+// a test asks for them. Protocol violations throw std::runtime_error (failing the test): a
+// binary message, a frame that is not a JSON object, a second response for the same id.
 //
 //   Client alice(server.port());                 // connects and reads `hello`
 //   auto account = alice.register_user("alice");
@@ -20,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -54,8 +54,10 @@ CommandResult run_modu(const std::vector<std::string>& args,
 //   server.kill9(); server.start(); // same data dir, new port
 //
 // The destructor kills a still-running server with SIGKILL. The server's stdout and stderr
-// are copied to this process's stderr, prefixed with "[modu] ", so ctest shows them when a
-// test fails.
+// are copied to this process's stderr, prefixed with "[modu] " (stderr lines with
+// "[modu:err] "), so ctest shows them when a test fails. The server is also killed if the
+// test process dies (PR_SET_PDEATHSIG), which is tied to the thread that called start():
+// call start() from the test's own thread, not from a short-lived helper thread.
 class ServerProcess {
  public:
   explicit ServerProcess(std::vector<std::string> extra_args = {});

@@ -1,0 +1,131 @@
+// The TOML settings file of `modu serve` (src/app/config.h): known keys land in the
+// config, unknown keys and wrong types are refused, and finish_config splits --listen.
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace modu {
+namespace {
+
+using test::TempDir;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  Status load(const std::string& toml) {
+    return load_config_file(dir_.write("modu.toml", toml).string(), config_);
+  }
+  void expect_refused(const std::string& toml, std::string_view mentions) {
+    ServeConfig fresh;
+    config_ = fresh;
+    Status s = load(toml);
+    ASSERT_FALSE(s.ok()) << toml;
+    EXPECT_EQ(s.error().code, ErrorCode::kBadRequest);
+    EXPECT_NE(s.error().message.find(mentions), std::string::npos) << s.error().message;
+  }
+
+  TempDir dir_;
+  ServeConfig config_;
+};
+
+TEST_F(ConfigTest, EveryKeyIsApplied) {
+  Status s = load(R"(
+listen = "0.0.0.0:9000"
+data = "/var/lib/modu"
+web = "web/dist"
+threads = 4
+tls_cert = "cert.pem"
+tls_key = "key.pem"
+allow_origin = ["https://app.example", "http://localhost:5173"]
+max_frame_bytes = 131072
+max_text_bytes = 8192
+rate_limit = 25.5
+rate_burst = 100.0
+delete_window = 600
+max_group_members = 300
+handshake_timeout = 5
+idle_timeout = 90
+password_memory_kib = 65536
+password_ops = 3
+fsync = false
+log_level = "debug"
+)");
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(config_.listen, "0.0.0.0:9000");
+  EXPECT_EQ(config_.data_dir, "/var/lib/modu");
+  EXPECT_EQ(config_.net.web_root, "web/dist");
+  EXPECT_EQ(config_.net.threads, 4u);
+  EXPECT_EQ(config_.net.tls_cert, "cert.pem");
+  EXPECT_EQ(config_.net.tls_key, "key.pem");
+  EXPECT_EQ(config_.net.allowed_origins, (std::vector<std::string>{"https://app.example", "http://localhost:5173"}));
+  EXPECT_EQ(config_.net.max_frame_bytes, 131072u);
+  EXPECT_EQ(config_.services.max_text_bytes, 8192u);
+  EXPECT_DOUBLE_EQ(config_.net.rate_limit, 25.5);
+  EXPECT_DOUBLE_EQ(config_.net.rate_burst, 100.0);
+  EXPECT_EQ(config_.services.delete_window_seconds, 600);
+  EXPECT_EQ(config_.services.max_group_members, 300u);
+  EXPECT_EQ(config_.net.handshake_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config_.net.idle_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(config_.services.password_memory_kib, 65536u);
+  EXPECT_EQ(config_.services.password_ops, 3u);
+  EXPECT_FALSE(config_.fsync);
+  EXPECT_EQ(config_.log_level, "debug");
+}
+
+TEST_F(ConfigTest, EmptyFileKeepsDefaults) {
+  ASSERT_TRUE(load("# nothing\n").ok());
+  ServeConfig defaults;
+  EXPECT_EQ(config_.listen, defaults.listen);
+  EXPECT_EQ(config_.net.max_frame_bytes, defaults.net.max_frame_bytes);
+  EXPECT_TRUE(config_.fsync);
+}
+
+TEST_F(ConfigTest, UnknownKeysAreRefused) {
+  expect_refused("listn = \"127.0.0.1:1\"\n", "unknown setting 'listn'");
+  expect_refused("max-text-bytes = 10\n", "unknown setting");  // '-' is the flag spelling
+  expect_refused("[net]\nthreads = 2\n", "unknown setting 'net'");
+}
+
+TEST_F(ConfigTest, WrongTypesAreRefused) {
+  expect_refused("threads = \"four\"\n", "cannot read config");
+  expect_refused("listen = 8080\n", "cannot read config");
+  expect_refused("fsync = \"yes\"\n", "cannot read config");
+  expect_refused("allow_origin = \"https://app.example\"\n", "cannot read config");
+  expect_refused("allow_origin = [1, 2]\n", "cannot read config");
+}
+
+TEST_F(ConfigTest, SyntaxErrorsAndMissingFilesAreRefused) {
+  expect_refused("listen = \n", "cannot read config");
+  expect_refused("= 3\n", "cannot read config");
+  ServeConfig c;
+  Status s = load_config_file((dir_.path() / "missing.toml").string(), c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("missing.toml"), std::string::npos);
+}
+
+TEST(FinishConfigTest, SplitsListenIntoHostAndPort) {
+  ServeConfig c;
+  c.listen = "0.0.0.0:9000";
+  ASSERT_TRUE(finish_config(c).ok());
+  EXPECT_EQ(c.net.host, "0.0.0.0");
+  EXPECT_EQ(c.net.port, 9000);
+
+  c.listen = "[::1]:0";
+  ASSERT_TRUE(finish_config(c).ok());
+  EXPECT_EQ(c.net.host, "::1");
+  EXPECT_EQ(c.net.port, 0);
+}
+
+TEST(FinishConfigTest, RefusesBadListenAddresses) {
+  for (std::string listen : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536",
+                             "127.0.0.1:-1", "127.0.0.1:80x"}) {
+    ServeConfig c;
+    c.listen = listen;
+    Status s = finish_config(c);
+    EXPECT_FALSE(s.ok()) << listen;
+  }
+}
+
+}  // namespace
+}  // namespace modu

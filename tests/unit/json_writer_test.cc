@@ -1,0 +1,110 @@
+// The JSON writer (src/protocol/json_writer.h): compact output, strings escaped so that no
+// raw newline or control character survives, and UTF-8 text passed through unchanged.
+#include "protocol/json_writer.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace modu {
+namespace {
+
+// Writes `s` as a JSON string value and parses it back.
+std::string round_trip(std::string_view s, std::string* encoded = nullptr) {
+  JsonWriter w;
+  w.value(s);
+  if (encoded) *encoded = w.str();
+  simdjson::dom::parser p;
+  std::string_view decoded;
+  auto err = p.parse(w.view()).get_string().get(decoded);
+  EXPECT_EQ(err, simdjson::SUCCESS) << w.str();
+  return std::string(decoded);
+}
+
+TEST(JsonWriterTest, EscapesQuotesAndBackslashes) {
+  std::string encoded;
+  EXPECT_EQ(round_trip(R"(say "hi" \ bye)", &encoded), R"(say "hi" \ bye)");
+  EXPECT_EQ(encoded, R"("say \"hi\" \\ bye")");
+}
+
+TEST(JsonWriterTest, EscapesEveryControlCharacter) {
+  std::string all;
+  for (int c = 0; c < 0x20; ++c) all.push_back(static_cast<char>(c));
+  all += "\x7f";
+  std::string encoded;
+  EXPECT_EQ(round_trip(all, &encoded), all);
+  for (unsigned char c : encoded)
+    EXPECT_GE(c, 0x20) << "raw control character " << int(c) << " in " << encoded;
+}
+
+TEST(JsonWriterTest, NewlinesBecomeEscapes) {
+  std::string encoded;
+  EXPECT_EQ(round_trip("a\nb\r\nc", &encoded), "a\nb\r\nc");
+  EXPECT_EQ(encoded, R"("a\nb\r\nc")");
+}
+
+TEST(JsonWriterTest, EmbeddedNulIsKept) {
+  std::string s("a\0b", 3);
+  std::string encoded;
+  EXPECT_EQ(round_trip(s, &encoded), s);
+  EXPECT_EQ(encoded.find('\0'), std::string::npos);
+}
+
+TEST(JsonWriterTest, KoreanAndEmojiRoundTrip) {
+  std::string text = "안녕하세요, 민지 씨! 주말 등산 🙂 — ㅋㅋㅋ";
+  std::string encoded;
+  EXPECT_EQ(round_trip(text, &encoded), text);
+  // UTF-8 is written as is, not as \u escapes.
+  EXPECT_NE(encoded.find("안녕하세요"), std::string::npos) << encoded;
+}
+
+TEST(JsonWriterTest, ObjectsArraysAndScalars) {
+  JsonWriter w;
+  w.begin_object()
+      .field("s", "x")
+      .field("i", std::int64_t{-42})
+      .field("min", std::numeric_limits<std::int64_t>::min())
+      .field("max", std::numeric_limits<std::int64_t>::max())
+      .field("u", std::size_t{18446744073709551615ull})
+      .field("small", 3)
+      .field("t", true)
+      .field("f", false)
+      .key("nothing").null()
+      .key("list").begin_array().value(std::int64_t{1}).value("two").end_array()
+      .key("raw").raw(R"({"nested":[1,2]})")
+      .field("quote\"key\n", "v")
+      .end_object();
+  std::string json = w.str();
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+  EXPECT_EQ(json.find(' '), std::string::npos) << "output is compact: " << json;
+
+  simdjson::dom::parser p;
+  simdjson::dom::object obj;
+  ASSERT_EQ(p.parse(json).get_object().get(obj), simdjson::SUCCESS) << json;
+  EXPECT_EQ(std::string_view(obj["s"]), "x");
+  EXPECT_EQ(std::int64_t(obj["i"]), -42);
+  EXPECT_EQ(std::int64_t(obj["min"]), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(std::int64_t(obj["max"]), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(std::uint64_t(obj["u"]), 18446744073709551615ull);
+  EXPECT_EQ(std::int64_t(obj["small"]), 3);
+  EXPECT_TRUE(bool(obj["t"]));
+  EXPECT_FALSE(bool(obj["f"]));
+  EXPECT_TRUE(obj["nothing"].is_null());
+  EXPECT_EQ(std::int64_t(obj["list"].at(0)), 1);
+  EXPECT_EQ(std::string_view(obj["list"].at(1)), "two");
+  EXPECT_EQ(std::int64_t(obj["raw"]["nested"].at(1)), 2);
+  EXPECT_EQ(std::string_view(obj["quote\"key\n"]), "v");
+}
+
+TEST(JsonWriterTest, ViewAndStrAgree) {
+  JsonWriter w;
+  w.begin_array().value("a").end_array();
+  EXPECT_EQ(w.view(), "[\"a\"]");
+  EXPECT_EQ(w.str(), std::string(w.view()));
+}
+
+}  // namespace
+}  // namespace modu

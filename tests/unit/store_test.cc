@@ -1,0 +1,695 @@
+// The embedded SQLite store through its public contract (include/modu/store.h): group
+// commit and job isolation, positions, reopen and migrations, and the reads the
+// services page with.
+#include "modu/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "test_support.h"
+
+namespace modu {
+namespace {
+
+using test::fulfil;
+using test::open_store;
+using test::run_job;
+using test::TempDir;
+
+UserRecord user_named(std::string handle) {
+  return UserRecord{.handle = std::move(handle), .display_name = "name", .created_at = 1000};
+}
+
+// A job that blocks the committer until released, so that the jobs submitted meanwhile
+// all land in the next batch.
+class Gate {
+ public:
+  WriteJob job() {
+    return WriteJob{[this](WriteTx&) {
+                      entered_.set_value();
+                      release_.get_future().wait();
+                      return ok_status();
+                    },
+                    [](const Status&) {}};
+  }
+  void wait_entered() { entered_.get_future().wait(); }
+  void release() { release_.set_value(); }
+
+ private:
+  std::promise<void> entered_;
+  std::promise<void> release_;
+};
+
+class StoreTest : public ::testing::Test {
+ protected:
+  StoreTest() : store_(open_store(dir_.path())) {}
+
+  void reopen() {
+    store_->stop();
+    store_.reset();
+    store_ = open_store(dir_.path());
+  }
+
+  // Creates a user in its own job; returns the id.
+  UserId add_user(const std::string& handle) {
+    UserId id;
+    EXPECT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                  id = tx.insert_user(user_named(handle), "hash");
+                  return ok_status();
+                }).ok());
+    return id;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, OpensEmptyAndConsistent) {
+  ReadView& r = store_->reader();
+  EXPECT_EQ(r.current_pos(), 0);
+  EXPECT_EQ(r.stats().users, 0);
+  EXPECT_EQ(r.stats().messages, 0);
+  EXPECT_GT(r.stats().bytes_on_disk, 0);
+  EXPECT_TRUE(r.check_integrity().empty());
+  EXPECT_EQ(store_->queued(), 0u);
+}
+
+TEST_F(StoreTest, JobsAndCallbacksRunInSubmissionOrder) {
+  constexpr int kJobs = 200;
+  std::vector<int> applied, done;  // touched on the committer thread only
+  std::promise<Status> last;
+  Gate gate;
+  store_->submit(gate.job());
+  gate.wait_entered();
+  for (int i = 0; i < kJobs; ++i) {
+    store_->submit(WriteJob{[&applied, i](WriteTx&) { applied.push_back(i); return ok_status(); },
+                            [&done, &last, i](const Status& s) {
+                              done.push_back(i);
+                              if (i == kJobs - 1) last.set_value(s);
+                            }});
+  }
+  EXPECT_EQ(store_->queued(), static_cast<std::size_t>(kJobs));
+  gate.release();
+  ASSERT_TRUE(last.get_future().get().ok());
+  ASSERT_EQ(applied.size(), static_cast<std::size_t>(kJobs));
+  ASSERT_EQ(done.size(), static_cast<std::size_t>(kJobs));
+  for (int i = 0; i < kJobs; ++i) {
+    EXPECT_EQ(applied[i], i);
+    EXPECT_EQ(done[i], i);
+  }
+  EXPECT_EQ(store_->queued(), 0u);
+}
+
+TEST_F(StoreTest, DoneRunsAfterTheCommitIsVisible) {
+  std::promise<bool> visible_in_done;
+  store_->submit(WriteJob{[](WriteTx& tx) {
+                            tx.insert_user(user_named("minji"), "hash");
+                            return ok_status();
+                          },
+                          [this, &visible_in_done](const Status& s) {
+                            // A separate connection sees only committed data.
+                            visible_in_done.set_value(s.ok() &&
+                                                      store_->reader().user_by_handle("minji").has_value());
+                          }});
+  EXPECT_TRUE(visible_in_done.get_future().get());
+  EXPECT_TRUE(store_->reader().user_by_handle("minji"));
+}
+
+TEST_F(StoreTest, WritesAreVisibleInsideTheirOwnTransaction) {
+  ASSERT_TRUE(run_job(*store_, [](WriteTx& tx) {
+                UserId id = tx.insert_user(user_named("jiho"), "hash");
+                auto u = tx.user_by_id(id);
+                if (!u || u->handle != "jiho") return Status(make_error(ErrorCode::kInternal, "not visible"));
+                return ok_status();
+              }).ok());
+}
+
+TEST_F(StoreTest, FailedJobLeavesNoTraceAndOthersInTheBatchCommit) {
+  std::promise<Status> a, b, c;
+  Gate gate;
+  store_->submit(gate.job());
+  gate.wait_entered();
+  store_->submit(WriteJob{[](WriteTx& tx) {
+                            tx.insert_user(user_named("alice"), "hash");
+                            return ok_status();
+                          },
+                          fulfil(a)});
+  store_->submit(WriteJob{[](WriteTx& tx) -> Status {
+                            UserId id = tx.insert_user(user_named("bob"), "hash");
+                            ChatId chat = tx.insert_chat(ChatRecord{.created_by = id}, std::nullopt);
+                            tx.upsert_member(MemberRecord{.chat = chat, .user = id});
+                            return make_error(ErrorCode::kHandleTaken, "changed my mind");
+                          },
+                          fulfil(b)});
+  store_->submit(WriteJob{[](WriteTx& tx) {
+                            tx.insert_user(user_named("carol"), "hash");
+                            return ok_status();
+                          },
+                          fulfil(c)});
+  gate.release();
+  Status sa = a.get_future().get(), sb = b.get_future().get(), sc = c.get_future().get();
+  EXPECT_TRUE(sa.ok());
+  ASSERT_FALSE(sb.ok());
+  EXPECT_EQ(sb.error().code, ErrorCode::kHandleTaken);  // the job's own error, unchanged
+  EXPECT_EQ(sb.error().message, "changed my mind");
+  EXPECT_TRUE(sc.ok());
+
+  ReadView& r = store_->reader();
+  EXPECT_TRUE(r.user_by_handle("alice"));
+  EXPECT_FALSE(r.user_by_handle("bob"));
+  EXPECT_TRUE(r.user_by_handle("carol"));
+  EXPECT_EQ(r.stats().users, 2);
+  EXPECT_EQ(r.stats().chats, 0);
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
+TEST_F(StoreTest, ExceptionInAJobFailsTheWholeBatch) {
+  std::atomic<int> aborts{0};
+  store_->set_hooks(CommitHooks{.after_abort = [&aborts] { aborts.fetch_add(1); }});
+  std::promise<Status> a, b;
+  Gate gate;
+  store_->submit(gate.job());
+  gate.wait_entered();
+  store_->submit(WriteJob{[](WriteTx& tx) {
+                            tx.insert_user(user_named("alice"), "hash");
+                            return ok_status();
+                          },
+                          fulfil(a)});
+  store_->submit(WriteJob{[](WriteTx&) -> Status { throw StorageError("disk on fire"); }, fulfil(b)});
+  gate.release();
+  Status sa = a.get_future().get(), sb = b.get_future().get();
+  ASSERT_FALSE(sa.ok());
+  EXPECT_EQ(sa.error().code, ErrorCode::kUnavailable);
+  ASSERT_FALSE(sb.ok());
+  EXPECT_EQ(sb.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(aborts.load(), 1);
+  EXPECT_FALSE(store_->reader().user_by_handle("alice"));
+
+  // The store keeps working afterwards.
+  EXPECT_TRUE(add_user("alice"));
+  EXPECT_TRUE(store_->reader().user_by_handle("alice"));
+  EXPECT_TRUE(store_->reader().check_integrity().empty());
+}
+
+TEST_F(StoreTest, HooksRunAroundEachBatch) {
+  std::atomic<int> before{0};
+  std::atomic<std::size_t> jobs_seen{0};
+  store_->set_hooks(CommitHooks{
+      .before_commit = [&before](WriteTx& tx) {
+        // Runs inside the transaction: a write here commits with the batch.
+        tx.insert_user(user_named("hook" + std::to_string(before.fetch_add(1))), "h");
+      },
+      .after_commit = [&jobs_seen](std::size_t jobs, double seconds) {
+        EXPECT_GE(seconds, 0.0);
+        jobs_seen.fetch_add(jobs);
+      }});
+  EXPECT_TRUE(add_user("x"));
+  EXPECT_EQ(before.load(), 1);
+  EXPECT_TRUE(store_->reader().user_by_handle("hook0"));
+  store_->stop();  // after_commit runs after done; stop() waits for the committer
+  EXPECT_EQ(jobs_seen.load(), 1u);
+}
+
+TEST_F(StoreTest, SubmitAfterStopFailsWithUnavailable) {
+  store_->stop();
+  store_->stop();  // idempotent
+  Status s = run_job(*store_, [](WriteTx&) { return ok_status(); });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(StoreTest, StopFinishesQueuedJobs) {
+  std::atomic<int> done{0};
+  Gate gate;
+  store_->submit(gate.job());
+  gate.wait_entered();
+  for (int i = 0; i < 20; ++i)
+    store_->submit(WriteJob{[i](WriteTx& tx) {
+                              tx.insert_user(user_named("u" + std::to_string(i)), "h");
+                              return ok_status();
+                            },
+                            [&done](const Status& s) { done.fetch_add(s.ok() ? 1 : 0); }});
+  std::thread releaser([&gate] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    gate.release();
+  });
+  store_->stop();
+  releaser.join();
+  EXPECT_EQ(done.load(), 20);
+  reopen();
+  EXPECT_EQ(store_->reader().stats().users, 20);
+}
+
+// --- positions ------------------------------------------------------------------------
+
+TEST_F(StoreTest, PositionsGrowAndArePublishedOnCommit) {
+  Pos first = 0, last = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                first = tx.next_pos();
+                Pos second = tx.next_pos();
+                if (second <= first) return Status(make_error(ErrorCode::kInternal, "not increasing"));
+                last = tx.next_pos();
+                if (tx.current_pos() != last) return Status(make_error(ErrorCode::kInternal, "current"));
+                return ok_status();
+              }).ok());
+  EXPECT_GT(first, 0);
+  EXPECT_EQ(store_->reader().current_pos(), last);
+
+  Pos next = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                next = tx.next_pos();
+                return ok_status();
+              }).ok());
+  EXPECT_GT(next, last);
+  EXPECT_EQ(store_->reader().current_pos(), next);
+}
+
+TEST_F(StoreTest, PositionsSurviveReopen) {
+  Pos last = 0;
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                  for (int k = 0; k < 3; ++k) last = tx.next_pos();
+                  return ok_status();
+                }).ok());
+  // A failed job's positions are skipped, never reused.
+  Pos failed_pos = 0;
+  Status s = run_job(*store_, [&](WriteTx& tx) -> Status {
+    failed_pos = tx.next_pos();
+    return make_error(ErrorCode::kForbidden, "no");
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_GT(failed_pos, last);
+
+  reopen();
+  EXPECT_EQ(store_->reader().current_pos(), failed_pos);
+  Pos after = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                after = tx.next_pos();
+                return ok_status();
+              }).ok());
+  EXPECT_GT(after, failed_pos);
+
+  reopen();
+  EXPECT_EQ(store_->reader().current_pos(), after);
+}
+
+TEST_F(StoreTest, AbortedBatchDoesNotMoveThePublishedPosition) {
+  Pos committed = 0, aborted = 0, later = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                committed = tx.next_pos();
+                return ok_status();
+              }).ok());
+  Status s = run_job(*store_, [&](WriteTx& tx) -> Status {
+    aborted = tx.next_pos();
+    throw StorageError("boom");
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(store_->reader().current_pos(), committed);
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                later = tx.next_pos();
+                return ok_status();
+              }).ok());
+  EXPECT_GT(later, committed);
+  reopen();
+  EXPECT_EQ(store_->reader().current_pos(), later);
+}
+
+TEST_F(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
+  UserId id = add_user("minji");
+  ASSERT_TRUE(id);
+  for (int i = 0; i < 3; ++i) {
+    reopen();
+    ReadView& r = store_->reader();
+    auto u = r.user_by_id(id);
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->handle, "minji");
+    EXPECT_EQ(r.stats().users, 1);
+    EXPECT_TRUE(r.check_integrity().empty());
+  }
+  EXPECT_TRUE(add_user("jiho"));
+}
+
+TEST(StoreOpenTest, RefusesADatabaseFromANewerBuild) {
+  TempDir dir;
+  { auto store = open_store(dir.path()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 999", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_sqlite_store(SqliteOptions{.directory = dir.str()});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(store.error().message.find("newer"), std::string::npos) << store.error().message;
+}
+
+TEST(StoreOpenTest, CreatesMissingDirectories) {
+  TempDir dir;
+  auto nested = dir.path() / "a" / "b";
+  auto store = open_store(nested);
+  EXPECT_TRUE(std::filesystem::exists(nested / "modu.db"));
+}
+
+TEST(StoreOpenTest, FailsOnAnUnusableDirectory) {
+  TempDir dir;
+  dir.write("file", "not a directory");
+  auto store = open_sqlite_store(SqliteOptions{.directory = (dir.path() / "file").string()});
+  EXPECT_FALSE(store.ok());
+}
+
+// --- reads ----------------------------------------------------------------------------
+
+// A user with a handful of chats, each with a known activity time and membership position.
+class StoreReadsTest : public StoreTest {
+ protected:
+  struct Fixture {
+    UserId me, other;
+    std::vector<ChatId> chats;  // by creation
+  };
+
+  // Creates chats for `me` with these last-activity times; chat i gets member pos = i + 1
+  // offset from the current position (in creation order).
+  Fixture make_chats(const std::vector<TimeMs>& activity) {
+    Fixture f;
+    f.me = add_user("me");
+    f.other = add_user("other");
+    EXPECT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                  for (TimeMs t : activity) {
+                    Pos pos = tx.next_pos();
+                    ChatId id = tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "t",
+                                                          .created_by = f.me, .created_at = t,
+                                                          .last_activity_at = t},
+                                               std::nullopt);
+                    tx.upsert_member(MemberRecord{.chat = id, .user = f.me, .role = MemberRole::kOwner, .pos = pos});
+                    tx.upsert_member(MemberRecord{.chat = id, .user = f.other, .pos = pos});
+                    f.chats.push_back(id);
+                  }
+                  return ok_status();
+                }).ok());
+    return f;
+  }
+
+  static std::vector<ChatId> ids(const std::vector<ChatListEntry>& list) {
+    std::vector<ChatId> out;
+    for (const auto& e : list) out.push_back(e.chat.id);
+    return out;
+  }
+};
+
+TEST_F(StoreReadsTest, ChatListIsNewestActivityFirstWithIdTieBreak) {
+  auto f = make_chats({100, 300, 200, 300, 50});
+  auto list = store_->reader().chat_list(f.me, 10, std::nullopt);
+  // 300 (two chats: higher id first), 200, 100, 50.
+  EXPECT_EQ(ids(list), (std::vector<ChatId>{f.chats[3], f.chats[1], f.chats[2], f.chats[0], f.chats[4]}));
+  for (const auto& e : list) {
+    EXPECT_EQ(e.me.user, f.me);
+    EXPECT_EQ(e.me.chat, e.chat.id);
+    EXPECT_EQ(e.me.role, MemberRole::kOwner);
+    EXPECT_TRUE(e.me.active);
+  }
+}
+
+TEST_F(StoreReadsTest, ChatListCursorPagesWithoutGapsOrRepeats) {
+  std::vector<TimeMs> activity;
+  for (int i = 0; i < 23; ++i) activity.push_back(1000 + (i % 5) * 10);  // many ties
+  auto f = make_chats(activity);
+  auto all = ids(store_->reader().chat_list(f.me, 100, std::nullopt));
+  ASSERT_EQ(all.size(), 23u);
+
+  std::vector<ChatId> paged;
+  std::optional<ChatListCursor> cursor;
+  for (int pages = 0; pages < 20; ++pages) {
+    auto page = store_->reader().chat_list(f.me, 4, cursor);
+    if (page.empty()) break;
+    EXPECT_LE(page.size(), 4u);
+    for (const auto& e : page) paged.push_back(e.chat.id);
+    cursor = ChatListCursor{page.back().chat.last_activity_at, page.back().chat.id};
+  }
+  EXPECT_EQ(paged, all);
+}
+
+TEST_F(StoreReadsTest, ChatListLeavesOutLeftChatsAndOtherUsers) {
+  auto f = make_chats({10, 20, 30});
+  UserId stranger = add_user("stranger");
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                tx.set_member_left(f.chats[1], f.me, tx.next_pos());
+                return ok_status();
+              }).ok());
+  EXPECT_EQ(ids(store_->reader().chat_list(f.me, 10, std::nullopt)),
+            (std::vector<ChatId>{f.chats[2], f.chats[0]}));
+  EXPECT_EQ(ids(store_->reader().chat_list(f.other, 10, std::nullopt)),
+            (std::vector<ChatId>{f.chats[2], f.chats[1], f.chats[0]}));
+  EXPECT_TRUE(store_->reader().chat_list(stranger, 10, std::nullopt).empty());
+}
+
+TEST_F(StoreReadsTest, ChangedChatsByPositionIncludingLeftOnes) {
+  auto f = make_chats({10, 20, 30});
+  ReadView& r = store_->reader();
+  auto changed = r.changed_chats(f.me, 0, 100);
+  ASSERT_EQ(changed.size(), 3u);
+  EXPECT_EQ(ids(changed), f.chats);  // created in position order
+  Pos p0 = changed[0].me.pos;
+  EXPECT_LT(changed[0].me.pos, changed[1].me.pos);
+  EXPECT_LT(changed[1].me.pos, changed[2].me.pos);
+
+  // Only what changed after a position, at most `limit`.
+  EXPECT_EQ(ids(r.changed_chats(f.me, p0, 100)), (std::vector<ChatId>{f.chats[1], f.chats[2]}));
+  EXPECT_EQ(ids(r.changed_chats(f.me, 0, 2)), (std::vector<ChatId>{f.chats[0], f.chats[1]}));
+  EXPECT_TRUE(r.changed_chats(f.me, changed[2].me.pos, 100).empty());
+
+  // Leaving the oldest chat moves it to the end, still reported, now inactive.
+  Pos left_at = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                left_at = tx.next_pos();
+                tx.set_member_left(f.chats[0], f.me, left_at);
+                return ok_status();
+              }).ok());
+  auto after = r.changed_chats(f.me, changed[2].me.pos, 100);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].chat.id, f.chats[0]);
+  EXPECT_FALSE(after[0].me.active);
+  EXPECT_EQ(after[0].me.pos, left_at);
+
+  // touch_members moves every active member's position.
+  Pos touched = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                touched = tx.next_pos();
+                tx.touch_members(f.chats[1], touched);
+                return ok_status();
+              }).ok());
+  auto latest = r.changed_chats(f.other, left_at, 100);
+  ASSERT_EQ(latest.size(), 1u);
+  EXPECT_EQ(latest[0].chat.id, f.chats[1]);
+  EXPECT_EQ(latest[0].me.pos, touched);
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
+class StoreMessagesTest : public StoreTest {
+ protected:
+  // A chat with messages 1..n from `sender`, client ids "c<seq>".
+  void make_chat(int n) {
+    sender_ = add_user("sender");
+    ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                  chat_ = tx.insert_chat(ChatRecord{.created_by = sender_, .created_at = 1}, std::nullopt);
+                  tx.upsert_member(MemberRecord{.chat = chat_, .user = sender_, .pos = tx.next_pos()});
+                  for (Seq s = 1; s <= n; ++s)
+                    tx.insert_message(MessageRecord{.chat = chat_, .seq = s, .client_id = "c" + std::to_string(s),
+                                                    .sender = sender_, .text = "text " + std::to_string(s),
+                                                    .created_at = 1000 + s});
+                  tx.update_chat_last(chat_, n, 1000 + n);
+                  return ok_status();
+                }).ok());
+  }
+
+  static std::vector<Seq> seqs(const std::vector<MessageRecord>& ms) {
+    std::vector<Seq> out;
+    for (const auto& m : ms) out.push_back(m.seq);
+    return out;
+  }
+
+  UserId sender_;
+  ChatId chat_;
+};
+
+TEST_F(StoreMessagesTest, MessagesBeforePagesBackwardsAscending) {
+  make_chat(10);
+  ReadView& r = store_->reader();
+  EXPECT_EQ(seqs(r.messages_before(chat_, 11, 3)), (std::vector<Seq>{8, 9, 10}));
+  EXPECT_EQ(seqs(r.messages_before(chat_, 8, 3)), (std::vector<Seq>{5, 6, 7}));
+  EXPECT_EQ(seqs(r.messages_before(chat_, 3, 3)), (std::vector<Seq>{1, 2}));
+  EXPECT_TRUE(r.messages_before(chat_, 1, 3).empty());
+  EXPECT_EQ(seqs(r.messages_before(chat_, INT64_MAX, 2)), (std::vector<Seq>{9, 10}));
+  EXPECT_TRUE(r.messages_before(ChatId(chat_.value + 1), 11, 3).empty());
+}
+
+TEST_F(StoreMessagesTest, MessagesAfterPagesForwards) {
+  make_chat(10);
+  ReadView& r = store_->reader();
+  EXPECT_EQ(seqs(r.messages_after(chat_, 0, 4)), (std::vector<Seq>{1, 2, 3, 4}));
+  EXPECT_EQ(seqs(r.messages_after(chat_, 4, 4)), (std::vector<Seq>{5, 6, 7, 8}));
+  EXPECT_EQ(seqs(r.messages_after(chat_, 8, 4)), (std::vector<Seq>{9, 10}));
+  EXPECT_TRUE(r.messages_after(chat_, 10, 4).empty());
+}
+
+TEST_F(StoreMessagesTest, MessageFieldsRoundTrip) {
+  make_chat(0);
+  MessageRecord m{.chat = chat_, .seq = 1, .client_id = "c-5f2a-0001", .sender = sender_,
+                  .kind = MessageKind::kSystem, .text = R"({"type":"rename","title":"주말 등산"})",
+                  .reply_to = 0, .created_at = 1795300000123};
+  MessageRecord reply{.chat = chat_, .seq = 2, .client_id = "c2", .sender = sender_,
+                      .text = std::string("안녕\n") + '\0' + "끝", .reply_to = 1, .created_at = 1795300000124};
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                tx.insert_message(m);
+                tx.insert_message(reply);
+                tx.update_chat_last(chat_, 2, reply.created_at);
+                return ok_status();
+              }).ok());
+  auto got = store_->reader().message(chat_, 1);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->chat, chat_);
+  EXPECT_EQ(got->client_id, m.client_id);
+  EXPECT_EQ(got->sender, sender_);
+  EXPECT_EQ(got->kind, MessageKind::kSystem);
+  EXPECT_EQ(got->text, m.text);
+  EXPECT_EQ(got->created_at, m.created_at);
+  EXPECT_FALSE(got->deleted);
+  auto got2 = store_->reader().message(chat_, 2);
+  ASSERT_TRUE(got2);
+  EXPECT_EQ(got2->text, reply.text);
+  EXPECT_EQ(got2->reply_to, 1);
+  EXPECT_EQ(got2->kind, MessageKind::kText);
+  EXPECT_FALSE(store_->reader().message(chat_, 3));
+}
+
+TEST_F(StoreMessagesTest, MessageByClientIdIsPerSender) {
+  make_chat(3);
+  UserId other = add_user("other");
+  ReadView& r = store_->reader();
+  auto m = r.message_by_client_id(sender_, "c2");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->chat, chat_);
+  EXPECT_EQ(m->seq, 2);
+  EXPECT_EQ(m->text, "text 2");
+  EXPECT_FALSE(r.message_by_client_id(other, "c2"));
+  EXPECT_FALSE(r.message_by_client_id(sender_, "c9"));
+  EXPECT_FALSE(r.message_by_client_id(sender_, "C2"));
+
+  // Another sender may use the same client id.
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                tx.insert_message(MessageRecord{.chat = chat_, .seq = 4, .client_id = "c2", .sender = other, .text = "x"});
+                tx.update_chat_last(chat_, 4, 2000);
+                return ok_status();
+              }).ok());
+  EXPECT_EQ(r.message_by_client_id(other, "c2")->seq, 4);
+  EXPECT_EQ(r.message_by_client_id(sender_, "c2")->seq, 2);
+}
+
+TEST_F(StoreMessagesTest, DuplicateClientIdOfTheSameSenderIsRefusedByTheStore) {
+  make_chat(3);
+  Status s = run_job(*store_, [&](WriteTx& tx) {
+    tx.insert_message(MessageRecord{.chat = chat_, .seq = 4, .client_id = "c1", .sender = sender_, .text = "dup"});
+    tx.update_chat_last(chat_, 4, 2000);
+    return ok_status();
+  });
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(store_->reader().message(chat_, 4));
+  EXPECT_EQ(store_->reader().chat(chat_)->last_seq, 3);
+  EXPECT_TRUE(store_->reader().check_integrity().empty());
+}
+
+TEST_F(StoreMessagesTest, DeletedSinceByPosition) {
+  make_chat(6);
+  Pos p1 = 0, p2 = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                p1 = tx.next_pos();
+                tx.mark_message_deleted(chat_, 5, p1);
+                return ok_status();
+              }).ok());
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                p2 = tx.next_pos();
+                tx.mark_message_deleted(chat_, 2, p2);
+                return ok_status();
+              }).ok());
+  ReadView& r = store_->reader();
+  EXPECT_EQ(r.deleted_since(chat_, 0, 10), (std::vector<Seq>{2, 5}));  // ascending by seq
+  EXPECT_EQ(r.deleted_since(chat_, p1, 10), (std::vector<Seq>{2}));
+  EXPECT_TRUE(r.deleted_since(chat_, p2, 10).empty());
+  EXPECT_EQ(r.deleted_since(chat_, 0, 1), (std::vector<Seq>{2}));
+
+  auto m = r.message(chat_, 5);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->deleted);
+  EXPECT_EQ(m->text, "");  // the text is gone, the seq stays
+  EXPECT_EQ(seqs(r.messages_after(chat_, 0, 10)), (std::vector<Seq>{1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
+TEST_F(StoreMessagesTest, IntegrityCheckFindsAGapInSeqs) {
+  make_chat(3);
+  EXPECT_TRUE(store_->reader().check_integrity().empty());
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                tx.update_chat_last(chat_, 5, 3000);  // claims 5 messages, holds 3
+                return ok_status();
+              }).ok());
+  auto problems = store_->reader().check_integrity();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("chat " + std::to_string(chat_.value)), std::string::npos) << problems[0];
+}
+
+TEST_F(StoreMessagesTest, IntegrityCheckFindsPositionsBeyondTheStoredOne) {
+  make_chat(1);
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                tx.touch_members(chat_, tx.current_pos() + 1000);  // a position never handed out
+                return ok_status();
+              }).ok());
+  auto problems = store_->reader().check_integrity();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("position"), std::string::npos) << problems[0];
+}
+
+// --- users, devices, friends ----------------------------------------------------------
+
+TEST_F(StoreTest, UsersDevicesAndFriends) {
+  UserId a = add_user("alice"), b = add_user("bob");
+  ReadView& r = store_->reader();
+  EXPECT_EQ(r.credentials_by_handle("alice")->password_hash, "hash");
+  EXPECT_EQ(r.list_users(10, UserId()).size(), 2u);
+  EXPECT_EQ(r.list_users(10, a).size(), 1u);
+  EXPECT_EQ(r.users_by_ids({b, UserId(999), a}).size(), 2u);
+
+  DeviceId d;
+  std::string token_hash(32, '\0');
+  token_hash[31] = '\x7f';
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                d = tx.insert_device(DeviceRecord{.user = a, .kind = DeviceKind::kPhone, .name = "폰"}, token_hash);
+                tx.add_friend(a, b, tx.next_pos(), 5);
+                return ok_status();
+              }).ok());
+  auto dev = r.device_by_token_hash(token_hash);
+  ASSERT_TRUE(dev);  // binary hashes with NUL bytes round-trip
+  EXPECT_EQ(dev->id, d);
+  EXPECT_EQ(dev->kind, DeviceKind::kPhone);
+  EXPECT_EQ(dev->name, "폰");
+  EXPECT_FALSE(r.device_by_token_hash(std::string(32, '\0')));
+  EXPECT_TRUE(r.is_friend(a, b));
+  EXPECT_FALSE(r.is_friend(b, a));  // one-way
+  EXPECT_EQ(r.friend_owners_of(b), std::vector<UserId>{a});
+
+  bool revoked_twice = true;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                if (!tx.revoke_device(a, d)) return Status(make_error(ErrorCode::kInternal, "revoke"));
+                revoked_twice = tx.revoke_device(a, d);
+                return ok_status();
+              }).ok());
+  EXPECT_FALSE(revoked_twice);
+  EXPECT_TRUE(r.device_by_token_hash(token_hash)->revoked);
+  EXPECT_TRUE(r.devices_of(a).empty());
+}
+
+}  // namespace
+}  // namespace modu
