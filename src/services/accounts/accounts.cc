@@ -1,7 +1,5 @@
 #include "services/accounts/accounts.h"
 
-#include <fmt/format.h>
-
 namespace modu {
 
 std::optional<std::string> normalize_handle(std::string_view in) {
@@ -25,7 +23,7 @@ Result<UserRecord> create_account(WriteTx& tx, ChatEngine& engine, const std::st
   user.id = tx.insert_user(user, password_hash);
   // Every user has a chat with themselves (the memo chat).
   ChatRecord memo{.kind = ChatKind::kMemo, .created_by = user.id, .created_at = now, .last_activity_at = now};
-  engine.create(tx, memo, {user.id}, fmt::format("memo:{}", user.id.value), pos);
+  engine.create(tx, memo, {user.id}, memo_chat_key(user.id), pos);
   return user;
 }
 

@@ -1,8 +1,17 @@
 #include "services/chat/chat_engine.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace modu {
+
+std::string memo_chat_key(UserId user) { return fmt::format("memo:{}", user.value); }
+
+std::string direct_chat_key(UserId a, UserId b) {
+  if (b < a) std::swap(a, b);
+  return fmt::format("direct:{}:{}", a.value, b.value);
+}
 
 MemberRecord* ChatState::member(UserId user) {
   auto it = std::lower_bound(members.begin(), members.end(), user,

@@ -23,6 +23,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -30,6 +31,11 @@
 #include "modu/store.h"
 
 namespace modu {
+
+// Unique keys of the chats that exist once per user or pair: the memo chat of a user and
+// the 1:1 chat of two users (either order gives the same key).
+std::string memo_chat_key(UserId user);
+std::string direct_chat_key(UserId a, UserId b);
 
 struct ChatState {
   ChatRecord chat;

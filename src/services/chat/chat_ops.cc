@@ -22,11 +22,6 @@ constexpr std::size_t kSummaryMemberLimit = 100;
 // Deleted seqs reported per chat in one sync page (deletes happen only inside the window).
 constexpr std::int64_t kMaxDeletedPerSync = 1000;
 
-std::string memo_key(UserId user) { return fmt::format("memo:{}", user.value); }
-std::string direct_key(UserId a, UserId b) {
-  if (b < a) std::swap(a, b);
-  return fmt::format("direct:{}:{}", a.value, b.value);
-}
 
 Error chat_not_found() { return make_error(ErrorCode::kChatNotFound, "no such chat"); }
 
@@ -314,7 +309,7 @@ void chats_direct(Call& call, Services& services, ChatEngine& engine) {
   UserId other(call.args.int64("user_id", 1, kMaxId));
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  std::string key = other == me ? memo_key(me) : direct_key(me, other);
+  std::string key = other == me ? memo_chat_key(me) : direct_chat_key(me, other);
   ReadView& view = services.store.reader();
   if (auto id = view.chat_by_direct_key(key); id && active_membership(view, *id, me))
     return reply_summary(call, view, *id);
@@ -455,12 +450,11 @@ void register_chat_ops(Router& router, Services& services, ChatEngine& engine) {
     if (args_failed(c)) return;
     reply_summary(c, s.store.reader(), id);
   });
-  router.add("chats.memo", A::kSignedIn, [&s, &e](Call& c) {
-    // The memo chat is the direct chat with yourself.
+  router.add("chats.memo", A::kSignedIn, [&s](Call& c) {
+    // Every account is created with its memo chat (services/accounts/accounts.h).
     ReadView& view = s.store.reader();
-    if (auto id = view.chat_by_direct_key(memo_key(c.conn.user))) return reply_summary(c, view, *id);
+    if (auto id = view.chat_by_direct_key(memo_chat_key(c.conn.user))) return reply_summary(c, view, *id);
     c.reply.fail(ErrorCode::kInternal, "memo chat missing");
-    (void)e;
   });
   router.add("chats.direct", A::kSignedIn, [&s, &e](Call& c) { chats_direct(c, s, e); });
   router.add("chats.create_group", A::kSignedIn, [&s, &e](Call& c) { chats_create_group(c, s, e); });
