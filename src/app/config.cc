@@ -3,7 +3,12 @@
 #include <fmt/format.h>
 #include <toml.hpp>
 
+#include <simdjson.h>
+
 #include <charconv>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <cstdlib>
 
 namespace modu {
@@ -72,9 +77,19 @@ std::string find_config_path(int argc, char** argv) {
 
 Status load_config_file(const std::string& path, ServeConfig& c) {
   try {
-    auto data = toml::parse(path);
-    for (const auto& [key, value] : data.as_table()) {
-      auto integer = [&] { return value.as_integer(); };
+    // toml11 3.7 reads out of bounds on invalid UTF-8 inside strings (found by fuzzing;
+    // fixed upstream later), so the file must be valid UTF-8 before it is parsed.
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(ErrorCode::kBadRequest, fmt::format("cannot open config {}", path));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!simdjson::validate_utf8(text.data(), text.size()))
+      return make_error(ErrorCode::kBadRequest, fmt::format("config {} is not valid UTF-8", path));
+    std::istringstream stream(text);
+    auto data = toml::parse(stream, path);
+    for (const auto& entry : data.as_table()) {
+      const std::string& key = entry.first;
+      const toml::value& value = entry.second;
+      auto integer = [&value] { return value.as_integer(); };
       if (key == "listen") c.listen = value.as_string();
       else if (key == "data") c.data_dir = value.as_string();
       else if (key == "web") c.net.web_root = value.as_string();

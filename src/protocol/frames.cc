@@ -29,7 +29,7 @@ Result<Request> parse_request(simdjson::dom::parser& parser, std::string_view fr
   if (id.get_int64().get(id_num) == simdjson::SUCCESS) {
     id_json = std::to_string(id_num);
   } else if (id.get_string().get(id_str) == simdjson::SUCCESS) {
-    if (id_str.size() > 64) return make_error(ErrorCode::kBadRequest, "'id' is longer than 64 characters");
+    if (id_str.size() > 64) return make_error(ErrorCode::kBadRequest, "'id' is longer than 64 bytes");
     JsonWriter w;
     w.value(id_str);
     id_json = w.str();
