@@ -1,0 +1,336 @@
+// modu-baseline: the physical limit of fan-out on this machine.
+//
+// A deliberately minimal chat fan-out server: one thread, epoll, no persistence, no auth,
+// no JSON. Every connection has one output buffer; events produced while handling a batch
+// of epoll events are appended to it and written with one write() per connection per loop
+// tick (batched writes). A message is encoded once and the same bytes are appended to each
+// recipient. modu-bench runs its idle/direct/group scenarios against it with
+// `--driver baseline`, so Modu's figures can be compared with what the kernel allows.
+//
+// Line protocol (one line per request, response or event):
+//   client: "<id> reg <handle>"            -> "<id> ok <user_id>"
+//           "<id> resume <user_id>"        -> "<id> ok"
+//           "<id> direct <peer_id>"        -> "<id> ok <chat_id> <last_seq>"
+//           "<id> group <uid>,<uid>,..."   -> "<id> ok <chat_id> <last_seq>"   (caller included)
+//           "<id> get <chat_id>"           -> "<id> ok <chat_id> <last_seq>"
+//           "<id> send <chat_id> <client_id> <text>" -> "<id> ok <seq>"
+//           "<id> read <chat_id> <seq>"    -> "<id> ok <read_seq>"
+//           "<id> ping"                    -> "<id> ok"
+//   errors: "<id> err <code>"
+//   events: "! hello", "! m <chat_id> <seq> <sender_id> <client_id> <text>", "! r <chat_id> <user_id> <read_seq>"
+//
+// Usage: modu-baseline [--listen 127.0.0.1:PORT] [--fault drop|dup|reorder]
+//        (prints "listening on 127.0.0.1:<port>"; --fault is for testing modu-bench's checks)
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+struct Conn {
+  int fd = -1;
+  int64_t user = 0;
+  std::string in, out;
+  bool dirty = false, want_out = false, alive = false;
+};
+
+struct Chat {
+  std::vector<int64_t> members;
+  int64_t last_seq = 0;
+  std::unordered_map<int64_t, int64_t> reads;
+};
+
+int g_epoll = -1;
+std::vector<Conn> g_conns;                                  // indexed by fd
+std::vector<std::vector<int>> g_user_conns(1);              // user -> fds
+std::vector<Chat> g_chats(1);                               // chat 0 unused
+std::map<std::pair<int64_t, int64_t>, int64_t> g_directs;
+std::vector<int> g_dirty;
+// --fault drop|dup|reorder: every 25th message is mishandled for one recipient, so tests can
+// prove that modu-bench's correctness checks catch losses, duplicates and reordering.
+std::string g_fault;
+int64_t g_sends = 0;
+std::string g_held;  // reorder: an event held back until the next one for that connection
+int g_held_fd = -1;
+
+std::string_view field(std::string_view& s) {
+  size_t sp = s.find(' ');
+  std::string_view f = s.substr(0, sp);
+  s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
+  return f;
+}
+int64_t to_i64(std::string_view s) {
+  int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+void queue(int fd, std::string_view bytes) {
+  Conn& c = g_conns[size_t(fd)];
+  if (!c.alive) return;
+  c.out.append(bytes);
+  if (!c.dirty) {
+    c.dirty = true;
+    g_dirty.push_back(fd);
+  }
+}
+
+void to_members(const Chat& ch, std::string_view line) {
+  for (int64_t u : ch.members)
+    for (int fd : g_user_conns[size_t(u)]) queue(fd, line);
+}
+
+bool member(const Chat& ch, int64_t u) { return std::find(ch.members.begin(), ch.members.end(), u) != ch.members.end(); }
+
+void attach(Conn& c, int64_t user) {
+  c.user = user;
+  g_user_conns[size_t(user)].push_back(c.fd);
+}
+
+void handle_line(Conn& c, std::string_view l) {
+  std::string id(field(l));
+  std::string_view op = field(l);
+  std::string r = id;
+  auto chat_reply = [&](int64_t chat) { r += " ok " + std::to_string(chat) + " " + std::to_string(g_chats[size_t(chat)].last_seq) + "\n"; };
+  if (op == "ping") {
+    r += " ok\n";
+  } else if (op == "reg") {
+    int64_t uid = int64_t(g_user_conns.size());
+    g_user_conns.emplace_back();
+    attach(c, uid);
+    r += " ok " + std::to_string(uid) + "\n";
+  } else if (op == "resume") {
+    int64_t uid = to_i64(field(l));
+    if (uid <= 0 || uid >= int64_t(g_user_conns.size())) r += " err invalid_credentials\n";
+    else attach(c, uid), r += " ok\n";
+  } else if (!c.user) {
+    r += " err unauthenticated\n";
+  } else if (op == "direct") {
+    int64_t peer = to_i64(field(l));
+    if (peer <= 0 || peer >= int64_t(g_user_conns.size())) {
+      r += " err user_not_found\n";
+    } else {
+      auto key = std::minmax(c.user, peer);
+      auto [it, fresh] = g_directs.emplace(key, int64_t(g_chats.size()));
+      if (fresh) g_chats.push_back(Chat{{c.user, peer}, 0, {}});
+      chat_reply(it->second);
+    }
+  } else if (op == "group") {
+    Chat ch;
+    ch.members.push_back(c.user);
+    std::string_view ids = field(l);
+    while (!ids.empty()) {
+      size_t comma = ids.find(',');
+      int64_t u = to_i64(ids.substr(0, comma));
+      ids = comma == std::string_view::npos ? std::string_view{} : ids.substr(comma + 1);
+      if (u > 0 && u < int64_t(g_user_conns.size()) && !member(ch, u)) ch.members.push_back(u);
+    }
+    g_chats.push_back(std::move(ch));
+    chat_reply(int64_t(g_chats.size()) - 1);
+  } else if (op == "get" || op == "send" || op == "read") {
+    int64_t chat = to_i64(field(l));
+    if (chat <= 0 || chat >= int64_t(g_chats.size()) || !member(g_chats[size_t(chat)], c.user)) {
+      r += " err chat_not_found\n";
+    } else if (op == "get") {
+      chat_reply(chat);
+    } else if (op == "send") {
+      Chat& ch = g_chats[size_t(chat)];
+      std::string_view cid = field(l);
+      int64_t seq = ++ch.last_seq;
+      ch.reads[c.user] = seq;  // as in Modu: sending moves the sender's read pointer, silently
+      std::string ev = "! m " + std::to_string(chat) + " " + std::to_string(seq) + " " + std::to_string(c.user) + " ";
+      ev += cid;
+      ev += ' ';
+      ev += l;
+      ev += '\n';
+      if (g_fault.empty() || ++g_sends % 25 != 0) {
+        to_members(ch, ev);  // encoded once, copied to each recipient's batch
+      } else {
+        // Fault injection: mishandle the copy for the last member's first connection.
+        int victim = -1;
+        if (!g_user_conns[size_t(ch.members.back())].empty()) victim = g_user_conns[size_t(ch.members.back())].front();
+        for (int64_t u : ch.members)
+          for (int fd : g_user_conns[size_t(u)]) {
+            if (fd != victim) queue(fd, ev);
+            else if (g_fault == "dup") queue(fd, ev), queue(fd, ev);
+            else if (g_fault == "reorder") g_held = ev, g_held_fd = fd;
+            // "drop": nothing
+          }
+      }
+      if (g_held_fd >= 0 && !(g_sends % 25 == 0)) {
+        queue(g_held_fd, g_held);  // after a newer event went out to it
+        g_held_fd = -1;
+      }
+      r += " ok " + std::to_string(seq) + "\n";
+    } else {
+      Chat& ch = g_chats[size_t(chat)];
+      int64_t& rs = ch.reads[c.user];
+      int64_t want = std::min(to_i64(field(l)), ch.last_seq);
+      if (want > rs) {  // pointers only move forward; no event when nothing changed
+        rs = want;
+        to_members(ch, "! r " + std::to_string(chat) + " " + std::to_string(c.user) + " " + std::to_string(rs) + "\n");
+      }
+      r += " ok " + std::to_string(rs) + "\n";
+    }
+  } else {
+    r += " err unknown_op\n";
+  }
+  queue(c.fd, r);
+}
+
+void close_conn(int fd) {
+  Conn& c = g_conns[size_t(fd)];
+  if (!c.alive) return;
+  if (c.user) {
+    auto& v = g_user_conns[size_t(c.user)];
+    v.erase(std::remove(v.begin(), v.end(), fd), v.end());
+  }
+  epoll_ctl(g_epoll, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  c = Conn{};
+}
+
+void flush(int fd) {
+  Conn& c = g_conns[size_t(fd)];
+  if (!c.alive) return;
+  while (!c.out.empty()) {
+    ssize_t n = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) return close_conn(fd);
+    c.out.erase(0, size_t(n));
+  }
+  bool want = !c.out.empty();
+  if (want != c.want_out) {
+    c.want_out = want;
+    epoll_event ev{};
+    ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    epoll_ctl(g_epoll, EPOLL_CTL_MOD, fd, &ev);
+  }
+}
+
+void on_readable(int fd) {
+  char buf[65536];
+  for (int rounds = 0; rounds < 16; ++rounds) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) return close_conn(fd);
+    Conn& c = g_conns[size_t(fd)];
+    c.in.append(buf, size_t(n));
+    size_t start = 0;
+    for (;;) {
+      size_t nl = c.in.find('\n', start);
+      if (nl == std::string::npos) break;
+      handle_line(c, std::string_view(c.in).substr(start, nl - start));
+      if (!g_conns[size_t(fd)].alive) return;
+      start = nl + 1;
+    }
+    c.in.erase(0, start);
+    if (c.in.size() > (1 << 20)) return close_conn(fd);  // no line that long
+    if (size_t(n) < sizeof buf) break;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string listen_on = "127.0.0.1:0";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--listen" && i + 1 < argc) listen_on = argv[++i];
+    else if (a == "--fault" && i + 1 < argc) g_fault = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: modu-baseline [--listen 127.0.0.1:PORT] [--fault drop|dup|reorder]\n");
+      return 2;
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+  size_t colon = listen_on.rfind(':');
+  std::string host = listen_on.substr(0, colon);
+  int port = colon == std::string::npos ? 0 : std::atoi(listen_on.c_str() + colon + 1);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(uint16_t(port));
+  if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) {
+    std::fprintf(stderr, "modu-baseline: bad listen address %s\n", listen_on.c_str());
+    return 2;
+  }
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) || listen(lfd, 4096)) {
+    std::perror("modu-baseline: bind/listen");
+    return 1;
+  }
+  socklen_t len = sizeof sa;
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len);
+  std::printf("listening on %s:%u\n", host.c_str(), unsigned(ntohs(sa.sin_port)));
+  std::fflush(stdout);
+
+  g_epoll = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = lfd;
+  epoll_ctl(g_epoll, EPOLL_CTL_ADD, lfd, &ev);
+  std::vector<epoll_event> events(1024);
+  for (;;) {
+    int n = epoll_wait(g_epoll, events.data(), int(events.size()), -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    for (int i = 0; i < n; ++i) {
+      int fd = events[size_t(i)].data.fd;
+      if (fd == lfd) {
+        for (int k = 0; k < 256; ++k) {
+          int cfd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (cfd < 0) break;
+          setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          if (size_t(cfd) >= g_conns.size()) g_conns.resize(size_t(cfd) * 2 + 16);
+          Conn& c = g_conns[size_t(cfd)];
+          c = Conn{};
+          c.fd = cfd;
+          c.alive = true;
+          epoll_event cev{};
+          cev.events = EPOLLIN;
+          cev.data.fd = cfd;
+          epoll_ctl(g_epoll, EPOLL_CTL_ADD, cfd, &cev);
+          queue(cfd, "! hello\n");
+        }
+        continue;
+      }
+      uint32_t e = events[size_t(i)].events;
+      if (e & (EPOLLERR | EPOLLHUP)) {
+        close_conn(fd);
+        continue;
+      }
+      if (e & EPOLLIN) on_readable(fd);
+      if ((e & EPOLLOUT) && g_conns[size_t(fd)].alive) flush(fd);
+    }
+    // One write per connection per tick: everything queued during this batch goes out together.
+    std::vector<int> dirty;
+    dirty.swap(g_dirty);
+    for (int fd : dirty) {
+      g_conns[size_t(fd)].dirty = false;
+      flush(fd);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,159 @@
+// The driver interface: what a scenario needs from a messaging protocol.
+//
+// A scenario only talks to `Client` objects made by a `Driver`, so the same scenario runs
+// against Modu (WebSocket + JSON, drivers/modu_ws.cpp) and against the raw-TCP fan-out
+// baseline (drivers/baseline_client.cpp). Every Client lives on one io_context thread and
+// must be used from that thread only. Coroutine calls throw `BenchError` on failure;
+// callback calls report failure through `Ack::ok == false`.
+#pragma once
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bench {
+
+using boost::asio::awaitable;
+
+/// A failed operation: `code` is the protocol's error code or a local one
+/// ("timeout", "closed", "connect", "protocol").
+struct BenchError : std::runtime_error {
+  std::string code;
+  BenchError(std::string c, const std::string& msg) : std::runtime_error(msg), code(std::move(c)) {}
+};
+
+struct Endpoint {
+  boost::asio::ip::address addr;
+  uint16_t port = 0;
+};
+
+/// A pushed message (Modu `message.new`). Views are valid only during the callback.
+struct MessageEvent {
+  int64_t chat_id = 0;
+  int64_t seq = 0;
+  int64_t sender_id = 0;
+  std::string_view client_id;
+  std::string_view text;
+  std::string_view kind;
+};
+
+/// A read-pointer change (Modu `chat.read`).
+struct ReadEvent {
+  int64_t chat_id = 0;
+  int64_t user_id = 0;
+  int64_t read_seq = 0;
+};
+
+/// Completion of a callback-style request. For sends, `seq` is the message's seq.
+struct Ack {
+  bool ok = false;
+  int64_t seq = 0;
+  std::string_view error;  // error code when !ok
+};
+
+struct Account {
+  int64_t user_id = 0;
+  std::string handle;
+  std::string token;  // what resume() needs
+};
+
+struct ChatInfo {
+  int64_t chat_id = 0;
+  int64_t last_seq = 0;
+};
+
+struct SyncPage {
+  int64_t pos = 0;
+  std::vector<ChatInfo> chats;
+  bool has_more = false;
+};
+
+struct StoredMessage {
+  int64_t seq = 0;
+  int64_t sender_id = 0;
+  std::string client_id;
+  std::string text;
+  std::string kind;
+};
+
+struct HistoryPage {
+  std::vector<StoredMessage> messages;  // ascending by seq
+  bool has_more = false;
+};
+
+struct ClientHandlers {
+  std::function<void(const MessageEvent&)> on_message;
+  std::function<void(const ReadEvent&)> on_read;
+  /// The connection broke without close() being called.
+  std::function<void(const std::string& why)> on_lost;
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  /// TCP connect from `source` (port chosen by the kernel) plus the protocol handshake.
+  virtual awaitable<void> connect(boost::asio::ip::address source) = 0;
+  /// Creates an account and signs this connection in as its (first) device.
+  virtual awaitable<Account> register_account(const std::string& handle) = 0;
+  /// Signs this connection in as an existing device.
+  virtual awaitable<void> resume(const Account& account) = 0;
+  virtual awaitable<ChatInfo> open_direct(int64_t peer_user_id) = 0;
+  virtual awaitable<ChatInfo> create_group(const std::vector<int64_t>& user_ids) = 0;
+  virtual awaitable<ChatInfo> get_chat(int64_t chat_id) = 0;
+  /// Makes this member receive the chat's messages. Servers with membership (Modu, the
+  /// baseline) do that when the chat is created, so the default does nothing; MQTT subscribes.
+  virtual awaitable<void> join(const ChatInfo&) { co_return; }
+  virtual awaitable<SyncPage> sync(int64_t since) = 0;
+  /// after_seq < 0: the newest page.
+  virtual awaitable<HistoryPage> history(int64_t chat_id, int64_t after_seq, int limit) = 0;
+  /// Awaitable send (setup and back-fill); returns the seq.
+  virtual awaitable<int64_t> send_wait(int64_t chat_id, std::string_view client_id, std::string_view text) = 0;
+
+  /// Hot path: fire a send, `done` runs on the response (or with ok=false on loss/close).
+  virtual void send(int64_t chat_id, std::string_view client_id, std::string_view text,
+                    std::function<void(const Ack&)> done) = 0;
+  virtual void mark_read(int64_t chat_id, int64_t seq, std::function<void(const Ack&)> done) = 0;
+  virtual void ping(std::function<void(const Ack&)> done) = 0;
+
+  /// Closes at once (no goodbye). Outstanding callbacks complete with ok=false "closed".
+  virtual void close() = 0;
+  virtual bool is_open() const = 0;
+  /// Requests sent but not yet answered.
+  virtual size_t outstanding() const = 0;
+
+  ClientHandlers handlers;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual std::string name() const = 0;
+  /// Whether sync/history (reconnect, catch-up, history scenarios) are available.
+  virtual bool has_history() const = 0;
+  /// Whether the server numbers each chat's messages (seq). Without it (MQTT), delivery
+  /// order and completeness are checked per sender from the client_id counters.
+  virtual bool has_server_seq() const { return true; }
+  /// Whether read pointers (mark_read / ReadEvent) exist.
+  virtual bool has_reads() const { return true; }
+  /// Whether a sender receives its own message (Modu: yes; XMPP 1:1: no).
+  virtual bool echoes_sender(bool /*group*/) const { return true; }
+  virtual std::shared_ptr<Client> make_client(boost::asio::io_context& ioc, const Endpoint& target,
+                                              double request_timeout_s) = 0;
+};
+
+std::unique_ptr<Driver> make_modu_driver();
+std::unique_ptr<Driver> make_baseline_driver();
+std::unique_ptr<Driver> make_mqtt_driver();
+std::unique_ptr<Driver> make_xmpp_driver();
+std::unique_ptr<Driver> make_driver(const std::string& name);
+
+}  // namespace bench

@@ -1,0 +1,315 @@
+// Driver for modu-baseline (bench/baseline/server.cpp), the raw-TCP fan-out server.
+// Line protocol, one request or event per line:
+//   client: "<id> <op> <args...>"   server: "<id> ok <fields...>" | "<id> err <code>" | "! <event...>"
+// See bench/baseline/server.cpp for the operations.
+#include <utility>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <charconv>
+#include <cstring>
+#include <unordered_map>
+
+#include "driver.hpp"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+namespace bench {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+/// Splits the next space-separated field off `s`.
+std::string_view field(std::string_view& s) {
+  size_t sp = s.find(' ');
+  std::string_view f = s.substr(0, sp);
+  s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
+  return f;
+}
+int64_t to_i64(std::string_view s) {
+  int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+struct LineReply {
+  bool ok = false;
+  std::string_view error;
+  std::string_view rest;  // fields after "ok"
+};
+using LineFn = std::function<void(const LineReply&)>;
+
+class BaselineClient final : public Client, public std::enable_shared_from_this<BaselineClient> {
+ public:
+  BaselineClient(asio::io_context& ioc, const Endpoint& t, double timeout_s)
+      : ioc_(ioc), sock_(ioc), target_(t), timeout_(std::chrono::milliseconds(int64_t(timeout_s * 1000))) {}
+
+  awaitable<void> connect(asio::ip::address source) override {
+    auto self = shared_from_this();
+    auto timed_out = std::make_shared<bool>(false);
+    asio::steady_timer timer(ioc_);
+    timer.expires_after(timeout_);
+    timer.async_wait([self, timed_out](boost::system::error_code ec) {
+      if (ec) return;
+      *timed_out = true;
+      boost::system::error_code ignore;
+      self->sock_.close(ignore);
+    });
+    try {
+      sock_.open(tcp::v4());
+      int one = 1;
+      ::setsockopt(sock_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      sock_.set_option(tcp::no_delay(true));
+      if (!source.is_unspecified()) sock_.bind(tcp::endpoint(source, 0));
+      co_await sock_.async_connect(tcp::endpoint(target_.addr, target_.port), asio::use_awaitable);
+    } catch (const std::exception& e) {
+      timer.cancel();
+      throw BenchError(*timed_out ? "timeout" : "connect", std::string("connect: ") + e.what());
+    }
+    timer.cancel();
+    open_ = true;
+    rbuf_.resize(64 * 1024);
+    start_read();
+  }
+
+  awaitable<Account> register_account(const std::string& handle) override {
+    std::string r = co_await call("reg " + handle);
+    std::string_view v = r;
+    Account a;
+    a.handle = handle;
+    a.user_id = to_i64(field(v));
+    a.token = std::to_string(a.user_id);
+    co_return a;
+  }
+  awaitable<void> resume(const Account& a) override { co_await call("resume " + a.token); }
+  awaitable<ChatInfo> open_direct(int64_t peer) override { co_return chat(co_await call("direct " + std::to_string(peer))); }
+  awaitable<ChatInfo> create_group(const std::vector<int64_t>& ids) override {
+    std::string l = "group ";
+    for (size_t i = 0; i < ids.size(); ++i) l += (i ? "," : "") + std::to_string(ids[i]);
+    co_return chat(co_await call(l));
+  }
+  awaitable<ChatInfo> get_chat(int64_t id) override { co_return chat(co_await call("get " + std::to_string(id))); }
+  awaitable<SyncPage> sync(int64_t) override { throw BenchError("unsupported", "baseline has no sync"); }
+  awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "baseline has no history"); }
+  awaitable<int64_t> send_wait(int64_t chat_id, std::string_view client_id, std::string_view text) override {
+    std::string r = co_await call("send " + std::to_string(chat_id) + " " + std::string(client_id) + " " + std::string(text));
+    co_return to_i64(r);
+  }
+
+  void send(int64_t chat_id, std::string_view client_id, std::string_view text,
+            std::function<void(const Ack&)> done) override {
+    std::string l = "send " + std::to_string(chat_id) + " ";
+    l += client_id;
+    l += ' ';
+    l += text;
+    request(l, [done = std::move(done)](const LineReply& r) {
+      Ack a;
+      a.ok = r.ok;
+      a.error = r.error;
+      if (r.ok) {
+        std::string_view v = r.rest;
+        a.seq = to_i64(field(v));
+      }
+      done(a);
+    });
+  }
+  void mark_read(int64_t chat_id, int64_t seq, std::function<void(const Ack&)> done) override {
+    request("read " + std::to_string(chat_id) + " " + std::to_string(seq), [done = std::move(done)](const LineReply& r) {
+      Ack a;
+      a.ok = r.ok;
+      a.error = r.error;
+      std::string_view v = r.rest;
+      if (r.ok) a.seq = to_i64(field(v));
+      done(a);
+    });
+  }
+  void ping(std::function<void(const Ack&)> done) override {
+    request("ping", [done = std::move(done)](const LineReply& r) {
+      Ack a;
+      a.ok = r.ok;
+      a.error = r.error;
+      done(a);
+    });
+  }
+  void close() override {
+    bool was = open_;
+    open_ = false;
+    if (was) closing_ = true;
+    boost::system::error_code ec;
+    sock_.close(ec);
+    fail_all("closed");
+  }
+  bool is_open() const override { return open_; }
+  size_t outstanding() const override { return pending_.size(); }
+
+ private:
+  static ChatInfo chat(const std::string& r) {
+    std::string_view v = r;
+    ChatInfo c;
+    c.chat_id = to_i64(field(v));
+    c.last_seq = to_i64(field(v));
+    return c;
+  }
+
+  void request(std::string_view line, LineFn fn) {
+    if (!open_) {
+      LineReply r;
+      r.error = "closed";
+      fn(r);
+      return;
+    }
+    uint64_t id = next_id_++;
+    out_ += std::to_string(id);
+    out_ += ' ';
+    out_ += line;
+    out_ += '\n';
+    pending_.emplace(id, std::move(fn));
+    if (!writing_) start_write();
+  }
+
+  awaitable<std::string> call(std::string line) {
+    struct State {
+      explicit State(asio::io_context& io) : timer(io) {}
+      asio::steady_timer timer;
+      bool done = false, ok = false;
+      std::string payload;
+    };
+    auto st = std::make_shared<State>(ioc_);
+    st->timer.expires_after(timeout_);
+    request(line, [st](const LineReply& r) {
+      st->done = true;
+      st->ok = r.ok;
+      st->payload = std::string(r.ok ? r.rest : r.error);
+      st->timer.cancel();
+    });
+    if (!st->done) {
+      boost::system::error_code ec;
+      co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!st->done) throw BenchError("timeout", line.substr(0, line.find(' ')) + ": no response");
+    if (!st->ok) throw BenchError(st->payload, line.substr(0, line.find(' ')) + " failed: " + st->payload);
+    co_return std::move(st->payload);
+  }
+
+  void start_write() {
+    if (out_.empty() || !open_) return;
+    writing_ = true;
+    wbuf_.swap(out_);
+    out_.clear();
+    asio::async_write(sock_, asio::buffer(wbuf_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      self->writing_ = false;
+      self->wbuf_.clear();
+      if (ec) return self->lost("write: " + ec.message());
+      self->start_write();
+    });
+  }
+
+  void start_read() {
+    sock_.async_read_some(asio::buffer(rbuf_.data() + have_, rbuf_.size() - have_),
+                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                            if (ec) return self->lost("read: " + ec.message());
+                            self->have_ += n;
+                            self->consume_lines();
+                            if (self->open_) self->start_read();
+                          });
+  }
+
+  void consume_lines() {
+    std::string_view buf(rbuf_.data(), have_);
+    size_t start = 0;
+    for (;;) {
+      size_t nl = buf.find('\n', start);
+      if (nl == std::string_view::npos) break;
+      handle_line(buf.substr(start, nl - start));
+      start = nl + 1;
+    }
+    if (start) {
+      std::memmove(rbuf_.data(), rbuf_.data() + start, have_ - start);
+      have_ -= start;
+    }
+    if (have_ == rbuf_.size()) rbuf_.resize(rbuf_.size() * 2);
+  }
+
+  void handle_line(std::string_view l) {
+    std::string_view f = field(l);
+    if (f == "!") {
+      std::string_view ev = field(l);
+      if (ev == "m" && handlers.on_message) {
+        MessageEvent e;
+        e.chat_id = to_i64(field(l));
+        e.seq = to_i64(field(l));
+        e.sender_id = to_i64(field(l));
+        e.client_id = field(l);
+        e.text = l;
+        e.kind = "text";
+        handlers.on_message(e);
+      } else if (ev == "r" && handlers.on_read) {
+        ReadEvent e;
+        e.chat_id = to_i64(field(l));
+        e.user_id = to_i64(field(l));
+        e.read_seq = to_i64(field(l));
+        handlers.on_read(e);
+      }
+      return;
+    }
+    auto it = pending_.find(uint64_t(to_i64(f)));
+    if (it == pending_.end()) return;
+    LineFn fn = std::move(it->second);
+    pending_.erase(it);
+    LineReply r;
+    std::string_view status = field(l);
+    r.ok = status == "ok";
+    if (r.ok) r.rest = l;
+    else r.error = l.empty() ? std::string_view("protocol") : field(l);
+    fn(r);
+  }
+
+  void lost(const std::string& why) {
+    bool was_open = open_;
+    open_ = false;
+    boost::system::error_code ignore;
+    sock_.close(ignore);
+    fail_all("closed");
+    if (was_open && !closing_ && handlers.on_lost) handlers.on_lost(why);
+    closing_ = false;
+  }
+
+  void fail_all(std::string_view why) {
+    auto pend = std::move(pending_);
+    pending_.clear();
+    LineReply r;
+    r.error = why;
+    for (auto& [id, fn] : pend) fn(r);
+  }
+
+  asio::io_context& ioc_;
+  tcp::socket sock_;
+  Endpoint target_;
+  std::chrono::milliseconds timeout_;
+  std::vector<char> rbuf_;
+  size_t have_ = 0;
+  std::string out_, wbuf_;
+  bool writing_ = false, open_ = false, closing_ = false;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, LineFn> pending_;
+};
+
+class BaselineDriver final : public Driver {
+ public:
+  std::string name() const override { return "baseline"; }
+  bool has_history() const override { return false; }
+  std::shared_ptr<Client> make_client(asio::io_context& ioc, const Endpoint& t, double timeout_s) override {
+    return std::make_shared<BaselineClient>(ioc, t, timeout_s);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Driver> make_baseline_driver() { return std::make_unique<BaselineDriver>(); }
+
+}  // namespace bench

@@ -1,0 +1,447 @@
+// Driver for Modu's client protocol v1 (docs/protocol.md): one WebSocket per client at
+// /v1/ws, newline-separated JSON frames. Requests we send are batched into one WebSocket
+// message while a write is in flight, as the protocol allows.
+#include <utility>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <simdjson.h>
+#include <unordered_map>
+
+#include "driver.hpp"
+#include "json_util.hpp"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+namespace bench {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using asio::ip::tcp;
+using namespace simdjson;
+
+/// A response as seen by a callback; `result` is valid only during the callback.
+struct Reply {
+  bool ok = false;
+  std::string_view error;
+  dom::element result;
+};
+using ReplyFn = std::function<void(const Reply&)>;
+
+/// Parser for frames read from sockets (one per thread: clients of a thread share it).
+dom::parser& frame_parser() {
+  thread_local dom::parser p;
+  return p;
+}
+/// Separate parser for results handed to coroutines, so it never invalidates a frame.
+dom::parser& result_parser() {
+  thread_local dom::parser p;
+  return p;
+}
+
+int64_t get_i64(dom::element e, const char* key, int64_t dflt = 0) {
+  int64_t v;
+  if (e[key].get_int64().get(v)) return dflt;
+  return v;
+}
+std::string_view get_str(dom::element e, const char* key) {
+  std::string_view v;
+  if (e[key].get_string().get(v)) return {};
+  return v;
+}
+
+ChatInfo parse_chat(dom::element chat) {
+  return ChatInfo{get_i64(chat, "chat_id"), get_i64(chat, "last_seq")};
+}
+
+class ModuClient final : public Client, public std::enable_shared_from_this<ModuClient> {
+ public:
+  ModuClient(asio::io_context& ioc, const Endpoint& t, double timeout_s)
+      : ioc_(ioc), ws_(ioc), target_(t), timeout_(std::chrono::milliseconds(int64_t(timeout_s * 1000))) {}
+
+  awaitable<void> connect(asio::ip::address source) override {
+    auto self = shared_from_this();
+    auto& sock = beast::get_lowest_layer(ws_);
+    auto timed_out = std::make_shared<bool>(false);
+    asio::steady_timer timer(ioc_);
+    timer.expires_after(timeout_);
+    timer.async_wait([self, timed_out](beast::error_code ec) {
+      if (ec) return;
+      *timed_out = true;
+      beast::error_code ignore;
+      beast::get_lowest_layer(self->ws_).close(ignore);
+    });
+    try {
+      sock.open(tcp::v4());
+      int one = 1;
+      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      sock.set_option(tcp::no_delay(true));
+      if (!source.is_unspecified()) sock.bind(tcp::endpoint(source, 0));
+      co_await sock.async_connect(tcp::endpoint(target_.addr, target_.port), asio::use_awaitable);
+      ws_.read_message_max(8 << 20);
+      ws_.auto_fragment(false);
+      ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+        req.set(beast::http::field::user_agent, "modu-bench");
+      }));
+      std::string host = target_.addr.to_string() + ":" + std::to_string(target_.port);
+      co_await ws_.async_handshake(host, "/v1/ws", asio::use_awaitable);
+      // The server greets every connection with a `hello` event.
+      co_await ws_.async_read(rbuf_, asio::use_awaitable);
+      std::string_view first(static_cast<const char*>(rbuf_.data().data()), rbuf_.size());
+      if (first.find("\"hello\"") == std::string_view::npos)
+        throw BenchError("protocol", "first frame is not hello: " + std::string(first.substr(0, 200)));
+      rbuf_.consume(rbuf_.size());
+    } catch (const BenchError&) {
+      timer.cancel();
+      throw;
+    } catch (const std::exception& e) {
+      timer.cancel();
+      throw BenchError(*timed_out ? "timeout" : "connect", std::string("connect: ") + e.what());
+    }
+    timer.cancel();
+    ws_.text(true);
+    open_ = true;
+    start_read();
+  }
+
+  awaitable<Account> register_account(const std::string& handle) override {
+    std::string args = "{\"handle\":" + json_string(handle) +
+                       ",\"password\":\"bench-password-1\",\"display_name\":" + json_string(handle) +
+                       ",\"device\":{\"kind\":\"pc\",\"name\":\"modu-bench\"}}";
+    std::string res = co_await call("auth.register", args);
+    dom::element r = result_parser().parse(res);
+    Account a;
+    a.handle = handle;
+    a.token = std::string(get_str(r, "token"));
+    dom::element profile;
+    if (!r["profile"].get(profile)) a.user_id = get_i64(profile, "user_id");
+    if (a.token.empty() || !a.user_id) throw BenchError("protocol", "auth.register result lacks token/user_id: " + res);
+    co_return a;
+  }
+
+  awaitable<void> resume(const Account& a) override {
+    co_await call("auth.resume", "{\"token\":" + json_string(a.token) + "}");
+  }
+
+  awaitable<ChatInfo> open_direct(int64_t peer) override {
+    co_return co_await chat_call("chats.direct", "{\"user_id\":" + std::to_string(peer) + "}");
+  }
+
+  awaitable<ChatInfo> create_group(const std::vector<int64_t>& ids) override {
+    std::string a = "{\"title\":\"bench\",\"user_ids\":[";
+    for (size_t i = 0; i < ids.size(); ++i) a += (i ? "," : "") + std::to_string(ids[i]);
+    a += "]}";
+    co_return co_await chat_call("chats.create_group", a);
+  }
+
+  awaitable<ChatInfo> get_chat(int64_t chat_id) override {
+    co_return co_await chat_call("chats.get", "{\"chat_id\":" + std::to_string(chat_id) + "}");
+  }
+
+  awaitable<SyncPage> sync(int64_t since) override {
+    std::string res = co_await call("sync", "{\"since\":" + std::to_string(since) + ",\"limit\":500}");
+    dom::element r = result_parser().parse(res);
+    SyncPage p;
+    p.pos = get_i64(r, "pos");
+    bool more = false;
+    if (!r["has_more"].get_bool().get(more)) p.has_more = more;
+    dom::array chats;
+    if (!r["chats"].get_array().get(chats))
+      for (dom::element c : chats) p.chats.push_back(parse_chat(c));
+    co_return p;
+  }
+
+  awaitable<HistoryPage> history(int64_t chat_id, int64_t after_seq, int limit) override {
+    std::string a = "{\"chat_id\":" + std::to_string(chat_id) + ",\"limit\":" + std::to_string(limit);
+    if (after_seq >= 0) a += ",\"after_seq\":" + std::to_string(after_seq);
+    a += "}";
+    std::string res = co_await call("messages.history", a);
+    dom::element r = result_parser().parse(res);
+    HistoryPage h;
+    bool more = false;
+    if (!r["has_more"].get_bool().get(more)) h.has_more = more;
+    dom::array msgs;
+    if (!r["messages"].get_array().get(msgs)) {
+      for (dom::element m : msgs) {
+        StoredMessage s;
+        s.seq = get_i64(m, "seq");
+        s.sender_id = get_i64(m, "sender_id");
+        s.client_id = std::string(get_str(m, "client_id"));
+        s.text = std::string(get_str(m, "text"));
+        s.kind = std::string(get_str(m, "kind"));
+        h.messages.push_back(std::move(s));
+      }
+    }
+    co_return h;
+  }
+
+  awaitable<int64_t> send_wait(int64_t chat_id, std::string_view client_id, std::string_view text) override {
+    std::string res = co_await call("messages.send", send_args(chat_id, client_id, text));
+    dom::element r = result_parser().parse(res);
+    dom::element m;
+    int64_t seq = 0;
+    if (!r["message"].get(m)) seq = get_i64(m, "seq");
+    if (!seq) throw BenchError("protocol", "messages.send result lacks message.seq");
+    co_return seq;
+  }
+
+  void send(int64_t chat_id, std::string_view client_id, std::string_view text,
+            std::function<void(const Ack&)> done) override {
+    request("messages.send", send_args(chat_id, client_id, text), [done = std::move(done)](const Reply& r) {
+      Ack a;
+      a.ok = r.ok;
+      a.error = r.error;
+      if (r.ok) {
+        dom::element m;
+        if (!r.result["message"].get(m)) a.seq = get_i64(m, "seq");
+      }
+      done(a);
+    });
+  }
+
+  void mark_read(int64_t chat_id, int64_t seq, std::function<void(const Ack&)> done) override {
+    request("messages.read", "{\"chat_id\":" + std::to_string(chat_id) + ",\"seq\":" + std::to_string(seq) + "}",
+            [done = std::move(done)](const Reply& r) {
+              Ack a;
+              a.ok = r.ok;
+              a.error = r.error;
+              if (r.ok) a.seq = get_i64(r.result, "read_seq");
+              done(a);
+            });
+  }
+
+  void ping(std::function<void(const Ack&)> done) override {
+    request("ping", "", [done = std::move(done)](const Reply& r) {
+      Ack a;
+      a.ok = r.ok;
+      a.error = r.error;
+      done(a);
+    });
+  }
+
+  void close() override {
+    if (!open_ && !closing_) {
+      fail_all("closed");
+      return;
+    }
+    open_ = false;
+    closing_ = true;
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).close(ec);
+    fail_all("closed");
+  }
+
+  bool is_open() const override { return open_; }
+  size_t outstanding() const override { return pending_.size(); }
+
+ private:
+  static std::string send_args(int64_t chat_id, std::string_view client_id, std::string_view text) {
+    std::string a = "{\"chat_id\":" + std::to_string(chat_id) + ",\"client_id\":";
+    json_append_string(a, client_id);
+    a += ",\"text\":";
+    json_append_string(a, text);
+    a += "}";
+    return a;
+  }
+
+  awaitable<ChatInfo> chat_call(const char* op, std::string args) {
+    std::string res = co_await call(op, std::move(args));
+    dom::element r = result_parser().parse(res);
+    dom::element chat;
+    if (r["chat"].get(chat)) throw BenchError("protocol", std::string(op) + " result lacks chat");
+    ChatInfo c = parse_chat(chat);
+    if (!c.chat_id) throw BenchError("protocol", std::string(op) + " result lacks chat_id");
+    co_return c;
+  }
+
+  /// Queues one request frame; `fn` runs exactly once (response, or failure on close).
+  void request(std::string_view op, std::string_view args, ReplyFn fn) {
+    if (!open_) {
+      Reply r;
+      r.error = "closed";
+      fn(r);
+      return;
+    }
+    uint64_t id = next_id_++;
+    if (!out_.empty()) out_ += '\n';
+    out_ += "{\"id\":";
+    out_ += std::to_string(id);
+    out_ += ",\"op\":\"";
+    out_ += op;
+    out_ += '"';
+    if (!args.empty()) {
+      out_ += ",\"args\":";
+      out_ += args;
+    }
+    out_ += '}';
+    pending_.emplace(id, std::move(fn));
+    if (!writing_) start_write();
+  }
+
+  /// Awaitable request: returns the minified `result`, throws BenchError otherwise.
+  awaitable<std::string> call(std::string_view op, std::string args) {
+    struct State {
+      explicit State(asio::io_context& io) : timer(io) {}
+      asio::steady_timer timer;
+      bool done = false, ok = false;
+      std::string payload;  // result JSON, or the error code
+    };
+    auto st = std::make_shared<State>(ioc_);
+    st->timer.expires_after(timeout_);
+    request(op, args, [st](const Reply& r) {
+      st->done = true;
+      st->ok = r.ok;
+      st->payload = r.ok ? simdjson::minify(r.result) : std::string(r.error);
+      st->timer.cancel();
+    });
+    if (!st->done) {
+      beast::error_code ec;
+      co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!st->done) throw BenchError("timeout", std::string(op) + ": no response within the timeout");
+    if (!st->ok) throw BenchError(st->payload, std::string(op) + " failed: " + st->payload);
+    co_return std::move(st->payload);
+  }
+
+  void start_write() {
+    if (out_.empty() || !open_) return;
+    writing_ = true;
+    wbuf_.swap(out_);
+    out_.clear();
+    ws_.async_write(asio::buffer(wbuf_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->writing_ = false;
+      self->wbuf_.clear();
+      if (ec) {
+        self->lost("write: " + ec.message());
+        return;
+      }
+      self->start_write();
+    });
+  }
+
+  void start_read() {
+    ws_.async_read(rbuf_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        self->lost("read: " + ec.message());
+        return;
+      }
+      auto data = self->rbuf_.data();
+      self->handle_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      self->rbuf_.consume(self->rbuf_.size());
+      if (self->open_) self->start_read();
+    });
+  }
+
+  void lost(const std::string& why) {
+    bool was_open = open_;
+    open_ = false;
+    beast::error_code ignore;
+    beast::get_lowest_layer(ws_).close(ignore);
+    fail_all("closed");
+    if (was_open && !closing_ && handlers.on_lost) handlers.on_lost(why);
+    closing_ = false;
+  }
+
+  void fail_all(std::string_view why) {
+    auto pend = std::move(pending_);
+    pending_.clear();
+    Reply r;
+    r.error = why;
+    for (auto& [id, fn] : pend) fn(r);
+  }
+
+  void handle_message(std::string_view msg) {
+    while (!msg.empty()) {
+      size_t nl = msg.find('\n');
+      std::string_view line = msg.substr(0, nl);
+      msg = nl == std::string_view::npos ? std::string_view{} : msg.substr(nl + 1);
+      if (!line.empty()) handle_frame(line);
+    }
+  }
+
+  void handle_frame(std::string_view line) {
+    dom::element f;
+    if (frame_parser().parse(line.data(), line.size()).get(f)) {
+      if (handlers.on_lost) handlers.on_lost("unparsable frame from server: " + std::string(line.substr(0, 120)));
+      return;
+    }
+    std::string_view ev;
+    if (!f["event"].get_string().get(ev)) {
+      dom::element data;
+      if (f["data"].get(data)) return;
+      if (ev == "message.new") {
+        dom::element m;
+        if (data["message"].get(m)) return;
+        if (!handlers.on_message) return;
+        MessageEvent e;
+        e.chat_id = get_i64(m, "chat_id");
+        e.seq = get_i64(m, "seq");
+        e.sender_id = get_i64(m, "sender_id");
+        e.client_id = get_str(m, "client_id");
+        e.text = get_str(m, "text");
+        e.kind = get_str(m, "kind");
+        handlers.on_message(e);
+      } else if (ev == "chat.read") {
+        if (!handlers.on_read) return;
+        handlers.on_read(ReadEvent{get_i64(data, "chat_id"), get_i64(data, "user_id"), get_i64(data, "read_seq")});
+      }
+      return;
+    }
+    uint64_t id;
+    if (f["id"].get_uint64().get(id)) {
+      // id null: the server could not parse one of our frames.
+      if (handlers.on_lost) handlers.on_lost("response without id: " + std::string(line.substr(0, 160)));
+      return;
+    }
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    ReplyFn fn = std::move(it->second);
+    pending_.erase(it);
+    Reply r;
+    bool ok = false;
+    r.ok = !f["ok"].get_bool().get(ok) && ok;
+    if (r.ok) {
+      if (f["result"].get(r.result)) r.ok = false, r.error = "protocol";
+    } else {
+      dom::element err;
+      r.error = !f["error"].get(err) ? get_str(err, "code") : std::string_view("protocol");
+      if (r.error.empty()) r.error = "protocol";
+    }
+    fn(r);
+  }
+
+  asio::io_context& ioc_;
+  websocket::stream<tcp::socket> ws_;
+  Endpoint target_;
+  std::chrono::milliseconds timeout_;
+  beast::flat_buffer rbuf_;
+  std::string out_, wbuf_;
+  bool writing_ = false, open_ = false, closing_ = false;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, ReplyFn> pending_;
+};
+
+class ModuDriver final : public Driver {
+ public:
+  std::string name() const override { return "modu"; }
+  bool has_history() const override { return true; }
+  std::shared_ptr<Client> make_client(asio::io_context& ioc, const Endpoint& t, double timeout_s) override {
+    return std::make_shared<ModuClient>(ioc, t, timeout_s);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Driver> make_modu_driver() { return std::make_unique<ModuDriver>(); }
+
+}  // namespace bench

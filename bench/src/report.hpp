@@ -1,0 +1,38 @@
+// The run's report: headline figures per scenario, latency percentiles, counters, errors,
+// server and load-generator CPU and memory, and the PASS/FAIL verdict; printed for people
+// and written as JSON with --json.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "coordinator.hpp"
+
+namespace bench {
+
+struct Metric {
+  std::string name;
+  double value;
+  std::string unit;
+};
+
+struct Report {
+  const Config* cfg = nullptr;
+  const ServerHandle* server = nullptr;
+  RunOutcome run;
+  std::vector<Metric> metrics;
+  std::vector<std::string> failures;
+  double server_cpu_measured = 0, server_cpu_total = 0;
+  double loadgen_cpu_measured = 0;
+  int64_t rss_before_kb = 0, rss_after_kb = 0;
+  double measured_s = 0;
+
+  bool pass() const { return failures.empty(); }
+  void print_human(std::FILE* out) const;
+  std::string to_json() const;
+};
+
+/// Derives the headline figures and the verdict from a finished run.
+Report build_report(const Config& cfg, const ScenarioDef& sc, const ServerHandle& server, RunOutcome run);
+
+}  // namespace bench

@@ -1,0 +1,271 @@
+// Scenarios about stored messages: `reconnect`, `catch-up` and `history`.
+//
+// reconnect: N clients, each in a 1:1 chat with its own helper account, go offline; every
+//            helper sends K messages; then all N reconnect at once and catch up through
+//            auth.resume + sync (from their stored position) + messages.history (after the
+//            last seq they hold). Per-device catch-up time and time until all are caught up.
+// catch-up:  one device misses X messages spread over Y chats, then reconnects and syncs:
+//            time to full sync, split into connect+resume, sync pages, history pages.
+// history:   one chat holds --messages messages; --readers connections load its newest page
+//            (messages.history without a cursor) for --duration: page latency.
+//
+// Correctness: a caught-up device must end up with exactly the seqs base+1..last of each
+// chat, each once, ascending, all sent by the helper, with the chat's last_seq from sync
+// matching the acknowledged sends; newest pages must be the last `page` seqs, contiguous.
+#include "scenarios/common.hpp"
+
+#include <set>
+#include <unordered_map>
+
+#include "procstat.hpp"
+
+namespace bench {
+namespace {
+
+/// Sends `total` messages round-robin over `chats` from `helper`'s device on several
+/// connections (so the per-connection rate limit is respected). Returns the last acked
+/// seq of each chat; checks the seqs of each chat are contiguous above `base`.
+awaitable<std::vector<int64_t>> fill(ShardCtx& ctx, const Account& helper, const std::vector<int64_t>& chats,
+                                     const std::vector<int64_t>& base, int total) {
+  const Config& cfg = ctx.cfg;
+  const int burst = 150;  // stays under the server's default burst of 200 requests
+  int conns = std::clamp((total + burst - 1) / burst, 1, 32);
+  std::vector<std::set<int64_t>> seqs(chats.size());
+  co_await ctx.for_each(conns, conns, [&](int w) -> awaitable<void> {
+    auto c = co_await ctx.connect_client();
+    co_await c->resume(helper);
+    int mine = total / conns + (w < total % conns ? 1 : 0);
+    Pacer pacer(ctx.ioc, mine > burst ? cfg.per_conn_rate : 0);
+    for (int j = 0; j < mine; ++j) {
+      int64_t global = int64_t(j) * conns + w;
+      size_t ci = size_t(global % int64_t(chats.size()));
+      co_await pacer.next();
+      std::string cid = ctx.handle('f', w) + "-" + std::to_string(j);
+      int64_t seq = co_await c->send_wait(chats[ci], cid, make_text(now_ns(), cfg.size));
+      if (!seqs[ci].insert(seq).second) ctx.res.violation("duplicate_seq", "two sends got seq " + std::to_string(seq));
+    }
+    c->close();
+  }, "setup.fill");
+  std::vector<int64_t> last(chats.size());
+  for (size_t i = 0; i < chats.size(); ++i) {
+    int64_t n = int64_t(seqs[i].size());
+    last[i] = base[i] + n;
+    if (n && (*seqs[i].begin() != base[i] + 1 || *seqs[i].rbegin() != base[i] + n))
+      ctx.res.violation("seq_mismatch", "chat " + std::to_string(chats[i]) + ": fill seqs are not " + std::to_string(base[i] + 1) + ".." +
+                                            std::to_string(base[i] + n));
+  }
+  ctx.res.add("messages_stored", total);
+  co_return last;
+}
+
+/// Follows sync from `pos` to the end; returns the final position and every chat's last_seq.
+awaitable<int64_t> sync_all(ShardCtx& ctx, Client& c, int64_t pos, std::unordered_map<int64_t, int64_t>* last_seq, int* requests) {
+  for (int page = 0; page < 10000; ++page) {
+    SyncPage p = co_await c.sync(pos);
+    if (requests) ++*requests;
+    if (last_seq)
+      for (auto& ch : p.chats) (*last_seq)[ch.chat_id] = std::max((*last_seq)[ch.chat_id], ch.last_seq);
+    if (p.pos < pos) ctx.res.violation("sync_pos", "sync position went back from " + std::to_string(pos) + " to " + std::to_string(p.pos));
+    pos = p.pos;
+    if (!p.has_more) co_return pos;
+  }
+  throw BenchError("sync", "sync did not finish in 10000 pages");
+}
+
+/// Fetches messages after `held` until has_more is false and checks they are exactly
+/// held+1..last, ascending, each once, from `sender`. Returns how many arrived.
+awaitable<int64_t> fetch_after(ShardCtx& ctx, Client& c, int64_t chat, int64_t held, int64_t last, int64_t sender, int* requests) {
+  int64_t next = held + 1;
+  for (int page = 0; page < 100000; ++page) {
+    HistoryPage h = co_await c.history(chat, next - 1, 200);
+    if (requests) ++*requests;
+    for (auto& m : h.messages) {
+      if (m.seq != next) {
+        ctx.res.violation(m.seq < next ? "duplicate" : "gap_or_reorder",
+                          "history of chat " + std::to_string(chat) + " gave seq " + std::to_string(m.seq) + " expecting " + std::to_string(next));
+        next = std::max(next, m.seq + 1);
+        continue;
+      }
+      if (m.sender_id != sender || !text_send_ns(m.text))
+        ctx.res.violation("content", "chat " + std::to_string(chat) + " seq " + std::to_string(m.seq) + " is not the helper's message");
+      next++;
+    }
+    if (!h.has_more || h.messages.empty()) break;
+  }
+  if (next - 1 != last)
+    ctx.res.violation("lost", "chat " + std::to_string(chat) + ": caught up to seq " + std::to_string(next - 1) + " of " + std::to_string(last));
+  co_return next - 1 - held;
+}
+
+}  // namespace
+
+awaitable<void> run_reconnect(ShardCtx& ctx) {
+  const Config& cfg = ctx.cfg;
+  int n = ctx.share(cfg.conns);
+  struct Dev {
+    Account acct, helper;
+    std::shared_ptr<Client> helper_conn;
+    int64_t chat = 0, base = 0, last = 0, pos = 0;
+  };
+  std::vector<Dev> devs(static_cast<size_t>(n));
+  ScopeExit guard{[&] { ctx.close_all(); }};
+
+  co_await ctx.for_each(n, cfg.setup_parallel, [&](int i) -> awaitable<void> {
+    Dev& d = devs[size_t(i)];
+    auto c = co_await ctx.connect_client();
+    d.acct = co_await c->register_account(ctx.handle('r', i));
+    d.helper_conn = co_await ctx.connect_client();
+    d.helper = co_await d.helper_conn->register_account(ctx.handle('h', i));
+    ChatInfo chat = co_await d.helper_conn->open_direct(d.acct.user_id);
+    d.chat = chat.chat_id;
+    co_await ctx.sleep(0.1);
+    d.base = (co_await c->get_chat(d.chat)).last_seq;
+    d.pos = co_await sync_all(ctx, *c, 0, nullptr, nullptr);
+    c->close();  // the device goes offline
+  }, "setup.devices");
+  co_await ctx.barrier("online");
+
+  // Every helper sends K messages to its offline peer.
+  co_await ctx.for_each(n, cfg.setup_parallel, [&](int i) -> awaitable<void> {
+    Dev& d = devs[size_t(i)];
+    Pacer pacer(ctx.ioc, cfg.missed > 150 ? cfg.per_conn_rate : 0);
+    std::set<int64_t> seqs;
+    for (int k = 0; k < cfg.missed; ++k) {
+      co_await pacer.next();
+      seqs.insert(co_await d.helper_conn->send_wait(d.chat, ctx.handle('k', i) + "-" + std::to_string(k), make_text(now_ns(), cfg.size)));
+    }
+    d.last = d.base + int64_t(seqs.size());
+    if (!seqs.empty() && (*seqs.begin() != d.base + 1 || *seqs.rbegin() != d.last))
+      ctx.res.violation("seq_mismatch", "chat " + std::to_string(d.chat) + " seqs are not contiguous");
+    d.helper_conn->close();
+  }, "setup.fill");
+  ctx.res.add("messages_stored", int64_t(n) * cfg.missed);
+  co_await ctx.barrier("missed");
+
+  // All devices reconnect at once.
+  Pacer pacer(ctx.ioc, cfg.connect_rate / ctx.shards_total);
+  int64_t caught = 0;
+  co_await ctx.for_each(n, n, [&](int i) -> awaitable<void> {
+    Dev& d = devs[size_t(i)];
+    co_await pacer.next();
+    int64_t t0 = now_ns();
+    ctx.res.mark_min("t_reconnect_start", t0);
+    auto c = co_await ctx.connect_client();
+    co_await c->resume(d.acct);
+    std::unordered_map<int64_t, int64_t> last_seq;
+    int requests = 0;
+    d.pos = co_await sync_all(ctx, *c, d.pos, &last_seq, &requests);
+    auto it = last_seq.find(d.chat);
+    if (it == last_seq.end()) ctx.res.violation("sync_missing", "sync did not list chat " + std::to_string(d.chat));
+    else if (it->second != d.last)
+      ctx.res.violation("sync_last_seq", "sync says chat " + std::to_string(d.chat) + " ends at " + std::to_string(it->second) + ", expected " +
+                                             std::to_string(d.last));
+    int64_t got = co_await fetch_after(ctx, *c, d.chat, d.base, d.last, d.helper.user_id, &requests);
+    int64_t t1 = now_ns();
+    ctx.res.hist("device_catch_up").record(uint64_t(t1 - t0));
+    ctx.res.mark_max("t_all_caught_up", t1);
+    ctx.res.add("messages_caught_up", got);
+    ctx.res.add("requests", requests);
+    caught++;
+    c->close();
+  }, "catch_up");
+  ctx.res.add("devices_caught_up", caught);
+  co_await ctx.barrier("caught-up");
+}
+
+awaitable<void> run_catchup(ShardCtx& ctx) {
+  const Config& cfg = ctx.cfg;
+  ScopeExit guard{[&] { ctx.close_all(); }};
+  int y = std::max(1, cfg.chats);
+  auto dev = co_await ctx.connect_client();
+  Account me = co_await dev->register_account(ctx.handle('c', 0));
+  auto hc = co_await ctx.connect_client();
+  Account helper = co_await hc->register_account(ctx.handle('h', 0));
+  std::vector<int64_t> chats(static_cast<size_t>(y)), base(static_cast<size_t>(y));
+  const std::vector<int64_t> just_me(1, me.user_id);
+  co_await ctx.for_each(y, cfg.setup_parallel, [&](int i) -> awaitable<void> {
+    chats[size_t(i)] = (co_await hc->create_group(just_me)).chat_id;
+  }, "setup.chats");
+  co_await ctx.sleep(0.2);
+  co_await ctx.for_each(y, cfg.setup_parallel, [&](int i) -> awaitable<void> {
+    base[size_t(i)] = (co_await dev->get_chat(chats[size_t(i)])).last_seq;
+  }, "setup.chats");
+  int64_t pos = co_await sync_all(ctx, *dev, 0, nullptr, nullptr);
+  dev->close();
+  hc->close();
+  co_await ctx.barrier("online");
+  std::vector<int64_t> last = co_await fill(ctx, helper, chats, base, cfg.messages);
+  co_await ctx.barrier("missed");
+
+  int64_t t0 = now_ns();
+  auto c = co_await ctx.connect_client();
+  co_await c->resume(me);
+  int64_t t1 = now_ns();
+  std::unordered_map<int64_t, int64_t> last_seq;
+  int requests = 0;
+  co_await sync_all(ctx, *c, pos, &last_seq, &requests);
+  int64_t t2 = now_ns();
+  int64_t got = 0;
+  co_await ctx.for_each(y, 4, [&](int i) -> awaitable<void> {
+    auto it = last_seq.find(chats[size_t(i)]);
+    if (it == last_seq.end()) ctx.res.violation("sync_missing", "sync did not list chat " + std::to_string(chats[size_t(i)]));
+    else if (it->second != last[size_t(i)])
+      ctx.res.violation("sync_last_seq", "sync says chat " + std::to_string(chats[size_t(i)]) + " ends at " + std::to_string(it->second));
+    got += co_await fetch_after(ctx, *c, chats[size_t(i)], base[size_t(i)], last[size_t(i)], helper.user_id, &requests);
+  }, "catch_up.history");
+  int64_t t3 = now_ns();
+  ctx.res.hist("catch_up_total").record(uint64_t(t3 - t0));
+  ctx.res.hist("catch_up_connect_resume").record(uint64_t(t1 - t0));
+  ctx.res.hist("catch_up_sync").record(uint64_t(t2 - t1));
+  ctx.res.hist("catch_up_history").record(uint64_t(t3 - t2));
+  ctx.res.add("messages_caught_up", got);
+  ctx.res.add("requests", requests);
+  ctx.res.add("chats", y);
+  co_await ctx.barrier("caught-up");
+}
+
+awaitable<void> run_history(ShardCtx& ctx) {
+  const Config& cfg = ctx.cfg;
+  ScopeExit guard{[&] { ctx.close_all(); }};
+  auto rc = co_await ctx.connect_client();
+  Account reader = co_await rc->register_account(ctx.handle('q', 0));
+  auto hc = co_await ctx.connect_client();
+  Account helper = co_await hc->register_account(ctx.handle('h', 0));
+  int64_t chat = (co_await hc->open_direct(reader.user_id)).chat_id;
+  co_await ctx.sleep(0.1);
+  int64_t base = (co_await rc->get_chat(chat)).last_seq;
+  rc->close();
+  hc->close();
+  const std::vector<int64_t> chat_v(1, chat), base_v(1, base);
+  std::vector<int64_t> last = co_await fill(ctx, helper, chat_v, base_v, cfg.messages);
+  int64_t final_seq = last[0];
+  int64_t expect = std::min<int64_t>(cfg.page, final_seq);
+  co_await ctx.barrier("setup");
+  co_await ctx.barrier("go");
+
+  int64_t end = now_ns() + int64_t(cfg.duration * 1e9);
+  co_await ctx.for_each(cfg.readers, cfg.readers, [&](int) -> awaitable<void> {
+    auto c = co_await ctx.connect_client();
+    co_await c->resume(reader);
+    Pacer pacer(ctx.ioc, cfg.per_conn_rate);
+    for (int i = 0; i < 1000000 && now_ns() < end; ++i) {
+      int64_t at = co_await pacer.next();
+      HistoryPage h = co_await c->history(chat, -1, cfg.page);
+      int64_t now = now_ns();
+      ctx.res.hist("newest_page").record(uint64_t(now - at));
+      ctx.res.add("pages");
+      ctx.res.mark_min("t_first_send", at);
+      ctx.res.mark_max("t_last_ack", now);
+      bool ok = int64_t(h.messages.size()) == expect && !h.messages.empty() && h.messages.back().seq == final_seq;
+      for (size_t k = 1; ok && k < h.messages.size(); ++k) ok = h.messages[k].seq == h.messages[k - 1].seq + 1;
+      if (!ok)
+        ctx.res.violation("page", "newest page has " + std::to_string(h.messages.size()) + " messages ending at " +
+                                      (h.messages.empty() ? std::string("-") : std::to_string(h.messages.back().seq)) + ", expected " +
+                                      std::to_string(expect) + " ending at " + std::to_string(final_seq));
+    }
+    c->close();
+  }, "history");
+  co_await ctx.barrier("done");
+}
+
+}  // namespace bench

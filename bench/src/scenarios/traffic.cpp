@@ -1,0 +1,414 @@
+// `direct` and `group`: live traffic between online members.
+//
+// direct: users in pairs, one 1:1 chat per pair (chats.direct), both sides sending.
+// group:  rooms of M members (chats.create_group), every member sending, and every member
+//         marking what it received as read every --read-interval so chat.read flows.
+// Sends are open-loop at --rate (all shards together); latency is measured from the
+// scheduled send time, so a stalled server cannot hide its backlog (no coordinated omission).
+//
+// Correctness, checked on every delivery: every member (sender included) must receive each
+// message exactly once, in seq order, with no gap; at the end every member must hold every
+// acknowledged message, and the server's seqs must be exactly our acknowledged sends. Group
+// runs also check that read pointers seen by members never go backwards and end at each
+// member's final read.
+#include "scenarios/common.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <unordered_map>
+
+#include "procstat.hpp"
+
+namespace bench {
+namespace {
+
+struct TChat {
+  int64_t id = 0;
+  int64_t base = 0;        // last seq before the measured traffic
+  int64_t max_seq = 0;     // highest acknowledged seq
+  int64_t acked = 0;
+  std::vector<int> members;  // indices into users
+};
+
+struct TUser {
+  std::shared_ptr<Client> client;
+  Account acct;
+  int chat = -1;
+  int64_t next_seq = 0;     // next seq this member must receive
+  int64_t read_sent = 0;    // highest seq we marked read
+  int64_t sent = 0, acked = 0;
+  std::unordered_map<int64_t, int64_t> reads_seen;  // user_id -> read_seq seen via chat.read
+  std::unordered_map<int, int64_t> from_sender;     // without server seqs: sender -> last counter  // user_id -> read_seq seen via chat.read
+};
+
+struct Traffic {
+  ShardCtx& ctx;
+  bool group;
+  std::vector<TUser> users;
+  std::vector<TChat> chats;
+  std::unordered_map<int64_t, int> chat_index;  // chat_id -> index
+  bool measuring = false;
+  bool seqless = false;  // the server has no per-chat seq (MQTT): check per-sender counters
+  bool self_echo = true;  // senders receive their own messages
+  int64_t sent = 0, acked = 0, failed = 0;
+  int64_t reads_inflight = 0;
+  bool stop_reads = false;
+
+  Traffic(ShardCtx& c, bool g) : ctx(c), group(g) {}
+  ~Traffic() {
+    // Callbacks point at this object: silence the handlers and complete (fail) every
+    // outstanding request while it still exists.
+    for (auto& u : users)
+      if (u.client) u.client->handlers = {};
+    ctx.close_all();
+  }
+
+  /// Parses our client_id "u<sender index>-<counter>".
+  static bool parse_cid(std::string_view cid, int& sender, int64_t& counter) {
+    if (cid.size() < 4 || cid[0] != 'u') return false;
+    size_t dash = cid.find('-');
+    if (dash == std::string_view::npos) return false;
+    sender = std::atoi(std::string(cid.substr(1, dash - 1)).c_str());
+    counter = std::atoll(std::string(cid.substr(dash + 1)).c_str());
+    return counter > 0;
+  }
+
+  void on_message_seqless(int ui, const MessageEvent& e) {
+    auto it = chat_index.find(e.chat_id);
+    TUser& u = users[size_t(ui)];
+    if (it == chat_index.end() || u.chat != it->second) {
+      ctx.res.add("events.other_chat");
+      return;
+    }
+    int sender;
+    int64_t k;
+    if (!parse_cid(e.client_id, sender, k) || sender < 0 || size_t(sender) >= users.size() || users[size_t(sender)].chat != u.chat) {
+      ctx.res.violation("content", "unknown client_id '" + std::string(e.client_id) + "'");
+      return;
+    }
+    int64_t& last = u.from_sender[sender];
+    if (k == last + 1) {
+      last = k;
+      int64_t now = now_ns();
+      if (sender == ui) {
+        ctx.res.add("delivered_self");
+      } else {
+        ctx.res.add("delivered");
+        int64_t t = text_send_ns(e.text);
+        if (t) ctx.res.hist("send_to_delivery").record(uint64_t(std::max<int64_t>(0, now - t)));
+      }
+      ctx.res.mark_max("t_last_delivery", now);
+    } else if (k <= last) {
+      ctx.res.violation("duplicate", "member " + std::to_string(ui) + " got message " + std::string(e.client_id) + " again");
+    } else {
+      ctx.res.violation("gap_or_reorder", "member " + std::to_string(ui) + " got " + std::string(e.client_id) + " after counter " +
+                                              std::to_string(last));
+      last = k;
+    }
+  }
+
+  void on_message(int ui, const MessageEvent& e) {
+    if (seqless) return on_message_seqless(ui, e);
+    auto it = chat_index.find(e.chat_id);
+    if (it == chat_index.end() || users[size_t(ui)].chat != it->second) {
+      ctx.res.add("events.other_chat");
+      return;
+    }
+    TChat& ch = chats[size_t(it->second)];
+    TUser& u = users[size_t(ui)];
+    if (e.seq <= ch.base || !u.next_seq) {
+      ctx.res.add("events.before_run");
+      return;
+    }
+    if (e.seq == u.next_seq) {
+      u.next_seq++;
+      // The protocol moves a sender's read pointer to its own new message without a
+      // chat.read event; clients infer it from message.new.
+      if (group && e.sender_id != u.acct.user_id) {
+        int64_t& r = u.reads_seen[e.sender_id];
+        r = std::max(r, e.seq);
+      }
+      int64_t now = now_ns();
+      if (e.sender_id == u.acct.user_id) {
+        ctx.res.add("delivered_self");
+      } else {
+        ctx.res.add("delivered");
+        int64_t t = text_send_ns(e.text);
+        if (t) ctx.res.hist("send_to_delivery").record(uint64_t(std::max<int64_t>(0, now - t)));
+        else ctx.res.violation("content", "chat " + std::to_string(e.chat_id) + " seq " + std::to_string(e.seq) + ": text is not ours");
+      }
+      ctx.res.mark_max("t_last_delivery", now);
+    } else if (e.seq < u.next_seq) {
+      ctx.res.violation("duplicate", "user " + std::to_string(u.acct.user_id) + " chat " + std::to_string(e.chat_id) +
+                                         " got seq " + std::to_string(e.seq) + " again (expected " + std::to_string(u.next_seq) + ")");
+    } else {
+      ctx.res.violation("gap_or_reorder", "user " + std::to_string(u.acct.user_id) + " chat " + std::to_string(e.chat_id) +
+                                              " got seq " + std::to_string(e.seq) + " while expecting " + std::to_string(u.next_seq));
+      u.next_seq = e.seq + 1;
+    }
+  }
+
+  void on_read(int ui, const ReadEvent& e) {
+    TUser& u = users[size_t(ui)];
+    if (!measuring || e.user_id == u.acct.user_id) return;
+    auto it = chat_index.find(e.chat_id);
+    if (it == chat_index.end() || it->second != u.chat) return;
+    int64_t& seen = u.reads_seen[e.user_id];
+    if (e.read_seq < seen)
+      ctx.res.violation("read_regressed", "user " + std::to_string(u.acct.user_id) + " saw read_seq of " + std::to_string(e.user_id) +
+                                              " go from " + std::to_string(seen) + " to " + std::to_string(e.read_seq));
+    else seen = e.read_seq;
+    ctx.res.add("read_updates");
+  }
+
+  void send_one(int ui, int64_t at) {
+    TUser& u = users[size_t(ui)];
+    TChat& ch = chats[size_t(u.chat)];
+    std::string cid = "u" + std::to_string(ui) + "-" + std::to_string(++u.sent);
+    sent++;
+    ctx.res.mark_min("t_first_send", at);
+    u.client->send(ch.id, cid, make_text(at, ctx.cfg.size), [this, ci = u.chat, at, ui](const Ack& a) {
+      int64_t now = now_ns();
+      if (!a.ok) {
+        failed++;
+        ctx.res.error("send." + std::string(a.error), "messages.send failed: " + std::string(a.error));
+        return;
+      }
+      acked++;
+      users[size_t(ui)].acked++;
+      TChat& c = chats[size_t(ci)];
+      c.acked++;
+      if (seqless) {
+        c.max_seq = c.acked;  // no seqs: count acknowledged sends instead
+        ctx.res.hist("send_to_ack").record(uint64_t(std::max<int64_t>(0, now - at)));
+        ctx.res.mark_max("t_last_ack", now);
+        return;
+      }
+      c.max_seq = std::max(c.max_seq, a.seq);
+      if (a.seq <= c.base) ctx.res.violation("seq", "ack seq " + std::to_string(a.seq) + " not above the chat's start");
+      ctx.res.hist("send_to_ack").record(uint64_t(std::max<int64_t>(0, now - at)));
+      ctx.res.mark_max("t_last_ack", now);
+    });
+  }
+
+  void mark_read(int ui, int64_t seq) {
+    TUser& u = users[size_t(ui)];
+    if (seq <= u.read_sent) return;
+    u.read_sent = seq;
+    reads_inflight++;
+    ctx.res.add("reads_sent");
+    u.client->mark_read(chats[size_t(u.chat)].id, seq, [this](const Ack& a) {
+      reads_inflight--;
+      if (!a.ok) ctx.res.error("read." + std::string(a.error), "messages.read failed: " + std::string(a.error));
+    });
+  }
+
+  awaitable<void> read_loop() {
+    while (!stop_reads) {
+      co_await ctx.sleep(ctx.cfg.read_interval);
+      if (stop_reads) break;
+      for (size_t i = 0; i < users.size(); ++i)
+        if (users[i].next_seq > 1) mark_read(int(i), users[i].next_seq - 1);
+    }
+  }
+
+  bool all_delivered() const {
+    if (acked + failed < sent) return false;
+    if (seqless) {
+      for (size_t i = 0; i < users.size(); ++i)
+        for (int m : chats[size_t(users[i].chat)].members) {
+          if (!self_echo && size_t(m) == i) continue;
+          auto& u = users[i];
+          auto it = u.from_sender.find(m);
+          if ((it == u.from_sender.end() ? 0 : it->second) < users[size_t(m)].acked) return false;
+        }
+      return true;
+    }
+    for (auto& u : users)
+      if (u.next_seq - 1 < chats[size_t(u.chat)].max_seq) return false;
+    return true;
+  }
+
+  bool all_reads_seen() const {
+    if (reads_inflight) return false;
+    for (auto& ch : chats)
+      for (int a : ch.members)
+        for (int b : ch.members) {
+          if (a == b) continue;
+          auto& seen = users[size_t(a)].reads_seen;
+          auto it = seen.find(users[size_t(b)].acct.user_id);
+          if (it == seen.end() || it->second < users[size_t(b)].read_sent) return false;
+        }
+    return true;
+  }
+
+  void report_missing_reads() {
+    if (reads_inflight) ctx.res.error("read.unanswered", std::to_string(reads_inflight) + " messages.read requests unanswered");
+    for (auto& ch : chats)
+      for (int a : ch.members)
+        for (int b : ch.members) {
+          if (a == b) continue;
+          auto& seen = users[size_t(a)].reads_seen;
+          int64_t want = users[size_t(b)].read_sent;
+          auto it = seen.find(users[size_t(b)].acct.user_id);
+          int64_t got = it == seen.end() ? -1 : it->second;
+          if (got < want)
+            ctx.res.violation("read_missing", "chat " + std::to_string(ch.id) + ": user " + std::to_string(users[size_t(a)].acct.user_id) +
+                                                  " saw read_seq " + std::to_string(got) + " of user " + std::to_string(users[size_t(b)].acct.user_id) +
+                                                  ", who read up to " + std::to_string(want));
+        }
+  }
+
+  awaitable<void> run() {
+    const Config& cfg = ctx.cfg;
+    seqless = !ctx.driver.has_server_seq();
+    self_echo = ctx.driver.echoes_sender(group);
+    int n_chats, per_chat;
+    if (group) {
+      n_chats = ctx.share(cfg.rooms);
+      per_chat = cfg.members;
+    } else {
+      n_chats = ctx.share(cfg.conns / 2);
+      per_chat = 2;
+    }
+    users.resize(size_t(n_chats * per_chat));
+    chats.resize(size_t(n_chats));
+    for (int c = 0; c < n_chats; ++c)
+      for (int m = 0; m < per_chat; ++m) {
+        int ui = c * per_chat + m;
+        users[size_t(ui)].chat = c;
+        chats[size_t(c)].members.push_back(ui);
+      }
+
+    // Setup: every user registers on the connection it keeps for the run.
+    co_await ctx.for_each(int(users.size()), cfg.setup_parallel, [&](int ui) -> awaitable<void> {
+      TUser& u = users[size_t(ui)];
+      u.client = ctx.new_client();
+      u.client->handlers.on_message = [this, ui](const MessageEvent& e) { on_message(ui, e); };
+      u.client->handlers.on_read = [this, ui](const ReadEvent& e) { on_read(ui, e); };
+      u.client->handlers.on_lost = [this](const std::string& why) { ctx.res.error("conn_lost", why); };
+      auto src = ctx.sources.empty() ? boost::asio::ip::address() : ctx.sources[size_t(ui) % ctx.sources.size()];
+      co_await u.client->connect(src);
+      u.acct = co_await u.client->register_account(ctx.handle(group ? 'g' : 'd', ui));
+    }, "setup.register");
+    co_await ctx.for_each(n_chats, cfg.setup_parallel, [&](int c) -> awaitable<void> {
+      TChat& ch = chats[size_t(c)];
+      TUser& owner = users[size_t(ch.members[0])];
+      ChatInfo info;
+      if (group) {
+        std::vector<int64_t> ids;
+        for (size_t m = 1; m < ch.members.size(); ++m) ids.push_back(users[size_t(ch.members[m])].acct.user_id);
+        info = co_await owner.client->create_group(ids);
+      } else {
+        info = co_await owner.client->open_direct(users[size_t(ch.members[1])].acct.user_id);
+      }
+      ch.id = info.chat_id;
+      chat_index[ch.id] = c;
+      for (int ui : ch.members) co_await users[size_t(ui)].client->join(info);
+    }, "setup.chats");
+    // Let creation events settle, then take each chat's starting seq.
+    co_await ctx.sleep(0.2);
+    co_await ctx.for_each(n_chats, cfg.setup_parallel, [&](int c) -> awaitable<void> {
+      TChat& ch = chats[size_t(c)];
+      ChatInfo info = co_await users[size_t(ch.members[0])].client->get_chat(ch.id);
+      ch.base = ch.max_seq = info.last_seq;
+      for (int ui : ch.members) users[size_t(ui)].next_seq = ch.base + 1;
+    }, "setup.chats");
+    ctx.res.add("users", int64_t(users.size()));
+    ctx.res.add("chats", n_chats);
+
+    co_await ctx.barrier("setup");
+    co_await ctx.barrier("go");
+    measuring = true;
+    if (group && cfg.read_interval > 0 && ctx.driver.has_reads())
+      boost::asio::co_spawn(ctx.ioc, read_loop(), boost::asio::detached);
+
+    // Open-loop sending: this shard's share of the rate, round-robin over its users.
+    double rate = cfg.rate / ctx.shards_total;
+    int64_t start = now_ns(), end = start + int64_t(cfg.duration * 1e9);
+    int64_t k = 0;
+    size_t rr = 0;
+    while (!users.empty() && rate > 0) {
+      int64_t now = now_ns();
+      if (now >= end) break;
+      int64_t due = int64_t(double(now - start) * rate / 1e9) + 1;
+      for (; k < due; ++k) {
+        int64_t at = start + int64_t(double(k) * 1e9 / rate);
+        send_one(int(rr++ % users.size()), at);
+      }
+      // Sleep until the next message is due (at least 0.2 ms, so high rates go in batches).
+      int64_t next_at = start + int64_t(double(k) * 1e9 / rate);
+      co_await ctx.sleep(std::max<double>(double(next_at - now_ns()) / 1e9, 0.0002));
+    }
+    ctx.res.add("sent", sent);
+
+    // Drain: wait for every ack and every delivery.
+    co_await ctx.wait_until([&] { return all_delivered(); }, cfg.drain);
+    stop_reads = true;
+    if (group && ctx.driver.has_reads()) {
+      for (size_t i = 0; i < users.size(); ++i)
+        if (users[i].next_seq > 1) mark_read(int(i), users[i].next_seq - 1);
+      if (!co_await ctx.wait_until([&] { return all_reads_seen(); }, cfg.drain)) report_missing_reads();
+    }
+    verify();
+    co_await ctx.barrier("drained");
+    ctx.close_all();
+  }
+
+  void verify() {
+    Result& r = ctx.res;
+    r.add("acked", acked);
+    if (acked + failed < sent) r.error("unacked", std::to_string(sent - acked - failed) + " sends never got a response");
+    for (auto& ch : chats) {
+      if (ch.max_seq - ch.base != ch.acked)
+        r.violation("seq_mismatch", "chat " + std::to_string(ch.id) + ": " + std::to_string(ch.acked) + " sends acknowledged but seqs run " +
+                                        std::to_string(ch.base + 1) + ".." + std::to_string(ch.max_seq));
+    }
+    int64_t lost = 0;
+    if (seqless) {
+      for (size_t i = 0; i < users.size(); ++i)
+        for (int m : chats[size_t(users[i].chat)].members) {
+          if (!self_echo && size_t(m) == i) continue;
+          auto it = users[i].from_sender.find(m);
+          int64_t have = it == users[i].from_sender.end() ? 0 : it->second;
+          if (have < users[size_t(m)].acked) {
+            lost += users[size_t(m)].acked - have;
+            r.violation("lost", "member " + std::to_string(i) + " has " + std::to_string(have) + " of " + std::to_string(users[size_t(m)].acked) +
+                                    " messages of member " + std::to_string(m));
+          }
+        }
+      r.add("lost_deliveries", lost);
+      int64_t expected = 0;
+      for (auto& ch : chats) expected += ch.acked * (int64_t(ch.members.size()) - (self_echo ? 0 : 1));
+      r.add("expected_deliveries", expected);
+      return;
+    }
+    for (auto& u : users) {
+      const TChat& ch = chats[size_t(u.chat)];
+      int64_t have = u.next_seq - 1;
+      if (have < ch.max_seq) {
+        lost += ch.max_seq - have;
+        r.violation("lost", "user " + std::to_string(u.acct.user_id) + " chat " + std::to_string(ch.id) + " holds up to seq " +
+                                std::to_string(have) + " of " + std::to_string(ch.max_seq));
+      }
+    }
+    r.add("lost_deliveries", lost);
+    int64_t expected = 0;
+    for (auto& ch : chats) expected += ch.acked * int64_t(ch.members.size());
+    r.add("expected_deliveries", expected);
+  }
+};
+
+}  // namespace
+
+awaitable<void> run_direct(ShardCtx& ctx) {
+  Traffic t(ctx, false);
+  co_await t.run();
+}
+
+awaitable<void> run_group(ShardCtx& ctx) {
+  Traffic t(ctx, true);
+  co_await t.run();
+}
+
+}  // namespace bench
