@@ -4,25 +4,17 @@
 // See bench/baseline/server.cpp for the operations.
 #include <utility>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <boost/asio.hpp>
 #include <charconv>
-#include <cstring>
 #include <unordered_map>
 
 #include "driver.hpp"
-
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
+#include "drivers/tcp_connection.hpp"
 
 namespace bench {
 namespace {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
 /// Splits the next space-separated field off `s`.
 std::string_view field(std::string_view& s) {
@@ -44,38 +36,13 @@ struct LineReply {
 };
 using LineFn = std::function<void(const LineReply&)>;
 
-class BaselineClient final : public Client, public std::enable_shared_from_this<BaselineClient> {
- public:
-  BaselineClient(asio::io_context& ioc, const Endpoint& t, double timeout_s)
-      : ioc_(ioc), sock_(ioc), target_(t), timeout_(std::chrono::milliseconds(int64_t(timeout_s * 1000))) {}
+class BaselineClient final : public TcpFramedConnection<BaselineClient> {
+  friend class TcpFramedConnection<BaselineClient>;
 
-  awaitable<void> connect(asio::ip::address source) override {
-    auto self = shared_from_this();
-    auto timed_out = std::make_shared<bool>(false);
-    asio::steady_timer timer(ioc_);
-    timer.expires_after(timeout_);
-    timer.async_wait([self, timed_out](boost::system::error_code ec) {
-      if (ec) return;
-      *timed_out = true;
-      boost::system::error_code ignore;
-      self->sock_.close(ignore);
-    });
-    try {
-      sock_.open(tcp::v4());
-      int one = 1;
-      ::setsockopt(sock_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      sock_.set_option(tcp::no_delay(true));
-      if (!source.is_unspecified()) sock_.bind(tcp::endpoint(source, 0));
-      co_await sock_.async_connect(tcp::endpoint(target_.addr, target_.port), asio::use_awaitable);
-    } catch (const std::exception& e) {
-      timer.cancel();
-      throw BenchError(*timed_out ? "timeout" : "connect", std::string("connect: ") + e.what());
-    }
-    timer.cancel();
-    open_ = true;
-    rbuf_.resize(64 * 1024);
-    start_read();
-  }
+ public:
+  BaselineClient(asio::io_context& ioc, const Endpoint& t, double timeout_s) : TcpFramedConnection(ioc, t, timeout_s) {}
+
+  awaitable<void> connect(asio::ip::address source) override { co_await connect_tcp(source, /*deadline=*/true); }
 
   awaitable<Account> register_account(const std::string& handle) override {
     std::string r = co_await call("reg " + handle);
@@ -136,15 +103,6 @@ class BaselineClient final : public Client, public std::enable_shared_from_this<
       done(a);
     });
   }
-  void close() override {
-    bool was = open_;
-    open_ = false;
-    if (was) closing_ = true;
-    boost::system::error_code ec;
-    sock_.close(ec);
-    fail_all("closed");
-  }
-  bool is_open() const override { return open_; }
   size_t outstanding() const override { return pending_.size(); }
 
  private:
@@ -169,7 +127,7 @@ class BaselineClient final : public Client, public std::enable_shared_from_this<
     out_ += line;
     out_ += '\n';
     pending_.emplace(id, std::move(fn));
-    if (!writing_) start_write();
+    flush();
   }
 
   awaitable<std::string> call(std::string line) {
@@ -196,30 +154,8 @@ class BaselineClient final : public Client, public std::enable_shared_from_this<
     co_return std::move(st->payload);
   }
 
-  void start_write() {
-    if (out_.empty() || !open_) return;
-    writing_ = true;
-    wbuf_.swap(out_);
-    out_.clear();
-    asio::async_write(sock_, asio::buffer(wbuf_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
-      self->writing_ = false;
-      self->wbuf_.clear();
-      if (ec) return self->lost("write: " + ec.message());
-      self->start_write();
-    });
-  }
-
-  void start_read() {
-    sock_.async_read_some(asio::buffer(rbuf_.data() + have_, rbuf_.size() - have_),
-                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                            if (ec) return self->lost("read: " + ec.message());
-                            self->have_ += n;
-                            self->consume_lines();
-                            if (self->open_) self->start_read();
-                          });
-  }
-
-  void consume_lines() {
+  /// Handles the complete lines received.
+  void on_bytes() {
     std::string_view buf(rbuf_.data(), have_);
     size_t start = 0;
     for (;;) {
@@ -228,11 +164,7 @@ class BaselineClient final : public Client, public std::enable_shared_from_this<
       handle_line(buf.substr(start, nl - start));
       start = nl + 1;
     }
-    if (start) {
-      std::memmove(rbuf_.data(), rbuf_.data() + start, have_ - start);
-      have_ -= start;
-    }
-    if (have_ == rbuf_.size()) rbuf_.resize(rbuf_.size() * 2);
+    consume(start);
   }
 
   void handle_line(std::string_view l) {
@@ -269,32 +201,14 @@ class BaselineClient final : public Client, public std::enable_shared_from_this<
     fn(r);
   }
 
-  void lost(const std::string& why) {
-    bool was_open = open_;
-    open_ = false;
-    boost::system::error_code ignore;
-    sock_.close(ignore);
-    fail_all("closed");
-    if (was_open && !closing_ && handlers.on_lost) handlers.on_lost(why);
-    closing_ = false;
-  }
-
-  void fail_all(std::string_view why) {
+  void fail_all() {
     auto pend = std::move(pending_);
     pending_.clear();
     LineReply r;
-    r.error = why;
+    r.error = "closed";
     for (auto& [id, fn] : pend) fn(r);
   }
 
-  asio::io_context& ioc_;
-  tcp::socket sock_;
-  Endpoint target_;
-  std::chrono::milliseconds timeout_;
-  std::vector<char> rbuf_;
-  size_t have_ = 0;
-  std::string out_, wbuf_;
-  bool writing_ = false, open_ = false, closing_ = false;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, LineFn> pending_;
 };

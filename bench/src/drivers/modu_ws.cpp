@@ -3,10 +3,6 @@
 // message while a write is in flight, as the protocol allows.
 #include <utility>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -14,11 +10,8 @@
 #include <unordered_map>
 
 #include "driver.hpp"
+#include "drivers/tcp_connection.hpp"
 #include "json_util.hpp"
-
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
 
 namespace bench {
 namespace {
@@ -81,12 +74,7 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
       beast::get_lowest_layer(self->ws_).close(ignore);
     });
     try {
-      sock.open(tcp::v4());
-      int one = 1;
-      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      sock.set_option(tcp::no_delay(true));
-      if (!source.is_unspecified()) sock.bind(tcp::endpoint(source, 0));
-      co_await sock.async_connect(tcp::endpoint(target_.addr, target_.port), asio::use_awaitable);
+      co_await connect_socket(sock, source, target_);
       ws_.read_message_max(8 << 20);
       ws_.auto_fragment(false);
       ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {

@@ -11,28 +11,21 @@
 // direct and group run, with ordering checked per sender (see traffic.cpp).
 #include <utility>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <charconv>
-#include <cstring>
 #include <deque>
 #include <unordered_map>
 
 #include "driver.hpp"
-
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
+#include "drivers/tcp_connection.hpp"
 
 namespace bench {
 namespace {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
 int64_t fnv1a(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
@@ -62,26 +55,13 @@ std::string packet(uint8_t header, const std::string& body) {
 
 std::atomic<uint64_t> g_conn_counter{0};
 
-class MqttClient final : public Client, public std::enable_shared_from_this<MqttClient> {
- public:
-  MqttClient(asio::io_context& ioc, const Endpoint& t, double timeout_s)
-      : ioc_(ioc), sock_(ioc), target_(t), timeout_(std::chrono::milliseconds(int64_t(timeout_s * 1000))) {}
+class MqttClient final : public TcpFramedConnection<MqttClient> {
+  friend class TcpFramedConnection<MqttClient>;
 
-  awaitable<void> connect(asio::ip::address source) override {
-    try {
-      sock_.open(tcp::v4());
-      int one = 1;
-      ::setsockopt(sock_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      sock_.set_option(tcp::no_delay(true));
-      if (!source.is_unspecified()) sock_.bind(tcp::endpoint(source, 0));
-      co_await sock_.async_connect(tcp::endpoint(target_.addr, target_.port), asio::use_awaitable);
-    } catch (const std::exception& e) {
-      throw BenchError("connect", std::string("connect: ") + e.what());
-    }
-    open_ = true;
-    rbuf_.resize(64 * 1024);
-    start_read();
-  }
+ public:
+  MqttClient(asio::io_context& ioc, const Endpoint& t, double timeout_s) : TcpFramedConnection(ioc, t, timeout_s) {}
+
+  awaitable<void> connect(asio::ip::address source) override { co_await connect_tcp(source, /*deadline=*/false); }
 
   awaitable<Account> register_account(const std::string& handle) override {
     Account a;
@@ -132,15 +112,6 @@ class MqttClient final : public Client, public std::enable_shared_from_this<Mqtt
     pings_.push_back(std::move(done));
     write(std::string("\xc0\x00", 2));
   }
-  void close() override {
-    bool was = open_;
-    open_ = false;
-    if (was) closing_ = true;
-    boost::system::error_code ec;
-    sock_.close(ec);
-    fail_all();
-  }
-  bool is_open() const override { return open_; }
   size_t outstanding() const override { return pubs_.size() + pings_.size(); }
 
  private:
@@ -199,37 +170,8 @@ class MqttClient final : public Client, public std::enable_shared_from_this<Mqtt
     if (!st->ok) throw BenchError("refused", std::string(what) + " refused or connection closed");
   }
 
-  void write(const std::string& bytes) {
-    if (!open_) return;
-    out_ += bytes;
-    if (writing_) return;
-    start_write();
-  }
-
-  void start_write() {
-    if (out_.empty() || !open_) return;
-    writing_ = true;
-    wbuf_.swap(out_);
-    out_.clear();
-    asio::async_write(sock_, asio::buffer(wbuf_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
-      self->writing_ = false;
-      self->wbuf_.clear();
-      if (ec) return self->lost("write: " + ec.message());
-      self->start_write();
-    });
-  }
-
-  void start_read() {
-    sock_.async_read_some(asio::buffer(rbuf_.data() + have_, rbuf_.size() - have_),
-                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                            if (ec) return self->lost("read: " + ec.message());
-                            self->have_ += n;
-                            self->parse();
-                            if (self->open_) self->start_read();
-                          });
-  }
-
-  void parse() {
+  /// Handles the complete packets received.
+  void on_bytes() {
     size_t pos = 0;
     for (;;) {
       if (have_ - pos < 2) break;
@@ -249,11 +191,7 @@ class MqttClient final : public Client, public std::enable_shared_from_this<Mqtt
       pos = i + len;
       if (!open_) return;
     }
-    if (pos) {
-      std::memmove(rbuf_.data(), rbuf_.data() + pos, have_ - pos);
-      have_ -= pos;
-    }
-    if (have_ == rbuf_.size()) rbuf_.resize(rbuf_.size() * 2);
+    consume(pos);
   }
 
   static uint16_t u16(std::string_view b, size_t at) { return uint16_t((uint8_t(b[at]) << 8) | uint8_t(b[at + 1])); }
@@ -324,16 +262,6 @@ class MqttClient final : public Client, public std::enable_shared_from_this<Mqtt
     }
   }
 
-  void lost(const std::string& why) {
-    bool was_open = open_;
-    open_ = false;
-    boost::system::error_code ignore;
-    sock_.close(ignore);
-    fail_all();
-    if (was_open && !closing_ && handlers.on_lost) handlers.on_lost(why);
-    closing_ = false;
-  }
-
   void fail_all() {
     if (connack_) {
       auto cb = std::move(connack_);
@@ -351,14 +279,6 @@ class MqttClient final : public Client, public std::enable_shared_from_this<Mqtt
     for (auto& cb : pings) cb(Ack{false, 0, "closed"});
   }
 
-  asio::io_context& ioc_;
-  tcp::socket sock_;
-  Endpoint target_;
-  std::chrono::milliseconds timeout_;
-  std::vector<char> rbuf_;
-  size_t have_ = 0;
-  std::string out_, wbuf_;
-  bool writing_ = false, open_ = false, closing_ = false;
   uint16_t pid_ = 0;
   int64_t me_ = 0;
   int groups_ = 0;

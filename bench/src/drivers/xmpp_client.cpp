@@ -12,30 +12,24 @@
 // The body carries "<sender id> <client id> <text>"; order is checked per sender (no seqs).
 #include <utility>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <charconv>
-#include <cstring>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <unordered_map>
 
 #include "driver.hpp"
-
-#ifndef IP_BIND_ADDRESS_NO_PORT
-#define IP_BIND_ADDRESS_NO_PORT 24
-#endif
+#include "drivers/tcp_connection.hpp"
 
 namespace bench {
 namespace {
 
 namespace asio = boost::asio;
-using asio::ip::tcp;
 
 const char* kDomain = "localhost";
 const char* kMuc = "conference.localhost";
@@ -163,26 +157,13 @@ std::atomic<uint64_t> g_conn_counter{0};
 
 using Pred = std::function<bool(std::string_view)>;
 
-class XmppClient final : public Client, public std::enable_shared_from_this<XmppClient> {
- public:
-  XmppClient(asio::io_context& ioc, const Endpoint& t, double timeout_s)
-      : ioc_(ioc), sock_(ioc), target_(t), timeout_(std::chrono::milliseconds(int64_t(timeout_s * 1000))) {}
+class XmppClient final : public TcpFramedConnection<XmppClient> {
+  friend class TcpFramedConnection<XmppClient>;
 
-  awaitable<void> connect(asio::ip::address source) override {
-    try {
-      sock_.open(tcp::v4());
-      int one = 1;
-      ::setsockopt(sock_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      sock_.set_option(tcp::no_delay(true));
-      if (!source.is_unspecified()) sock_.bind(tcp::endpoint(source, 0));
-      co_await sock_.async_connect(tcp::endpoint(target_.addr, target_.port), asio::use_awaitable);
-    } catch (const std::exception& e) {
-      throw BenchError("connect", std::string("connect: ") + e.what());
-    }
-    open_ = true;
-    rbuf_.resize(64 * 1024);
-    start_read();
-  }
+ public:
+  XmppClient(asio::io_context& ioc, const Endpoint& t, double timeout_s) : TcpFramedConnection(ioc, t, timeout_s) {}
+
+  awaitable<void> connect(asio::ip::address source) override { co_await connect_tcp(source, /*deadline=*/false); }
 
   awaitable<Account> register_account(const std::string& handle) override {
     co_await open_stream();
@@ -271,15 +252,6 @@ class XmppClient final : public Client, public std::enable_shared_from_this<Xmpp
     write("<iq type='get' id='" + id + "' to='" + kDomain + "'><ping xmlns='urn:xmpp:ping'/></iq>");
   }
 
-  void close() override {
-    bool was = open_;
-    open_ = false;
-    if (was) closing_ = true;
-    boost::system::error_code ec;
-    sock_.close(ec);
-    fail_all();
-  }
-  bool is_open() const override { return open_; }
   size_t outstanding() const override { return unacked_.size() + iq_cbs_.size(); }
 
  private:
@@ -369,37 +341,8 @@ class XmppClient final : public Client, public std::enable_shared_from_this<Xmpp
     co_return std::move(st->stanza);
   }
 
-  void write(const std::string& bytes) {
-    if (!open_) return;
-    out_ += bytes;
-    if (!writing_) start_write();
-  }
-
-  void start_write() {
-    if (out_.empty() || !open_) return;
-    writing_ = true;
-    wbuf_.swap(out_);
-    out_.clear();
-    asio::async_write(sock_, asio::buffer(wbuf_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
-      self->writing_ = false;
-      self->wbuf_.clear();
-      if (ec) return self->lost("write: " + ec.message());
-      self->start_write();
-    });
-  }
-
-  void start_read() {
-    sock_.async_read_some(asio::buffer(rbuf_.data() + have_, rbuf_.size() - have_),
-                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                            if (ec) return self->lost("read: " + ec.message());
-                            self->have_ += n;
-                            self->scan();
-                            if (self->open_) self->start_read();
-                          });
-  }
-
   /// Cuts complete top-level stanzas (children of <stream:stream>) out of the buffer.
-  void scan() {
+  void on_bytes() {
     size_t pos = scan_pos_;
     size_t consumed = 0;
     while (pos < have_) {
@@ -449,17 +392,14 @@ class XmppClient final : public Client, public std::enable_shared_from_this<Xmpp
     }
     if (depth_ <= 1) {
       // Drop everything before the next stanza.
-      std::memmove(rbuf_.data(), rbuf_.data() + consumed, have_ - consumed);
-      have_ -= consumed;
+      consume(consumed);
       scan_pos_ = pos - consumed;
     } else {
       // Inside a stanza: keep it whole, rescan from its start next time.
-      std::memmove(rbuf_.data(), rbuf_.data() + stanza_start_, have_ - stanza_start_);
-      have_ -= stanza_start_;
+      consume(stanza_start_);
       scan_pos_ = 0;
       depth_ = 1;
     }
-    if (have_ == rbuf_.size()) rbuf_.resize(rbuf_.size() * 2);
   }
 
   void handle(std::string_view st) {
@@ -522,16 +462,6 @@ class XmppClient final : public Client, public std::enable_shared_from_this<Xmpp
     if (handlers.on_message) handlers.on_message(e);
   }
 
-  void lost(const std::string& why) {
-    bool was_open = open_;
-    open_ = false;
-    boost::system::error_code ignore;
-    sock_.close(ignore);
-    fail_all();
-    if (was_open && !closing_ && handlers.on_lost) handlers.on_lost(why);
-    closing_ = false;
-  }
-
   void fail_all() {
     auto waiters = std::move(waiters_);
     waiters_.clear();
@@ -548,15 +478,8 @@ class XmppClient final : public Client, public std::enable_shared_from_this<Xmpp
     Pred pred;
     std::function<void(std::string_view)> done;
   };
-  asio::io_context& ioc_;
-  tcp::socket sock_;
-  Endpoint target_;
-  std::chrono::milliseconds timeout_;
-  std::vector<char> rbuf_;
-  size_t have_ = 0, scan_pos_ = 0, stanza_start_ = 0;
+  size_t scan_pos_ = 0, stanza_start_ = 0;
   int depth_ = 0;
-  std::string out_, wbuf_;
-  bool writing_ = false, open_ = false, closing_ = false;
   uint64_t ids_ = 0, stanzas_out_ = 0, stanzas_in_ = 0;
   int64_t me_ = 0;
   int groups_ = 0;
