@@ -169,6 +169,10 @@ struct CommitHooks {
   std::function<void(WriteTx&)> before_commit;
   // Called when a batch failed to commit: in-memory state derived from it is stale.
   std::function<void()> after_abort;
+  // Called on the committer thread before and after the batch's `done` callbacks run
+  // (whether the batch committed or failed), so their effects can be sent as one batch.
+  std::function<void()> before_done;
+  std::function<void()> after_done;
   // Observes each committed batch (for metrics).
   std::function<void(std::size_t jobs, double commit_seconds)> after_commit;
 };

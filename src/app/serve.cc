@@ -36,15 +36,6 @@ int run_serve(ServeConfig config) {
   std::unique_ptr<Store> store = std::move(opened).value();
   Metrics metrics;
   ChatEngine engine;
-  store->set_hooks(CommitHooks{
-      .before_commit = [&engine](WriteTx& tx) { engine.flush(tx); },
-      .after_abort = [&engine] { engine.forget_all(); },
-      .after_commit =
-          [&metrics](std::size_t jobs, double seconds) {
-            metrics.batch_size.observe(static_cast<double>(jobs));
-            metrics.commit_seconds.observe(seconds);
-          },
-  });
 
   if (!config.net.web_root.empty() && !std::filesystem::is_directory(config.net.web_root)) {
     spdlog::warn("web client directory '{}' does not exist; serving the API only", config.net.web_root);
@@ -53,6 +44,19 @@ int run_serve(ServeConfig config) {
   std::optional<Hub> hub;  // declared first: it must outlive the connections the server holds
   Server server(config.net);
   hub.emplace(server.loops());
+  // The committer's batches: flush the chat engine's aggregates before COMMIT, and hand
+  // every answer and event of a batch to each event loop in one go.
+  store->set_hooks(CommitHooks{
+      .before_commit = [&engine](WriteTx& tx) { engine.flush(tx); },
+      .after_abort = [&engine] { engine.forget_all(); },
+      .before_done = [&hub] { hub->begin_batch(); },
+      .after_done = [&hub] { hub->end_batch(); },
+      .after_commit =
+          [&metrics](std::size_t jobs, double seconds) {
+            metrics.batch_size.observe(static_cast<double>(jobs));
+            metrics.commit_seconds.observe(seconds);
+          },
+  });
   boost::asio::thread_pool blocking(2);
   Services services{.store = *store, .hub = *hub, .metrics = metrics, .blocking = blocking,
                     .options = config.services};

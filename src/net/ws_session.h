@@ -154,7 +154,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
         enqueue(share(error_frame(id_json, e)));
         continue;
       }
-      ctx_.router.dispatch(self, request.value(), metrics());
+      ctx_.router.dispatch(self, request.value(), ctx_.services.hub, metrics());
     }
   }
 

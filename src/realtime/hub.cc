@@ -6,8 +6,51 @@
 
 namespace modu {
 
+thread_local Hub* Hub::batching_ = nullptr;
+
 Hub::Hub(std::vector<boost::asio::io_context*> loops)
-    : loops_(std::move(loops)), registries_(loops_.size()) {}
+    : loops_(std::move(loops)), registries_(loops_.size()), pending_(loops_.size()) {}
+
+void Hub::begin_batch() { batching_ = this; }
+
+void Hub::end_batch() {
+  batching_ = nullptr;
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    if (pending_[i].empty()) continue;
+    boost::asio::post(*loops_[i], [this, i, items = std::move(pending_[i])] {
+      for (const auto& d : items) deliver(i, d);
+    });
+    pending_[i] = {};
+  }
+}
+
+void Hub::deliver(std::size_t loop, const Delivery& d) {
+  if (d.conn) return d.conn->send(d.frame);
+  auto& reg = registries_[loop];
+  if (reg.empty()) return;
+  if (d.disconnect) {
+    auto it = reg.find((*d.users)[0]);
+    if (it == reg.end()) return;
+    std::vector<Connection*> conns = it->second;  // closing detaches: iterate a copy
+    for (Connection* c : conns)
+      if (c->device == d.disconnect) c->close_after(d.frame);
+    return;
+  }
+  for (UserId u : *d.users) {
+    auto it = reg.find(u);
+    if (it == reg.end()) continue;
+    for (Connection* c : it->second) c->send(d.frame);
+  }
+}
+
+void Hub::send_to(std::shared_ptr<Connection> conn, SharedFrame frame) {
+  if (batching_ == this) {
+    std::size_t loop = conn->loop_index();
+    pending_[loop].push_back(Delivery{nullptr, std::move(conn), std::move(frame), DeviceId()});
+    return;
+  }
+  conn->send(std::move(frame));
+}
 
 void Hub::attach(Connection& conn) {
   registries_[conn.loop_index()][conn.user].push_back(&conn);
@@ -25,15 +68,11 @@ void Hub::detach(Connection& conn) {
 
 void Hub::publish(std::shared_ptr<const std::vector<UserId>> users, SharedFrame frame) {
   for (std::size_t i = 0; i < loops_.size(); ++i) {
-    boost::asio::post(*loops_[i], [this, i, users, frame] {
-      const auto& reg = registries_[i];
-      if (reg.empty()) return;
-      for (UserId u : *users) {
-        auto it = reg.find(u);
-        if (it == reg.end()) continue;
-        for (Connection* c : it->second) c->send(frame);
-      }
-    });
+    if (batching_ == this) {
+      pending_[i].push_back(Delivery{users, nullptr, frame, DeviceId()});
+      continue;
+    }
+    boost::asio::post(*loops_[i], [this, i, d = Delivery{users, nullptr, frame, DeviceId()}] { deliver(i, d); });
   }
 }
 
@@ -42,16 +81,14 @@ void Hub::publish(UserId user, SharedFrame frame) {
 }
 
 void Hub::disconnect_device(UserId user, DeviceId device, SharedFrame notice) {
+  auto users = std::make_shared<const std::vector<UserId>>(1, user);
   for (std::size_t i = 0; i < loops_.size(); ++i) {
-    boost::asio::post(*loops_[i], [this, i, user, device, notice] {
-      auto& reg = registries_[i];
-      auto it = reg.find(user);
-      if (it == reg.end()) return;
-      // Copy: closing may detach and mutate the vector.
-      std::vector<Connection*> conns = it->second;
-      for (Connection* c : conns)
-        if (c->device == device) c->close_after(notice);
-    });
+    Delivery d{users, nullptr, notice, device};
+    if (batching_ == this) {
+      pending_[i].push_back(std::move(d));
+      continue;
+    }
+    boost::asio::post(*loops_[i], [this, i, d = std::move(d)] { deliver(i, d); });
   }
 }
 

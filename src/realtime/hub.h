@@ -29,9 +29,18 @@ class Hub {
 
   // Thread-safe.
   void publish(std::shared_ptr<const std::vector<UserId>> users, SharedFrame frame);
+  // Sends a frame to one connection (an answer); batched like publish.
+  void send_to(std::shared_ptr<Connection> conn, SharedFrame frame);
   void publish(UserId user, SharedFrame frame);
   // Sends `notice` to the device's connections and closes them.
   void disconnect_device(UserId user, DeviceId device, SharedFrame notice);
+
+  // Batching, for the thread that produces many frames at once (the store's committer):
+  // between begin_batch and end_batch, frames published *from that thread* are collected
+  // and then handed to each loop in one task, instead of one task (and possibly one wake-up)
+  // per frame. Connections then also get all their frames of the batch in one write.
+  void begin_batch();
+  void end_batch();
 
   // Closes every signed-in connection with "going away" after what is queued for it.
   void close_all();
@@ -43,6 +52,16 @@ class Hub {
   using Registry = std::unordered_map<UserId, std::vector<Connection*>>;
   std::vector<boost::asio::io_context*> loops_;
   std::vector<Registry> registries_;  // one per loop, touched only by that loop
+
+  struct Delivery {
+    std::shared_ptr<const std::vector<UserId>> users;  // to these users' connections, or
+    std::shared_ptr<Connection> conn;                  // to this one connection
+    SharedFrame frame;
+    DeviceId disconnect;  // set: send to that device of users[0], then close it
+  };
+  void deliver(std::size_t loop, const Delivery& d);
+  std::vector<std::vector<Delivery>> pending_;  // per loop; only the batching thread
+  static thread_local Hub* batching_;         // the hub this thread is batching for
 };
 
 }  // namespace modu

@@ -14,12 +14,12 @@ TimeMs now_ms() {
 }
 
 void Reply::ok(std::string_view result_json) const {
-  conn_->send(share(ok_frame(id_json_, result_json)));
+  hub_->send_to(conn_, share(ok_frame(id_json_, result_json)));
 }
 
 void Reply::fail(const Error& error) const {
   metrics_->count_error(error.code);
-  conn_->send(share(error_frame(id_json_, error)));
+  hub_->send_to(conn_, share(error_frame(id_json_, error)));
 }
 
 void Router::add(std::string op, Access access, Handler handler) {
@@ -27,9 +27,9 @@ void Router::add(std::string op, Access access, Handler handler) {
   if (!inserted) throw std::logic_error("operation registered twice: " + it->first);
 }
 
-void Router::dispatch(const std::shared_ptr<Connection>& conn, Request& request,
+void Router::dispatch(const std::shared_ptr<Connection>& conn, Request& request, Hub& hub,
                       Metrics& metrics) const {
-  Reply reply(conn, std::move(request.id_json), &metrics);
+  Reply reply(conn, std::move(request.id_json), &hub, &metrics);
   auto it = ops_.find(request.op);
   if (it == ops_.end()) {
     std::string name(request.op.substr(0, 64));

@@ -45,8 +45,8 @@ TimeMs now_ms();
 // The one answer to one request. Copyable; thread-safe; answering twice is a bug.
 class Reply {
  public:
-  Reply(std::shared_ptr<Connection> conn, std::string id_json, Metrics* metrics)
-      : conn_(std::move(conn)), id_json_(std::move(id_json)), metrics_(metrics) {}
+  Reply(std::shared_ptr<Connection> conn, std::string id_json, Hub* hub, Metrics* metrics)
+      : conn_(std::move(conn)), id_json_(std::move(id_json)), hub_(hub), metrics_(metrics) {}
 
   void ok(std::string_view result_json) const;
   void ok(const JsonWriter& result) const { ok(result.view()); }
@@ -60,6 +60,7 @@ class Reply {
  private:
   std::shared_ptr<Connection> conn_;
   std::string id_json_;
+  Hub* hub_;  // answers go through the hub so the committer can batch them
   Metrics* metrics_;
 };
 
@@ -79,7 +80,8 @@ class Router {
   void add(std::string op, Access access, Handler handler);
 
   // Runs the operation named by `request` for `conn` (on conn's loop).
-  void dispatch(const std::shared_ptr<Connection>& conn, Request& request, Metrics& metrics) const;
+  void dispatch(const std::shared_ptr<Connection>& conn, Request& request, Hub& hub,
+                Metrics& metrics) const;
 
  private:
   struct Entry {

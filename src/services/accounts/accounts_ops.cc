@@ -168,8 +168,8 @@ void auth_logout(Call& call, Services& services) {
     return std::string("{}");
   }, [&services, me, device](const Reply& reply, const std::string& result) {
     reply.ok(result);
-    // This connection closes after the answer; the device's other connections are told.
-    reply.conn().close_after(nullptr);
+    // After the answer, every connection of this device (this one included) is told and
+    // closed; both go through the hub, so the answer leaves first.
     services.hub.disconnect_device(me, device, revoked_notice(device));
   });
 }

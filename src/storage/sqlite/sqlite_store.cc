@@ -574,7 +574,8 @@ class SqliteStore final : public Store {
       if (!stopping_) {
         queue_.push_back(std::move(job));
         queued_.store(queue_.size(), std::memory_order_relaxed);
-        cv_.notify_one();
+        // A busy committer takes the job with its next batch; only a sleeping one is woken.
+        if (committer_idle_) cv_.notify_one();
         return;
       }
     }
@@ -603,7 +604,9 @@ class SqliteStore final : public Store {
       batch.clear();
       {
         std::unique_lock lock(mu_);
+        committer_idle_ = true;
         cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        committer_idle_ = false;
         if (queue_.empty()) return;  // stopping, and nothing left to do
         std::size_t n = std::min(queue_.size(), options_.max_batch);
         for (std::size_t i = 0; i < n; ++i) {
@@ -616,8 +619,10 @@ class SqliteStore final : public Store {
       run_batch(batch, results);
       double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (hooks_.before_done) hooks_.before_done();
       for (std::size_t i = 0; i < batch.size(); ++i)
         if (batch[i].done) batch[i].done(results[i]);
+      if (hooks_.after_done) hooks_.after_done();
       if (hooks_.after_commit) hooks_.after_commit(batch.size(), seconds);
     }
   }
@@ -658,6 +663,7 @@ class SqliteStore final : public Store {
   std::condition_variable cv_;
   std::deque<WriteJob> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;       // GUARDED_BY(mu_)
+  bool committer_idle_ = false; // GUARDED_BY(mu_)
   std::atomic<std::size_t> queued_{0};
   std::thread committer_;
 
