@@ -235,9 +235,11 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
     Pos pos = tx.next_pos();
     MessageRecord m = engine.append(tx, *chat, me, MessageKind::kText, client_id, text,
                                     reply_to, now_ms(), pos);
-    publish_message(fx, *chat, m, pos);
+    // Encoded once: the same JSON is the event's data and the sender's answer.
+    std::string json = message_json(m, chat->unread_count(m.seq));
+    fx.publish(chat->member_ids, share(event_frame("message.new", pos, json)));
     fx.count_stored_message();
-    return message_json(m, chat->unread_count(m.seq));
+    return json;
   });
 }
 
