@@ -42,6 +42,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "line_protocol.hpp"
+
 namespace {
 
 struct Conn {
@@ -70,17 +72,8 @@ int64_t g_sends = 0;
 std::string g_held;  // reorder: an event held back until the next one for that connection
 int g_held_fd = -1;
 
-std::string_view field(std::string_view& s) {
-  size_t sp = s.find(' ');
-  std::string_view f = s.substr(0, sp);
-  s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
-  return f;
-}
-int64_t to_i64(std::string_view s) {
-  int64_t v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
+using baseline_protocol::field;
+using baseline_protocol::to_i64;
 
 void queue(int fd, std::string_view bytes) {
   Conn& c = g_conns[size_t(fd)];

@@ -10,24 +10,15 @@
 
 #include "driver.hpp"
 #include "drivers/tcp_connection.hpp"
+#include "baseline/line_protocol.hpp"
 
 namespace bench {
 namespace {
 
 namespace asio = boost::asio;
 
-/// Splits the next space-separated field off `s`.
-std::string_view field(std::string_view& s) {
-  size_t sp = s.find(' ');
-  std::string_view f = s.substr(0, sp);
-  s = sp == std::string_view::npos ? std::string_view{} : s.substr(sp + 1);
-  return f;
-}
-int64_t to_i64(std::string_view s) {
-  int64_t v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
+using baseline_protocol::field;
+using baseline_protocol::to_i64;
 
 struct LineReply {
   bool ok = false;
