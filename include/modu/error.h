@@ -36,6 +36,17 @@ enum class ErrorCode : int {
   kInvalidState,
   kUnavailable,
   kInternal,
+  // Open chats and communities.
+  kRoomNotFound,
+  kBanned,
+  kRoomFull,
+  kWrongPasscode,
+  kConditionsNotMet,
+  kMembershipCap,
+  kApplicationNotFound,
+  kApplicationExpired,
+  kSlowMode,
+  kMemberNotFound,
   kCount_,  // number of codes; not a code
 };
 

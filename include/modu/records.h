@@ -4,6 +4,7 @@
 // details. Strings are UTF-8.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,9 +43,20 @@ struct DeviceRecord {
 
 // The kinds share one model. Later features add kinds (open, team, channel); storage
 // stores the kind as text so adding one needs no migration.
-enum class ChatKind { kDirect, kGroup, kMemo };
+enum class ChatKind { kDirect, kGroup, kMemo, kOpen };
 
 enum class MemberRole { kOwner, kAdmin, kMember };
+
+// What a chat's admins may do (a bit set; the owner may do everything). Used by open chats.
+enum Permission : std::uint32_t {
+  kPermApprove = 1u << 0,  // decide join applications
+  kPermKick = 1u << 1,
+  kPermBan = 1u << 2,
+  kPermDelete = 1u << 3,   // delete anyone's message
+  kPermNotice = 1u << 4,   // pin the notice
+  kPermEdit = 1u << 5,     // edit the room's info and settings
+};
+inline constexpr std::uint32_t kAllPermissions = (1u << 6) - 1;
 
 struct ChatRecord {
   ChatId id;
@@ -64,6 +76,16 @@ struct MemberRecord {
   Seq read_seq = 0;
   bool active = true;  // false once the member left
   Pos pos = 0;         // last change of this chat visible to this member
+  // Who this member is to the other members. 0: their account (user id and profile).
+  // Open chats set a room-scoped number, so the account stays private.
+  std::int64_t public_id = 0;
+  // The room profile shown instead of the account's profile, when `nickname` is set.
+  std::optional<std::string> nickname;
+  std::string room_avatar;
+  std::uint32_t permissions = 0;  // Permission bits of an admin
+  TimeMs joined_at = 0;
+
+  std::int64_t shown_id() const { return public_id != 0 ? public_id : user.value; }
 };
 
 enum class MessageKind { kText, kSystem };
@@ -78,6 +100,14 @@ struct MessageRecord {
   Seq reply_to = 0;  // 0 = not a reply
   TimeMs created_at = 0;
   bool deleted = false;
+  bool hidden = false;  // withheld pending moderation (reported in an open chat)
+};
+
+// A message whose visibility changed (deleted, hidden or shown again) after some position.
+struct ModeratedMessage {
+  Seq seq = 0;
+  bool deleted = false;
+  bool hidden = false;
 };
 
 // One entry of a user's chat list: the chat plus the user's membership in it.

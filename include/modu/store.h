@@ -31,6 +31,7 @@
 
 #include "modu/error.h"
 #include "modu/ids.h"
+#include "modu/open_rooms.h"
 #include "modu/records.h"
 
 namespace modu {
@@ -96,10 +97,14 @@ class ReadView {
                                                             std::string_view client_id) = 0;
   // Up to `limit` messages with seq < before (newest first internally), returned ascending.
   virtual std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) = 0;
-  // Seqs of messages deleted after position `since`, ascending (at most `limit`).
-  virtual std::vector<Seq> deleted_since(ChatId chat, Pos since, std::int64_t limit) = 0;
+  // Messages deleted, hidden or shown again after position `since`, ascending by seq (at
+  // most `limit`), with their current state.
+  virtual std::vector<ModeratedMessage> moderated_since(ChatId chat, Pos since, std::int64_t limit) = 0;
   // Up to `limit` messages with seq > after, ascending.
   virtual std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) = 0;
+
+  // Open chats and communities.
+  virtual OpenRoomsView& open_rooms() = 0;
 
   // Administration.
   virtual StoreStats stats() = 0;
@@ -128,6 +133,9 @@ class WriteTx : public ReadView {
   virtual UserId insert_user(const UserRecord& user, std::string_view password_hash) = 0;
   virtual void update_profile(const UserRecord& user) = 0;
 
+  // Deletes the account's content: blank profile, freed handle, no password, no sessions.
+  virtual void scrub_user(UserId user, Pos pos) = 0;
+
   virtual DeviceId insert_device(const DeviceRecord& device, std::string_view token_hash) = 0;
   virtual bool revoke_device(UserId user, DeviceId device) = 0;
   virtual void touch_device(DeviceId device, TimeMs now) = 0;
@@ -141,7 +149,7 @@ class WriteTx : public ReadView {
   virtual ChatId insert_chat(const ChatRecord& chat, std::optional<std::string_view> direct_key) = 0;
   virtual void update_chat_title(ChatId chat, std::string_view title) = 0;
   virtual void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at) = 0;
-  // Inserts or reactivates a membership.
+  // Inserts or reactivates a membership (every field of the record is written).
   virtual void upsert_member(const MemberRecord& member) = 0;
   virtual void set_member_left(ChatId chat, UserId user, Pos pos) = 0;
   virtual void set_read_seq(ChatId chat, UserId user, Seq read_seq) = 0;
@@ -150,6 +158,9 @@ class WriteTx : public ReadView {
 
   virtual void insert_message(const MessageRecord& message) = 0;
   virtual void mark_message_deleted(ChatId chat, Seq seq, Pos pos) = 0;
+  virtual void set_message_hidden(ChatId chat, Seq seq, bool hidden, Pos pos) = 0;
+
+  OpenRoomsTx& open_rooms() override = 0;
 };
 
 struct WriteJob {

@@ -44,6 +44,12 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("DELETE_WINDOW"))->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--max-group-members", c.services.max_group_members, "Largest group chat")
       ->envname(env("MAX_GROUP_MEMBERS"))->capture_default_str()->check(CLI::Range(2, 100000));
+  app.add_option("--max-open-capacity", c.services.max_open_capacity,
+                 "Largest open chat (the most an owner may set as its capacity)")
+      ->envname(env("MAX_OPEN_CAPACITY"))->capture_default_str()->check(CLI::Range(2, 1000000));
+  app.add_option("--max-communities", c.services.max_communities,
+                 "Communities (approval open chats) one user may belong to, unless a room overrides it")
+      ->envname(env("MAX_COMMUNITIES"))->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option_function<int>("--handshake-timeout",
                                [&c](int s) { c.net.handshake_timeout = std::chrono::seconds(s); },
                                "Seconds allowed for the HTTP request / TLS / WebSocket handshake (default 10)")
@@ -103,6 +109,8 @@ Status load_config_file(const std::string& path, ServeConfig& c) {
       else if (key == "rate_burst") c.net.rate_burst = toml::get<double>(value);
       else if (key == "delete_window") c.services.delete_window_seconds = integer();
       else if (key == "max_group_members") c.services.max_group_members = static_cast<std::size_t>(integer());
+      else if (key == "max_open_capacity") c.services.max_open_capacity = integer();
+      else if (key == "max_communities") c.services.max_communities = integer();
       else if (key == "handshake_timeout") c.net.handshake_timeout = std::chrono::seconds(integer());
       else if (key == "idle_timeout") c.net.idle_timeout = std::chrono::seconds(integer());
       else if (key == "password_memory_kib") c.services.password_memory_kib = static_cast<std::size_t>(integer());

@@ -19,6 +19,7 @@
 #include "services/accounts/credentials.h"
 #include "services/chat/chat_engine.h"
 #include "services/chat/chat_ops.h"
+#include "services/openchat/open_chat_ops.h"
 #include "services/social/social_ops.h"
 
 namespace modu {
@@ -64,6 +65,7 @@ int run_serve(ServeConfig config) {
   register_account_ops(router, services, engine);
   register_social_ops(router, services);
   register_chat_ops(router, services, engine);
+  register_open_chat_ops(router, services, engine);
 
   NetContext context{.options = config.net, .router = router, .services = services,
                      .readiness = [&store]() -> std::string {

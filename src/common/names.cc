@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "modu/error.h"
+#include "modu/open_rooms.h"
 #include "modu/records.h"
 
 namespace modu {
@@ -23,11 +24,18 @@ constexpr std::array<std::string_view, kErrorCodeCount> kErrorNames = {
     "message_not_found", "forbidden",          "duplicate_client_id", "delete_window_expired",
     "too_large",         "rate_limited",       "invalid_state",    "unavailable",
     "internal",
+    "room_not_found",    "banned",             "room_full",        "wrong_passcode",
+    "conditions_not_met", "membership_cap",    "application_not_found", "application_expired",
+    "slow_mode",         "member_not_found",
 };
 constexpr std::array<std::string_view, 4> kDeviceKinds = {"phone", "tablet", "pc", "web"};
-constexpr std::array<std::string_view, 3> kChatKinds = {"direct", "group", "memo"};
+constexpr std::array<std::string_view, 4> kChatKinds = {"direct", "group", "memo", "open"};
 constexpr std::array<std::string_view, 3> kRoles = {"owner", "admin", "member"};
 constexpr std::array<std::string_view, 2> kMessageKinds = {"text", "system"};
+constexpr std::array<std::string_view, 3> kJoinPolicies = {"open", "passcode", "approval"};
+constexpr std::array<std::string_view, 5> kFieldTypes = {"real_name", "phone", "company", "job_title", "text"};
+constexpr std::array<std::string_view, 5> kApplicationStates = {"pending", "approved", "rejected",
+                                                                 "expired", "cancelled"};
 
 }  // namespace
 
@@ -53,6 +61,21 @@ std::string_view message_kind_name(MessageKind kind) {
 }
 std::optional<MessageKind> parse_message_kind(std::string_view name) {
   return find_name<MessageKind>(kMessageKinds, name);
+}
+
+std::string_view join_policy_name(JoinPolicy p) { return kJoinPolicies[static_cast<std::size_t>(p)]; }
+std::optional<JoinPolicy> parse_join_policy(std::string_view name) {
+  return find_name<JoinPolicy>(kJoinPolicies, name);
+}
+std::string_view field_type_name(FieldType t) { return kFieldTypes[static_cast<std::size_t>(t)]; }
+std::optional<FieldType> parse_field_type(std::string_view name) {
+  return find_name<FieldType>(kFieldTypes, name);
+}
+std::string_view application_state_name(ApplicationState s) {
+  return kApplicationStates[static_cast<std::size_t>(s)];
+}
+std::optional<ApplicationState> parse_application_state(std::string_view name) {
+  return find_name<ApplicationState>(kApplicationStates, name);
 }
 
 }  // namespace modu

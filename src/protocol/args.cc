@@ -113,4 +113,99 @@ Args Args::object(std::string_view key, bool required) {
   return Args(o);
 }
 
+std::optional<bool> Args::opt_bool(std::string_view key) {
+  auto e = find(key, false);
+  if (!e) return std::nullopt;
+  bool v = false;
+  if (e->get_bool().get(v) != simdjson::SUCCESS) {
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' must be true or false", key));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::vector<std::string>> Args::opt_string_list(std::string_view key, std::size_t max_items,
+                                                              std::size_t min_bytes, std::size_t max_bytes) {
+  auto e = find(key, false);
+  if (!e) return std::nullopt;
+  simdjson::dom::array arr;
+  if (e->get_array().get(arr) != simdjson::SUCCESS) {
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' must be an array of strings", key));
+    return std::nullopt;
+  }
+  if (arr.size() > max_items) {
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' has more than {} items", key, max_items));
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (auto item : arr) {
+    std::string_view v;
+    if (item.get_string().get(v) != simdjson::SUCCESS || v.size() < min_bytes || v.size() > max_bytes) {
+      fail(ErrorCode::kBadRequest,
+           fmt::format("field '{}' must hold strings of {} to {} bytes", key, min_bytes, max_bytes));
+      return std::nullopt;
+    }
+    out.emplace_back(v);
+  }
+  return out;
+}
+
+std::optional<std::vector<Args>> Args::opt_object_list(std::string_view key, std::size_t max_items) {
+  auto e = find(key, false);
+  if (!e) return std::nullopt;
+  simdjson::dom::array arr;
+  if (e->get_array().get(arr) != simdjson::SUCCESS) {
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' must be an array of objects", key));
+    return std::nullopt;
+  }
+  if (arr.size() > max_items) {
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' has more than {} items", key, max_items));
+    return std::nullopt;
+  }
+  std::vector<Args> out;
+  for (auto item : arr) {
+    simdjson::dom::object o;
+    if (item.get_object().get(o) != simdjson::SUCCESS) {
+      fail(ErrorCode::kBadRequest, fmt::format("field '{}' must hold objects", key));
+      return std::nullopt;
+    }
+    out.emplace_back(o);
+  }
+  return out;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> Args::opt_string_map(
+    std::string_view key, std::size_t max_items, std::size_t max_value_bytes) {
+  auto e = find(key, false);
+  if (!e) return std::nullopt;
+  simdjson::dom::object o;
+  if (e->get_object().get(o) != simdjson::SUCCESS) {
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' must be an object of strings", key));
+    return std::nullopt;
+  }
+  if (o.size() > max_items) {
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' has more than {} entries", key, max_items));
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto [k, v] : o) {
+    std::string_view text;
+    if (v.get_string().get(text) != simdjson::SUCCESS) {
+      fail(ErrorCode::kBadRequest, fmt::format("field '{}.{}' must be a string", key, k));
+      return std::nullopt;
+    }
+    if (text.size() > max_value_bytes) {
+      fail(ErrorCode::kBadRequest, fmt::format("field '{}.{}' is longer than {} bytes", key, k, max_value_bytes));
+      return std::nullopt;
+    }
+    out.emplace_back(std::string(k), std::string(text));
+  }
+  return out;
+}
+
+bool Args::is_null(std::string_view key) {
+  simdjson::dom::element e;
+  return present_ && object_[key].get(e) == simdjson::SUCCESS && e.is_null();
+}
+
 }  // namespace modu

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "modu/error.h"
@@ -30,6 +31,17 @@ class Args {
   std::optional<std::string> opt_string(std::string_view key, std::size_t min_bytes,
                                         std::size_t max_bytes);
   std::vector<std::int64_t> int64_list(std::string_view key, std::size_t max_items);
+  std::optional<bool> opt_bool(std::string_view key);
+  // An array of strings, each within the byte bounds.
+  std::optional<std::vector<std::string>> opt_string_list(std::string_view key, std::size_t max_items,
+                                                          std::size_t min_bytes, std::size_t max_bytes);
+  // An array of objects.
+  std::optional<std::vector<Args>> opt_object_list(std::string_view key, std::size_t max_items);
+  // An object whose values are all strings within the byte bounds, as (key, value) pairs.
+  std::optional<std::vector<std::pair<std::string, std::string>>> opt_string_map(
+      std::string_view key, std::size_t max_items, std::size_t max_value_bytes);
+  // Whether the field is present with the value null (a request to clear a setting).
+  bool is_null(std::string_view key);
   // A nested object; absent -> empty Args (which reports missing fields as such).
   Args object(std::string_view key, bool required);
   bool has(std::string_view key);

@@ -28,6 +28,8 @@ struct ServiceOptions {
   std::size_t max_text_bytes = 16 * 1024;
   std::int64_t delete_window_seconds = 300;
   std::size_t max_group_members = 1500;
+  std::int64_t max_open_capacity = 1500;  // members of one open chat
+  std::int64_t max_communities = 10;      // approval rooms one user may belong to
   std::uint64_t password_ops = 2;            // argon2id passes
   std::size_t password_memory_kib = 19456;   // argon2id memory (19 MiB)
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "services/openchat/room_view.h"
+
 namespace modu {
 
 void write_profile(JsonWriter& w, const UserRecord& u) {
@@ -26,20 +28,65 @@ void write_device(JsonWriter& w, const DeviceRecord& d, bool current) {
       .end_object();
 }
 
-void write_message(JsonWriter& w, const MessageRecord& m, std::int64_t unread) {
+void write_message(JsonWriter& w, const MessageRecord& m, std::int64_t unread, std::int64_t sender_id) {
   w.begin_object()
       .field("chat_id", m.chat.value)
       .field("seq", m.seq)
       .field("client_id", m.client_id)
-      .field("sender_id", m.sender.value)
+      .field("sender_id", sender_id)
       .field("kind", message_kind_name(m.kind))
-      .field("text", m.text)
+      .field("text", m.hidden ? std::string_view() : std::string_view(m.text))
       .key("reply_to");
   if (m.reply_to > 0) w.value(m.reply_to); else w.null();
   w.field("created_at", m.created_at)
-      .field("deleted", m.deleted)
-      .field("unread", unread)
-      .end_object();
+      .field("deleted", m.deleted);
+  if (m.hidden) w.field("hidden", true);
+  w.field("unread", unread).end_object();
+}
+
+std::int64_t ShownIds::of(UserId user) {
+  if (chat_.kind != ChatKind::kOpen) return user.value;
+  for (const auto& [u, id] : cache_)
+    if (u == user) return id;
+  auto m = view_.membership(chat_.id, user);
+  std::int64_t id = m ? m->shown_id() : 0;
+  cache_.emplace_back(user, id);
+  return id;
+}
+
+void write_shown_profile(JsonWriter& w, const MemberRecord& m, const UserRecord* account) {
+  if (m.nickname) {
+    // A room profile never carries the account id: only the member id (0 before joining).
+    w.begin_object()
+        .field("user_id", m.public_id)
+        .field("handle", "")
+        .field("display_name", *m.nickname)
+        .field("status_message", "")
+        .field("avatar", m.room_avatar)
+        .end_object();
+  } else if (account) {
+    write_profile(w, *account);
+  } else {
+    w.null();
+  }
+}
+
+void write_member(JsonWriter& w, const ChatRecord& chat, const MemberRecord& m, const UserRecord* account) {
+  w.begin_object()
+      .field("user_id", m.shown_id())
+      .field("role", member_role_name(m.role))
+      .field("read_seq", m.read_seq)
+      .field("joined_seq", m.joined_seq);
+  if (chat.kind == ChatKind::kOpen) {
+    w.field("joined_at", m.joined_at).field("real", !m.nickname.has_value());
+    if (m.role == MemberRole::kAdmin) {
+      w.key("permissions");
+      write_permissions(w, m.permissions);
+    }
+  }
+  w.key("profile");
+  write_shown_profile(w, m, account);
+  w.end_object();
 }
 
 ReadPointers::ReadPointers(const std::vector<MemberRecord>& members) {
@@ -54,7 +101,7 @@ std::int64_t ReadPointers::unread(Seq seq) const {
 
 void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
                         const std::vector<MemberRecord>& members, const MemberRecord& me,
-                        bool with_members, const std::vector<Seq>* deleted_seqs) {
+                        bool with_members, const std::vector<ModeratedMessage>* moderated) {
   w.begin_object()
       .field("chat_id", chat.id.value)
       .field("kind", chat_kind_name(chat.kind))
@@ -66,18 +113,31 @@ void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
     return;
   }
   ReadPointers pointers(members);
-  w.field("last_seq", chat.last_seq).key("last_message");
+  w.field("self_id", me.shown_id()).field("last_seq", chat.last_seq).key("last_message");
   std::optional<MessageRecord> last;
   if (chat.last_seq > 0) last = view.message(chat.id, chat.last_seq);
-  if (last) write_message(w, *last, pointers.unread(last->seq)); else w.null();
+  if (last) write_message(w, *last, pointers.unread(last->seq), ShownIds(view, chat).of(last->sender));
+  else w.null();
   w.field("last_activity_at", chat.last_activity_at)
       .field("read_seq", me.read_seq)
       .field("unread_count", std::max<Seq>(0, chat.last_seq - me.read_seq))
       .field("member_count", members.size());
-  if (deleted_seqs) {
-    w.key("deleted_seqs").begin_array();
-    for (Seq s : *deleted_seqs) w.value(s);
-    w.end_array();
+  if (moderated) {
+    auto list = [&](std::string_view key, auto pick) {
+      w.key(key).begin_array();
+      for (const auto& m : *moderated)
+        if (pick(m)) w.value(m.seq);
+      w.end_array();
+    };
+    list("deleted_seqs", [](const ModeratedMessage& m) { return m.deleted; });
+    list("hidden_seqs", [](const ModeratedMessage& m) { return !m.deleted && m.hidden; });
+    list("restored_seqs", [](const ModeratedMessage& m) { return !m.deleted && !m.hidden; });
+  }
+  if (chat.kind == ChatKind::kOpen) {
+    if (auto room = view.open_rooms().room(chat.id)) {
+      w.key("open");
+      write_room(w, chat, *room);
+    }
   }
   if (with_members) {
     std::vector<UserId> ids;
@@ -87,15 +147,8 @@ void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
     for (auto& u : view.users_by_ids(ids)) profiles.emplace(u.id, std::move(u));
     w.key("members").begin_array();
     for (const auto& m : members) {
-      w.begin_object()
-          .field("user_id", m.user.value)
-          .field("role", member_role_name(m.role))
-          .field("read_seq", m.read_seq)
-          .field("joined_seq", m.joined_seq)
-          .key("profile");
       auto it = profiles.find(m.user);
-      if (it != profiles.end()) write_profile(w, it->second); else w.null();
-      w.end_object();
+      write_member(w, chat, m, it != profiles.end() ? &it->second : nullptr);
     }
     w.end_array();
   }

@@ -602,6 +602,12 @@ TEST_F(StoreMessagesTest, DuplicateClientIdOfTheSameSenderIsRefusedByTheStore) {
   EXPECT_TRUE(store_->reader().check_integrity().empty());
 }
 
+std::vector<Seq> moderated_seqs(const std::vector<ModeratedMessage>& list) {
+  std::vector<Seq> out;
+  for (const auto& m : list) out.push_back(m.seq);
+  return out;
+}
+
 TEST_F(StoreMessagesTest, DeletedSinceByPosition) {
   make_chat(6);
   Pos p1 = 0, p2 = 0;
@@ -616,10 +622,11 @@ TEST_F(StoreMessagesTest, DeletedSinceByPosition) {
                 return ok_status();
               }).ok());
   ReadView& r = store_->reader();
-  EXPECT_EQ(r.deleted_since(chat_, 0, 10), (std::vector<Seq>{2, 5}));  // ascending by seq
-  EXPECT_EQ(r.deleted_since(chat_, p1, 10), (std::vector<Seq>{2}));
-  EXPECT_TRUE(r.deleted_since(chat_, p2, 10).empty());
-  EXPECT_EQ(r.deleted_since(chat_, 0, 1), (std::vector<Seq>{2}));
+  EXPECT_EQ(moderated_seqs(r.moderated_since(chat_, 0, 10)), (std::vector<Seq>{2, 5}));  // ascending by seq
+  EXPECT_EQ(moderated_seqs(r.moderated_since(chat_, p1, 10)), (std::vector<Seq>{2}));
+  EXPECT_TRUE(r.moderated_since(chat_, p2, 10).empty());
+  EXPECT_EQ(moderated_seqs(r.moderated_since(chat_, 0, 1)), (std::vector<Seq>{2}));
+  EXPECT_TRUE(r.moderated_since(chat_, 0, 10).front().deleted);
 
   auto m = r.message(chat_, 5);
   ASSERT_TRUE(m);
@@ -627,6 +634,34 @@ TEST_F(StoreMessagesTest, DeletedSinceByPosition) {
   EXPECT_EQ(m->text, "");  // the text is gone, the seq stays
   EXPECT_EQ(seqs(r.messages_after(chat_, 0, 10)), (std::vector<Seq>{1, 2, 3, 4, 5, 6}));
   EXPECT_TRUE(r.check_integrity().empty());
+}
+
+TEST_F(StoreMessagesTest, HiddenAndRestoredReportedBySync) {
+  make_chat(4);
+  Pos hide = 0, restore = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                hide = tx.next_pos();
+                tx.set_message_hidden(chat_, 3, true, hide);
+                return ok_status();
+              }).ok());
+  ReadView& r = store_->reader();
+  auto m = r.message(chat_, 3);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->hidden);
+  EXPECT_FALSE(m->text.empty());  // withheld from views, kept for review
+  auto changed = r.moderated_since(chat_, 0, 10);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_TRUE(changed[0].hidden);
+  EXPECT_FALSE(changed[0].deleted);
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                restore = tx.next_pos();
+                tx.set_message_hidden(chat_, 3, false, restore);
+                return ok_status();
+              }).ok());
+  changed = r.moderated_since(chat_, hide, 10);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_FALSE(changed[0].hidden);
+  EXPECT_TRUE(r.moderated_since(chat_, restore, 10).empty());
 }
 
 TEST_F(StoreMessagesTest, IntegrityCheckFindsAGapInSeqs) {

@@ -14,6 +14,7 @@
 
 #include "services/accounts/accounts.h"
 #include "services/accounts/credentials.h"
+#include "services/chat/chat_events.h"
 #include "services/views.h"
 #include "services/write.h"
 
@@ -194,6 +195,39 @@ void devices_revoke(Call& call, Services& services) {
   });
 }
 
+// Deletes the caller's account: leaves every group and open chat (ownership passes on),
+// signs out every device and blanks the profile. 1:1 chats stay for the other person.
+void account_delete(Call& call, Services& services, ChatEngine& engine) {
+  auto password = call.args.string("password", 0, kMaxPasswordBytes);
+  if (args_failed(call)) return;
+  UserId me = call.conn.user;
+  ReadView& view = services.store.reader();
+  auto user = view.user_by_id(me);
+  auto creds = user ? view.credentials_by_handle(user->handle) : std::nullopt;
+  if (!creds) return call.reply.fail(ErrorCode::kInvalidCredentials, "wrong password");
+  boost::asio::post(services.blocking, [&services, &engine, reply = call.reply, creds = *creds,
+                                        password = std::move(password), me] {
+    if (!verify_password(password, creds.password_hash))
+      return reply.fail(ErrorCode::kInvalidCredentials, "wrong password");
+    submit_write(services, reply, [&engine, me](WriteTx& tx, Effects& fx) -> Result<std::string> {
+      std::optional<ChatListCursor> cursor;
+      for (;;) {
+        auto page = tx.chat_list(me, 200, cursor);
+        for (const auto& entry : page) {
+          if (entry.chat.kind != ChatKind::kGroup && entry.chat.kind != ChatKind::kOpen) continue;
+          if (ChatState* chat = engine.load_for_member(tx, entry.chat.id, me))
+            leave_chat(tx, fx, engine, *chat, me, tx.next_pos());
+        }
+        if (page.size() < 200) break;
+        cursor = ChatListCursor{page.back().chat.last_activity_at, page.back().chat.id};
+      }
+      for (const auto& device : tx.devices_of(me)) fx.disconnect(me, device.id, revoked_notice(device.id));
+      tx.scrub_user(me, tx.next_pos());
+      return std::string("{}");
+    });
+  });
+}
+
 }  // namespace
 
 void register_account_ops(Router& router, Services& services, ChatEngine& engine) {
@@ -206,6 +240,7 @@ void register_account_ops(Router& router, Services& services, ChatEngine& engine
   router.add("auth.logout", A::kSignedIn, [&s](Call& c) { auth_logout(c, s); });
   router.add("devices.list", A::kSignedIn, [&s](Call& c) { devices_list(c, s); });
   router.add("devices.revoke", A::kSignedIn, [&s](Call& c) { devices_revoke(c, s); });
+  router.add("account.delete", A::kSignedIn, [&s, &engine](Call& c) { account_delete(c, s, engine); });
 }
 
 }  // namespace modu

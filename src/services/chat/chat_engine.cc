@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <tuple>
 
 namespace modu {
 
@@ -23,6 +25,25 @@ std::int64_t ChatState::unread_count(Seq seq) const {
   std::int64_t n = 0;
   for (const auto& m : members) n += m.read_seq < seq ? 1 : 0;
   return n;
+}
+
+std::int64_t ChatState::shown_id(WriteTx& tx, UserId user) {
+  if (chat.kind != ChatKind::kOpen) return user.value;
+  if (const MemberRecord* m = member(user)) return m->shown_id();
+  auto row = tx.membership(chat.id, user);
+  return row ? row->shown_id() : 0;
+}
+
+void ChatEngine::set_rules(ChatKind kind, ChatKindRules rules) { rules_[kind] = std::move(rules); }
+
+const ChatKindRules* ChatEngine::rules(ChatKind kind) const {
+  auto it = rules_.find(kind);
+  return it == rules_.end() ? nullptr : &it->second;
+}
+
+void ChatEngine::members_changed(WriteTx& tx, ChatState& chat) {
+  rebuild_member_ids(chat);
+  if (auto* r = rules(chat.chat.kind); r && r->members_changed) r->members_changed(tx, chat);
 }
 
 void ChatEngine::rebuild_member_ids(ChatState& chat) {
@@ -57,7 +78,8 @@ ChatState& ChatEngine::create(WriteTx& tx, ChatRecord record, const std::vector<
   for (UserId u : members) {
     MemberRecord m{.chat = record.id, .user = u,
                    .role = u == record.created_by ? MemberRole::kOwner : MemberRole::kMember,
-                   .joined_seq = 0, .read_seq = 0, .active = true, .pos = pos};
+                   .joined_seq = 0, .read_seq = 0, .active = true, .pos = pos,
+                   .joined_at = record.created_at};
     tx.upsert_member(m);
     state.members.push_back(m);
   }
@@ -95,26 +117,59 @@ bool ChatEngine::advance_read(ChatState& chat, UserId user, Seq seq, Pos pos) {
 }
 
 void ChatEngine::add_member(WriteTx& tx, ChatState& chat, UserId user, MemberRole role, Pos pos) {
-  MemberRecord m{.chat = chat.chat.id, .user = user, .role = role,
-                 .joined_seq = chat.chat.last_seq, .read_seq = chat.chat.last_seq,
-                 .active = true, .pos = pos};
+  TimeMs now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+  add_member(tx, chat, MemberRecord{.chat = chat.chat.id, .user = user, .role = role,
+                                    .joined_seq = chat.chat.last_seq, .joined_at = now}, pos);
+}
+
+void ChatEngine::add_member(WriteTx& tx, ChatState& chat, MemberRecord m, Pos pos) {
+  m.chat = chat.chat.id;
+  m.read_seq = chat.chat.last_seq;  // joiners never count as unread for older messages
+  m.active = true;
+  m.pos = pos;
   tx.upsert_member(m);
-  auto it = std::lower_bound(chat.members.begin(), chat.members.end(), user,
+  auto it = std::lower_bound(chat.members.begin(), chat.members.end(), m.user,
                              [](const MemberRecord& a, UserId u) { return a.user < u; });
   chat.members.insert(it, m);
-  rebuild_member_ids(chat);
+  members_changed(tx, chat);
   mark_changed(chat, pos);
 }
 
-void ChatEngine::remove_member(WriteTx& tx, ChatState& chat, UserId user, Pos pos) {
+std::optional<UserId> ChatEngine::remove_member(WriteTx& tx, ChatState& chat, UserId user, Pos pos) {
+  MemberRecord* leaver = chat.member(user);
+  if (!leaver) return std::nullopt;
+  bool was_owner = leaver->role == MemberRole::kOwner;
   // Persist the leaver's pending read pointer before it drops out of the flush.
-  if (MemberRecord* m = chat.member(user)) tx.set_read_seq(chat.chat.id, user, m->read_seq);
+  tx.set_read_seq(chat.chat.id, user, leaver->read_seq);
   tx.set_member_left(chat.chat.id, user, pos);
   std::erase_if(chat.members, [&](const MemberRecord& m) { return m.user == user; });
   if (auto it = moved_readers_.find(chat.chat.id); it != moved_readers_.end())
     std::erase(it->second, user);
-  rebuild_member_ids(chat);
+  std::optional<UserId> heir;
+  if (was_owner && !chat.members.empty()) {
+    // Longest-serving admin first, then longest-serving member.
+    auto rank = [](const MemberRecord& m) {
+      return std::make_tuple(m.role == MemberRole::kAdmin ? 0 : 1, m.joined_at, m.joined_seq, m.user);
+    };
+    auto next = std::min_element(chat.members.begin(), chat.members.end(),
+                                 [&](const MemberRecord& a, const MemberRecord& b) { return rank(a) < rank(b); });
+    next->role = MemberRole::kOwner;
+    next->permissions = kAllPermissions;
+    tx.upsert_member(*next);
+    heir = next->user;
+  }
+  members_changed(tx, chat);
   mark_changed(chat, pos);
+  return heir;
+}
+
+void ChatEngine::update_member(WriteTx& tx, ChatState& chat, const MemberRecord& member) {
+  MemberRecord* m = chat.member(member.user);
+  if (!m) return;
+  m->role = member.role;
+  m->permissions = member.permissions;
+  tx.upsert_member(*m);
 }
 
 void ChatEngine::rename(WriteTx& tx, ChatState& chat, std::string title, Pos pos) {

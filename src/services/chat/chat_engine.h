@@ -21,6 +21,7 @@
 // Thread safety: every method runs on the committer thread only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,22 @@ namespace modu {
 std::string memo_chat_key(UserId user);
 std::string direct_chat_key(UserId a, UserId b);
 
+// Rules a chat kind adds to the core's. A feature registers them for its kind at start-up
+// (services/openchat does for open chats); every hook is optional and runs on the
+// committer thread inside the job that triggers it.
+struct ChatKindRules {
+  // Refuses a send before anything is stored (slow mode).
+  std::function<std::optional<Error>(WriteTx&, const ChatRecord&, const MemberRecord& sender, TimeMs now)> check_send;
+  // A send was stored.
+  std::function<void(const ChatRecord&, const MemberRecord& sender, TimeMs now)> sent;
+  // Whether `member` may delete anyone's message at any age.
+  std::function<bool(const MemberRecord& member)> moderates_messages;
+  // A moderator deleted someone else's message.
+  std::function<void(WriteTx&, const ChatRecord&, const MemberRecord& by, const MessageRecord&)> moderator_deleted;
+  // Members joined or left (the state already reflects it).
+  std::function<void(WriteTx&, const struct ChatState&)> members_changed;
+};
+
 struct ChatState {
   ChatRecord chat;
   std::vector<MemberRecord> members;  // active members, sorted by user id
@@ -46,6 +63,8 @@ struct ChatState {
   MemberRecord* member(UserId user);
   // Members whose read pointer is below `seq` (KakaoTalk's unread count).
   std::int64_t unread_count(Seq seq) const;
+  // The id members see for `user` (their member id in open chats), active or not.
+  std::int64_t shown_id(WriteTx& tx, UserId user);
 };
 
 class ChatEngine {
@@ -64,9 +83,20 @@ class ChatEngine {
   // Moves a member's read pointer forward (never back). Returns false if it did not move.
   bool advance_read(ChatState& chat, UserId user, Seq seq, Pos pos);
   void add_member(WriteTx& tx, ChatState& chat, UserId user, MemberRole role, Pos pos);
-  void remove_member(WriteTx& tx, ChatState& chat, UserId user, Pos pos);
+  // Adds a prepared membership (room profile, role, what history it sees); `member.pos`
+  // and `member.read_seq` are set here.
+  void add_member(WriteTx& tx, ChatState& chat, MemberRecord member, Pos pos);
+  // Removes an active member. If they owned the chat, ownership passes to the
+  // longest-serving admin, else the longest-serving member; returns that heir.
+  std::optional<UserId> remove_member(WriteTx& tx, ChatState& chat, UserId user, Pos pos);
+  // Writes a changed membership (role, permissions) of an active member.
+  void update_member(WriteTx& tx, ChatState& chat, const MemberRecord& member);
   void rename(WriteTx& tx, ChatState& chat, std::string title, Pos pos);
   void mark_changed(ChatState& chat, Pos pos);
+
+  void set_rules(ChatKind kind, ChatKindRules rules);
+  // The rules of `kind`, or nullptr when it adds none.
+  const ChatKindRules* rules(ChatKind kind) const;
 
   // Store hooks.
   void flush(WriteTx& tx);
@@ -74,6 +104,7 @@ class ChatEngine {
 
  private:
   void rebuild_member_ids(ChatState& chat);
+  void members_changed(WriteTx& tx, ChatState& chat);
 
   // Bounded: cleared wholesale after a commit when it grows past this many chats.
   static constexpr std::size_t kMaxCachedChats = 200'000;
@@ -82,6 +113,7 @@ class ChatEngine {
   std::unordered_map<ChatId, Pos> dirty_chats_;  // chat -> latest change position
   std::unordered_set<ChatId> dirty_reads_;       // chats with moved read pointers
   std::unordered_map<ChatId, std::vector<UserId>> moved_readers_;
+  std::unordered_map<ChatKind, ChatKindRules> rules_;
 };
 
 }  // namespace modu

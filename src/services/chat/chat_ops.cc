@@ -8,6 +8,7 @@
 #include <charconv>
 #include <limits>
 
+#include "services/chat/chat_events.h"
 #include "services/views.h"
 #include "services/write.h"
 
@@ -17,58 +18,11 @@ namespace {
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
 constexpr std::size_t kMaxTitleBytes = 100;
 constexpr std::size_t kMaxClientIdBytes = 64;
-// Summaries list members with profiles up to this size; larger chats use chats.get.
-constexpr std::size_t kSummaryMemberLimit = 100;
-// Deleted seqs reported per chat in one sync page (deletes happen only inside the window).
-constexpr std::int64_t kMaxDeletedPerSync = 1000;
+// Deleted or hidden seqs reported per chat in one sync page.
+constexpr std::int64_t kMaxModeratedPerSync = 1000;
 
 
 Error chat_not_found() { return make_error(ErrorCode::kChatNotFound, "no such chat"); }
-
-// --- events built inside write jobs -------------------------------------------------------
-
-std::string message_json(const MessageRecord& m, std::int64_t unread) {
-  JsonWriter w;
-  w.begin_object().key("message");
-  write_message(w, m, unread);
-  w.end_object();
-  return w.str();
-}
-
-void publish_message(Effects& fx, const ChatState& chat, const MessageRecord& m, Pos pos) {
-  fx.publish(chat.member_ids, share(event_frame("message.new", pos, message_json(m, chat.unread_count(m.seq)))));
-}
-
-// chat.updated to every active member, each with their own view (read pointer, unread).
-void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos) {
-  bool with_members = chat.members.size() <= kSummaryMemberLimit;
-  for (const auto& me : chat.members) {
-    JsonWriter w;
-    w.begin_object().key("chat");
-    write_chat_summary(w, tx, chat.chat, chat.members, me, with_members);
-    w.end_object();
-    fx.publish(me.user, share(event_frame("chat.updated", pos, w.view())));
-  }
-}
-
-std::string summary_result(WriteTx& tx, const ChatState& chat, UserId viewer) {
-  const MemberRecord* me = nullptr;
-  for (const auto& m : chat.members)
-    if (m.user == viewer) me = &m;
-  JsonWriter w;
-  w.begin_object().key("chat");
-  write_chat_summary(w, tx, chat.chat, chat.members, *me, true);
-  w.end_object();
-  return w.str();
-}
-
-// A system message records a change in the chat's timeline. Its client id lives in a
-// namespace clients cannot use ('~'), so it never collides with a real send.
-MessageRecord append_system(WriteTx& tx, ChatEngine& engine, ChatState& chat, UserId by,
-                            const JsonWriter& body, TimeMs now, Pos pos) {
-  return engine.append(tx, chat, by, MessageKind::kSystem, fmt::format("~sys:{}", pos),
-                       std::string(body.view()), 0, now, pos);
-}
 
 // --- reads on the connection's loop --------------------------------------------------------
 
@@ -141,7 +95,8 @@ void messages_history(Call& call, Services& services) {
   ReadSnapshot snapshot(view);
   auto me = active_membership(view, chat_id, call.conn.user);
   if (!me) return call.reply.fail(chat_not_found());
-  // Members see the timeline from the moment they joined.
+  // Members see the timeline from the moment they joined (rooms that show new members the
+  // whole history record them as joined at 0).
   Seq floor = me->joined_seq;
   std::vector<MessageRecord> page;
   bool more = false;
@@ -156,9 +111,12 @@ void messages_history(Call& call, Services& services) {
     if (more) page.erase(page.begin());
   }
   ReadPointers pointers(view.active_members(chat_id));
+  auto chat = view.chat(chat_id);
+  if (!chat) return call.reply.fail(chat_not_found());
+  ShownIds shown(view, *chat);
   JsonWriter w;
   w.begin_object().key("messages").begin_array();
-  for (const auto& m : page) write_message(w, m, pointers.unread(m.seq));
+  for (const auto& m : page) write_message(w, m, pointers.unread(m.seq), shown.of(m.sender));
   w.end_array().field("has_more", more).end_object();
   call.reply.ok(w);
 }
@@ -181,11 +139,11 @@ void sync(Call& call, Services& services) {
   for (const auto& row : rows) {
     std::vector<MemberRecord> members;
     if (row.me.active) members = view.active_members(row.chat.id);
-    // Deletions cannot be seen by paging forward, so the summary lists them.
-    std::vector<Seq> deleted;
-    if (row.me.active) deleted = view.deleted_since(row.chat.id, since, kMaxDeletedPerSync);
+    // Deletions and hides cannot be seen by paging forward, so the summary lists them.
+    std::vector<ModeratedMessage> moderated;
+    if (row.me.active) moderated = view.moderated_since(row.chat.id, since, kMaxModeratedPerSync);
     write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit,
-                       &deleted);
+                       &moderated);
   }
   w.end_array().key("friends").begin_array();
   for (const auto& change : view.friend_changes(call.conn.user, since, until)) {
@@ -226,17 +184,23 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
         return make_error(ErrorCode::kDuplicateClientId,
                           "client_id was already used for a different message");
       ChatState* chat = engine.load(tx, prior->chat);
-      return message_json(*prior, chat ? chat->unread_count(prior->seq) : 0);
+      if (!chat) return make_error(ErrorCode::kInternal, "the chat of a stored message vanished");
+      return message_json(tx, *chat, *prior);
     }
     ChatState* chat = engine.load_for_member(tx, chat_id, me);
     if (!chat) return chat_not_found();
     if (reply_to > chat->chat.last_seq)
       return make_error(ErrorCode::kMessageNotFound, "reply_to names no message in this chat");
+    TimeMs now = now_ms();
+    const ChatKindRules* rules = engine.rules(chat->chat.kind);
+    if (rules && rules->check_send)
+      if (auto refused = rules->check_send(tx, chat->chat, *chat->member(me), now)) return *refused;
     Pos pos = tx.next_pos();
     MessageRecord m = engine.append(tx, *chat, me, MessageKind::kText, client_id, text,
-                                    reply_to, now_ms(), pos);
+                                    reply_to, now, pos);
+    if (rules && rules->sent) rules->sent(chat->chat, *chat->member(me), now);
     // Encoded once: the same JSON is the event's data and the sender's answer.
-    std::string json = message_json(m, chat->unread_count(m.seq));
+    std::string json = message_json(tx, *chat, m);
     fx.publish(chat->member_ids, share(event_frame("message.new", pos, json)));
     fx.count_stored_message();
     return json;
@@ -256,7 +220,7 @@ void messages_read(Call& call, Services& services, ChatEngine& engine) {
       Pos pos = tx.next_pos();
       engine.advance_read(*chat, me, target, pos);
       JsonWriter w;
-      w.begin_object().field("chat_id", chat_id.value).field("user_id", me.value)
+      w.begin_object().field("chat_id", chat_id.value).field("user_id", chat->member(me)->shown_id())
           .field("read_seq", target).end_object();
       fx.publish(chat->member_ids, share(event_frame("chat.read", pos, w.view())));
     }
@@ -276,19 +240,24 @@ void messages_delete(Call& call, Services& services, ChatEngine& engine) {
     auto m = tx.message(chat_id, seq);
     if (!m || seq <= chat->member(me)->joined_seq)
       return make_error(ErrorCode::kMessageNotFound, "no such message in this chat");
-    if (m->sender != me || m->kind != MessageKind::kText)
+    const MemberRecord& actor = *chat->member(me);
+    const ChatKindRules* rules = engine.rules(chat->chat.kind);
+    bool moderator = m->sender != me && rules && rules->moderates_messages && rules->moderates_messages(actor);
+    if (m->kind != MessageKind::kText || (m->sender != me && !moderator))
       return make_error(ErrorCode::kForbidden, "only your own messages can be deleted");
     if (!m->deleted) {
-      if (now_ms() - m->created_at > window_ms)
+      if (!moderator && now_ms() - m->created_at > window_ms)
         return make_error(ErrorCode::kDeleteWindowExpired, "the message is too old to delete for everyone");
       Pos pos = tx.next_pos();
       tx.mark_message_deleted(chat_id, seq, pos);
       m->deleted = true;
+      m->hidden = false;
       m->text.clear();
       engine.mark_changed(*chat, pos);
-      fx.publish(chat->member_ids, share(event_frame("message.deleted", pos, message_json(*m, chat->unread_count(seq)))));
+      if (moderator && rules->moderator_deleted) rules->moderator_deleted(tx, chat->chat, actor, *m);
+      fx.publish(chat->member_ids, share(event_frame("message.deleted", pos, message_json(tx, *chat, *m))));
     }
-    return message_json(*m, chat->unread_count(seq));
+    return message_json(tx, *chat, *m);
   });
 }
 
@@ -382,7 +351,7 @@ void chats_invite(Call& call, Services& services, ChatEngine& engine) {
     body.end_array().end_object();
     MessageRecord m = append_system(tx, engine, *chat, me, body, now_ms(), pos);
     publish_chat_updated(tx, fx, *chat, pos);
-    publish_message(fx, *chat, m, pos);
+    publish_message(tx, fx, *chat, m, pos);
     return summary_result(tx, *chat, me);
   });
 }
@@ -404,7 +373,7 @@ void chats_rename(Call& call, Services& services, ChatEngine& engine) {
     body.begin_object().field("type", "rename").field("by", me.value).field("title", title).end_object();
     MessageRecord m = append_system(tx, engine, *chat, me, body, now_ms(), pos);
     publish_chat_updated(tx, fx, *chat, pos);
-    publish_message(fx, *chat, m, pos);
+    publish_message(tx, fx, *chat, m, pos);
     return summary_result(tx, *chat, me);
   });
 }
@@ -416,26 +385,9 @@ void chats_leave(Call& call, Services& services, ChatEngine& engine) {
   submit_write(services, call.reply, [&engine, me, chat_id](WriteTx& tx, Effects& fx) -> Result<std::string> {
     ChatState* chat = engine.load_for_member(tx, chat_id, me);
     if (!chat) return chat_not_found();
-    if (chat->chat.kind != ChatKind::kGroup)
-      return make_error(ErrorCode::kInvalidState, "only group chats can be left");
-    Pos pos = tx.next_pos();
-    JsonWriter body;
-    body.begin_object().field("type", "leave").field("user", me.value).end_object();
-    MessageRecord m = append_system(tx, engine, *chat, me, body, now_ms(), pos);
-    bool was_owner = chat->member(me)->role == MemberRole::kOwner;
-    engine.remove_member(tx, *chat, me, pos);
-    // Ownership passes to the longest-serving member.
-    if (was_owner && !chat->members.empty()) {
-      auto heir = std::min_element(chat->members.begin(), chat->members.end(),
-                                   [](const MemberRecord& a, const MemberRecord& b) {
-                                     return std::tie(a.joined_seq, a.user) < std::tie(b.joined_seq, b.user);
-                                   });
-      heir->role = MemberRole::kOwner;
-      tx.upsert_member(*heir);
-    }
-    publish_message(fx, *chat, m, pos);
-    publish_chat_updated(tx, fx, *chat, pos);
-    fx.publish(me, share(event_frame("chat.removed", pos, fmt::format(R"({{"chat_id":{}}})", chat_id.value))));
+    if (chat->chat.kind != ChatKind::kGroup && chat->chat.kind != ChatKind::kOpen)
+      return make_error(ErrorCode::kInvalidState, "only group and open chats can be left");
+    leave_chat(tx, fx, engine, *chat, me, tx.next_pos());
     return std::string("{}");
   });
 }

@@ -99,6 +99,112 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_id);
 CREATE INDEX messages_deleted ON messages(chat_id, deleted_pos) WHERE deleted = 1;
 )sql",
+    // v2: open chats and communities.
+    //  * A membership may carry a room identity: public_id (the member id other members see),
+    //    a nickname and avatar (the room profile), admin permissions, and when it began.
+    //  * messages.hidden withholds a reported message; deleted_pos now records the position
+    //    of any visibility change (delete, hide, restore), so sync reports all three.
+    //  * open_rooms_search holds each room's words as n-grams (services/openchat/search.h) in
+    //    an FTS5 table keyed by chat id: Korean words with attached particles match by
+    //    substring, and a word of any length is one indexed lookup per n-gram.
+    R"sql(
+ALTER TABLE members ADD COLUMN public_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN nickname TEXT;
+ALTER TABLE members ADD COLUMN room_avatar TEXT NOT NULL DEFAULT '';
+ALTER TABLE members ADD COLUMN permissions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX members_by_public_id ON members(chat_id, public_id) WHERE public_id != 0;
+
+ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+DROP INDEX messages_deleted;
+CREATE INDEX messages_moderated ON messages(chat_id, deleted_pos) WHERE deleted_pos != 0;
+
+CREATE TABLE open_rooms (
+  chat_id                 INTEGER PRIMARY KEY,
+  code                    TEXT NOT NULL UNIQUE,
+  description             TEXT NOT NULL,
+  tags                    TEXT NOT NULL,   -- newline-separated
+  cover                   TEXT NOT NULL,
+  capacity                INTEGER NOT NULL,
+  listed                  INTEGER NOT NULL,
+  join_policy             TEXT NOT NULL,
+  passcode_hash           TEXT NOT NULL,
+  history_all             INTEGER NOT NULL,
+  form                    TEXT NOT NULL,   -- one field per line: key, type, required, label (tab-separated)
+  friend_of_staff         INTEGER NOT NULL,
+  min_account_age_days    INTEGER NOT NULL,
+  community_cap           INTEGER,
+  slow_mode_seconds       INTEGER NOT NULL,
+  report_threshold        INTEGER NOT NULL,
+  application_ttl_seconds INTEGER NOT NULL,
+  notice_text             TEXT NOT NULL,
+  notice_by               INTEGER NOT NULL,
+  notice_at               INTEGER NOT NULL,
+  member_count            INTEGER NOT NULL,
+  last_public_id          INTEGER NOT NULL,
+  created_at              INTEGER NOT NULL
+);
+CREATE INDEX open_rooms_popular ON open_rooms(listed, member_count DESC, chat_id DESC);
+CREATE VIRTUAL TABLE open_rooms_search USING fts5(terms, tokenize='ascii');
+
+CREATE TABLE open_applications (
+  id         INTEGER PRIMARY KEY,
+  chat_id    INTEGER NOT NULL,
+  user_id    INTEGER NOT NULL,
+  state      TEXT NOT NULL,
+  nickname   TEXT,
+  avatar     TEXT NOT NULL,
+  answers    TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  decided_at INTEGER NOT NULL,
+  decided_by INTEGER NOT NULL
+);
+CREATE INDEX open_applications_by_chat ON open_applications(chat_id, state, id);
+CREATE INDEX open_applications_by_user ON open_applications(user_id, id);
+
+CREATE TABLE open_bans (
+  id      INTEGER PRIMARY KEY,
+  chat_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  by_id   INTEGER NOT NULL,
+  reason  TEXT NOT NULL,
+  at      INTEGER NOT NULL,
+  UNIQUE (chat_id, user_id)
+);
+
+CREATE TABLE open_reports (
+  id          INTEGER PRIMARY KEY,
+  chat_id     INTEGER NOT NULL,
+  reporter_id INTEGER NOT NULL,
+  target_id   INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,
+  reason      TEXT NOT NULL,
+  open        INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  UNIQUE (chat_id, target_id, seq, reporter_id)
+);
+CREATE INDEX open_reports_by_chat ON open_reports(chat_id, open, id);
+CREATE INDEX open_reports_by_target ON open_reports(target_id);
+
+CREATE TABLE open_audit (
+  id        INTEGER PRIMARY KEY,
+  chat_id   INTEGER NOT NULL,
+  at        INTEGER NOT NULL,
+  actor_id  INTEGER NOT NULL,
+  target_id INTEGER NOT NULL,
+  action    TEXT NOT NULL,
+  detail    TEXT NOT NULL
+);
+CREATE INDEX open_audit_by_chat ON open_audit(chat_id, id);
+
+CREATE TABLE open_nicknames (
+  user_id  INTEGER PRIMARY KEY,
+  nickname TEXT NOT NULL,
+  avatar   TEXT NOT NULL
+);
+)sql",
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "modu/store.h"
+#include "storage/sqlite/open_rooms_store.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 
@@ -23,8 +24,12 @@ namespace {
 #define USER_COLS "id, handle, display_name, status_message, avatar, created_at, profile_pos"
 #define DEVICE_COLS "id, user_id, kind, name, created_at, last_seen_at, revoked"
 #define CHAT_COLS "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at"
-#define MEMBER_COLS "m.chat_id, m.user_id, m.role, m.joined_seq, m.read_seq, m.active, m.pos"
-#define MESSAGE_COLS "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted"
+#define MEMBER_COLS \
+  "m.chat_id, m.user_id, m.role, m.joined_seq, m.read_seq, m.active, m.pos, m.public_id, " \
+  "m.nickname, m.room_avatar, m.permissions, m.joined_at"
+#define MESSAGE_COLS "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden"
+
+constexpr int kChatCols = 7;  // columns of CHAT_COLS, for rows that continue with a member
 
 UserRecord read_user(const Stmt& s, int c = 0) {
   UserRecord u;
@@ -71,6 +76,11 @@ MemberRecord read_member(const Stmt& s, int c = 0) {
   m.read_seq = s.int64(c + 4);
   m.active = s.int64(c + 5) != 0;
   m.pos = s.int64(c + 6);
+  m.public_id = s.int64(c + 7);
+  if (!s.is_null(c + 8)) m.nickname = s.text(c + 8);
+  m.room_avatar = s.text(c + 9);
+  m.permissions = static_cast<std::uint32_t>(s.int64(c + 10));
+  m.joined_at = s.int64(c + 11);
   return m;
 }
 
@@ -85,6 +95,7 @@ MessageRecord read_message(const Stmt& s) {
   m.reply_to = s.int64(6);
   m.created_at = s.int64(7);
   m.deleted = s.int64(8) != 0;
+  m.hidden = s.int64(9) != 0;
   return m;
 }
 
@@ -217,6 +228,7 @@ class Reads : public Base {
   }
 
   std::optional<MemberRecord> membership(ChatId chat, UserId user) override {
+    // (also the row of a member who left: their room identity outlives the membership)
     auto s = db_.prepare("SELECT " MEMBER_COLS " FROM members m WHERE m.chat_id = ? AND m.user_id = ?");
     s.bind(1, chat.value).bind(2, user.value);
     if (!s.step()) return std::nullopt;
@@ -244,7 +256,7 @@ class Reads : public Base {
         .bind(4, cursor ? cursor->chat.value : 0)
         .bind(5, limit);
     std::vector<ChatListEntry> out;
-    while (s.step()) out.push_back(ChatListEntry{read_chat(s, 0), read_member(s, 7)});
+    while (s.step()) out.push_back(ChatListEntry{read_chat(s, 0), read_member(s, kChatCols)});
     return out;
   }
 
@@ -254,7 +266,7 @@ class Reads : public Base {
         "WHERE m.user_id = ? AND m.pos > ? ORDER BY m.pos LIMIT ?");
     s.bind(1, user.value).bind(2, since).bind(3, limit);
     std::vector<ChatListEntry> out;
-    while (s.step()) out.push_back(ChatListEntry{read_chat(s, 0), read_member(s, 7)});
+    while (s.step()) out.push_back(ChatListEntry{read_chat(s, 0), read_member(s, kChatCols)});
     return out;
   }
 
@@ -284,12 +296,12 @@ class Reads : public Base {
     return out;
   }
 
-  std::vector<Seq> deleted_since(ChatId chat, Pos since, std::int64_t limit) override {
-    auto s = db_.prepare("SELECT seq FROM messages WHERE chat_id = ? AND deleted = 1 AND deleted_pos > ? "
-                         "ORDER BY seq LIMIT ?");
+  std::vector<ModeratedMessage> moderated_since(ChatId chat, Pos since, std::int64_t limit) override {
+    auto s = db_.prepare("SELECT seq, deleted, hidden FROM messages "
+                         "WHERE chat_id = ? AND deleted_pos != 0 AND deleted_pos > ? ORDER BY seq LIMIT ?");
     s.bind(1, chat.value).bind(2, since).bind(3, limit);
-    std::vector<Seq> out;
-    while (s.step()) out.push_back(s.int64(0));
+    std::vector<ModeratedMessage> out;
+    while (s.step()) out.push_back(ModeratedMessage{s.int64(0), s.int64(1) != 0, s.int64(2) != 0});
     return out;
   }
 
@@ -358,15 +370,22 @@ class Reads : public Base {
 
 class ReadViewImpl final : public Reads<ReadView> {
  public:
-  explicit ReadViewImpl(std::unique_ptr<Db> db) : Reads(*db), owned_(std::move(db)) {}
+  explicit ReadViewImpl(std::unique_ptr<Db> db)
+      : Reads(*db), owned_(std::move(db)), open_rooms_(make_open_rooms(*owned_)) {}
+
+  OpenRoomsView& open_rooms() override { return *open_rooms_; }
 
  private:
   std::unique_ptr<Db> owned_;
+  std::unique_ptr<OpenRoomsTx> open_rooms_;  // used read-only here
 };
 
 class WriteTxImpl final : public Reads<WriteTx> {
  public:
-  WriteTxImpl(Db& db, Pos committed_pos) : Reads(db), pos_(committed_pos) {}
+  WriteTxImpl(Db& db, Pos committed_pos)
+      : Reads(db), pos_(committed_pos), open_rooms_(make_open_rooms(db)) {}
+
+  OpenRoomsTx& open_rooms() override { return *open_rooms_; }
 
   Pos current_pos() override { return pos_; }
   void begin_snapshot() override {}  // already inside the batch transaction
@@ -467,12 +486,18 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
   void upsert_member(const MemberRecord& m) override {
     auto s = db_.prepare(
-        "INSERT INTO members(chat_id, user_id, role, joined_seq, read_seq, active, pos) "
-        "VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(chat_id, user_id) DO UPDATE SET "
-        "role = excluded.role, joined_seq = excluded.joined_seq, read_seq = excluded.read_seq, "
-        "active = 1, pos = excluded.pos");
+        "INSERT INTO members(chat_id, user_id, role, joined_seq, read_seq, active, pos, public_id, "
+        "nickname, room_avatar, permissions, joined_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role, "
+        "joined_seq = excluded.joined_seq, read_seq = excluded.read_seq, active = 1, "
+        "pos = excluded.pos, public_id = excluded.public_id, nickname = excluded.nickname, "
+        "room_avatar = excluded.room_avatar, permissions = excluded.permissions, "
+        "joined_at = excluded.joined_at");
     s.bind(1, m.chat.value).bind(2, m.user.value).bind(3, member_role_name(m.role))
-        .bind(4, m.joined_seq).bind(5, m.read_seq).bind(6, m.pos);
+        .bind(4, m.joined_seq).bind(5, m.read_seq).bind(6, m.pos).bind(7, m.public_id)
+        .bind(9, m.room_avatar).bind(10, static_cast<std::int64_t>(m.permissions))
+        .bind(11, m.joined_at);
+    if (m.nickname) s.bind(8, *m.nickname); else s.bind_null(8);
     s.run();
   }
 
@@ -511,6 +536,26 @@ class WriteTxImpl final : public Reads<WriteTx> {
     s.run();
   }
 
+  void set_message_hidden(ChatId chat, Seq seq, bool hidden, Pos pos) override {
+    auto s = db_.prepare("UPDATE messages SET hidden = ?, deleted_pos = ? WHERE chat_id = ? AND seq = ?");
+    s.bind(1, hidden ? 1 : 0).bind(2, pos).bind(3, chat.value).bind(4, seq);
+    s.run();
+  }
+
+  void scrub_user(UserId user, Pos pos) override {
+    auto s = db_.prepare(
+        "UPDATE users SET handle = '~' || id, password_hash = '', display_name = '', "
+        "status_message = '', avatar = '', profile_pos = ? WHERE id = ?");
+    s.bind(1, pos).bind(2, user.value);
+    s.run();
+    auto d = db_.prepare("UPDATE devices SET revoked = 1 WHERE user_id = ?");
+    d.bind(1, user.value);
+    d.run();
+    auto n = db_.prepare("DELETE FROM open_nicknames WHERE user_id = ?");
+    n.bind(1, user.value);
+    n.run();
+  }
+
   void persist_pos() {
     auto s = db_.prepare("UPDATE meta SET value = ? WHERE key = 'pos'");
     s.bind(1, pos_);
@@ -519,6 +564,7 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
  private:
   Pos pos_;
+  std::unique_ptr<OpenRoomsTx> open_rooms_;
 };
 
 // Distinguishes store instances in the per-thread reader cache, so a reader is never
