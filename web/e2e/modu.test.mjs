@@ -47,7 +47,7 @@ async function logIn(page, handle) {
   await page.locator('.tabnav').waitFor();
 }
 
-const TAB = { friends: 0, chats: 1, more: 2 };
+const TAB = { friends: 0, chats: 1, open: 2, more: 3 };
 async function tab(page, name) {
   await page.locator('.tab-btn').nth(TAB[name]).click();
 }

@@ -27,16 +27,25 @@ export interface Message {
   created_at: Millis;
   deleted: boolean;
   unread: number;
+  /** Open chats: hidden by reports until staff restore or delete it (`text` is empty). */
+  hidden?: boolean;
 }
 
 export type Role = 'owner' | 'admin' | 'member';
 
 export interface Member {
+  /** In open chats, the member id (meaningful only in that room), never the account id. */
   user_id: UserId;
   role: Role;
   read_seq: Seq;
   joined_seq: Seq;
   profile: Profile;
+  /** Open chats: when the member joined. */
+  joined_at?: Millis;
+  /** Open chats: joined with their real profile. */
+  real?: boolean;
+  /** Open chats, admins (부방장): what they may do. The owner may do everything. */
+  permissions?: Permission[];
 }
 
 /** `direct`, `group`, `memo`; later versions add more kinds, shown as groups. */
@@ -55,13 +64,172 @@ export interface ChatSummary {
   member_count: number;
   members: Member[];
   left: boolean;
+  /** The id that stands for me in this chat: my user id, or my member id in an open chat. */
+  self_id?: UserId;
+  /** Open chats: the room. */
+  open?: Room | null;
 }
 
 /**
  * A chat summary as the server sends it: `members` is left out of list pages and events for
  * large chats (ask `chats.get`), and a summary with `left: true` carries little but its id.
  */
-export type WireChat = Omit<ChatSummary, 'members'> & { members?: Member[] };
+export type WireChat = Omit<ChatSummary, 'members'> & {
+  members?: Member[];
+  /** Sync only: messages deleted, hidden or shown again after `since`. */
+  deleted_seqs?: Seq[];
+  hidden_seqs?: Seq[];
+  restored_seqs?: Seq[];
+};
+
+// ---- open chats (오픈채팅 / 모임) -----------------------------------------------------
+
+export type Permission = 'approve' | 'kick' | 'ban' | 'delete' | 'notice' | 'edit';
+export const ALL_PERMISSIONS: readonly Permission[] = ['approve', 'kick', 'ban', 'delete', 'notice', 'edit'];
+
+export type JoinPolicy = 'open' | 'passcode' | 'approval';
+export type HistoryVisibility = 'from_join' | 'all';
+export type FormFieldType = 'real_name' | 'phone' | 'company' | 'job_title' | 'text';
+export const FORM_FIELD_TYPES: readonly FormFieldType[] = ['real_name', 'phone', 'company', 'job_title', 'text'];
+
+export interface FormField {
+  key: string;
+  label: string;
+  type: FormFieldType;
+  required: boolean;
+}
+
+export interface Conditions {
+  friend_of_staff: boolean;
+  min_account_age_days: number;
+}
+
+export interface Notice {
+  text: string;
+  /** A member id. */
+  by: UserId;
+  at: Millis;
+}
+
+/** What anyone may see of an open chat before joining. */
+export interface Room {
+  chat_id: ChatId;
+  code: string;
+  title: string;
+  description: string;
+  tags: string[];
+  cover: string;
+  capacity: number;
+  member_count: number;
+  listed: boolean;
+  join_policy: JoinPolicy;
+  history: HistoryVisibility;
+  form: FormField[];
+  conditions: Conditions;
+  community_cap: number | null;
+  slow_mode_seconds: number;
+  report_threshold: number;
+  application_ttl_seconds: number;
+  notice: Notice | null;
+  created_at: Millis;
+  last_activity_at: Millis;
+}
+
+/** Who I am in a room I create or join. */
+export type RoomProfileArg =
+  | { kind: 'nickname'; nickname: string; avatar?: string }
+  | { kind: 'saved' }
+  | { kind: 'real' };
+
+export type ApplicationState = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
+
+export interface Application {
+  application_id: number;
+  chat_id: ChatId;
+  state: ApplicationState;
+  profile: Profile;
+  answers?: Record<string, string>;
+  created_at: Millis;
+  expires_at: Millis;
+  decided_at: Millis | null;
+  reason: string | null;
+  room?: Room;
+}
+
+export interface Report {
+  report_id: number;
+  chat_id: ChatId;
+  reporter: UserId;
+  target: UserId;
+  seq: Seq;
+  reason: string;
+  state: 'open' | 'resolved';
+  created_at: Millis;
+  message?: Message | null;
+  /** Whether the reported message is hidden now (the server's copy in `message` has its text). */
+  message_hidden?: boolean;
+  target_reports_total: number;
+}
+
+export type AuditAction =
+  | 'create'
+  | 'edit'
+  | 'approve'
+  | 'reject'
+  | 'kick'
+  | 'ban'
+  | 'unban'
+  | 'delete_message'
+  | 'notice'
+  | 'set_role'
+  | 'transfer'
+  | 'resolve_report'
+  | 'hide_message'
+  | (string & {});
+
+export interface AuditEntry {
+  entry_id: number;
+  at: Millis;
+  actor: UserId | null;
+  action: AuditAction;
+  target: UserId | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface Ban {
+  ban_id: number;
+  member_id: UserId;
+  profile: Profile | null;
+  reason: string | null;
+  by: UserId | null;
+  at: Millis;
+}
+
+export interface SavedNickname {
+  nickname: string;
+  avatar: string;
+}
+
+/** The settings of `open.create` (and, all optional, of `open.update`). */
+export interface RoomSettings {
+  title: string;
+  description?: string;
+  tags?: string[];
+  cover?: string;
+  capacity?: number;
+  listed?: boolean;
+  join_policy?: JoinPolicy;
+  passcode?: string;
+  form?: FormField[];
+  conditions?: Conditions;
+  community_cap?: number | null;
+  history?: HistoryVisibility;
+  slow_mode_seconds?: number;
+  report_threshold?: number;
+  application_ttl_seconds?: number;
+}
+
+export type RoomRef = { code: string } | { chat_id: ChatId };
 
 export type DeviceKind = 'phone' | 'tablet' | 'pc' | 'web';
 
@@ -130,6 +298,50 @@ export interface Ops {
     args: { since: number; limit?: number };
     result: { pos: number; chats: WireChat[]; friends: Profile[]; has_more: boolean };
   };
+  'open.create': { args: RoomSettings & { profile: RoomProfileArg }; result: { chat: WireChat } };
+  'open.update': { args: Partial<RoomSettings> & { chat_id: ChatId }; result: { chat: WireChat } };
+  'open.search': { args: { query: string; limit?: number; offset?: number }; result: { rooms: Room[]; has_more: boolean } };
+  'open.popular': { args: { limit?: number; offset?: number }; result: { rooms: Room[]; has_more: boolean } };
+  'open.preview': {
+    args: RoomRef;
+    result: { room: Room; member: boolean; banned: boolean; application: Application | null };
+  };
+  'open.join': {
+    args: RoomRef & { profile: RoomProfileArg; passcode?: string; answers?: Record<string, string> };
+    result: { chat?: WireChat; application?: Application };
+  };
+  'open.applications': { args: { chat_id: ChatId; state?: ApplicationState }; result: { applications: Application[] } };
+  'open.decide': {
+    args: { chat_id: ChatId; application_id: number; approve: boolean; reason?: string };
+    result: { application: Application };
+  };
+  'open.my_applications': { args: Record<string, never>; result: { applications: Application[] } };
+  'open.cancel_application': { args: { application_id: number }; result: { application: Application } };
+  'open.set_role': {
+    args: { chat_id: ChatId; member_id: UserId; role: 'admin' | 'member'; permissions?: Permission[] };
+    result: { member: Member };
+  };
+  'open.transfer': { args: { chat_id: ChatId; member_id: UserId }; result: { chat: WireChat } };
+  'open.kick': { args: { chat_id: ChatId; member_id: UserId; reason?: string }; result: Record<string, never> };
+  'open.ban': { args: { chat_id: ChatId; member_id: UserId; reason?: string }; result: { ban: Ban } };
+  'open.unban': { args: { chat_id: ChatId; ban_id: number }; result: Record<string, never> };
+  'open.bans': { args: { chat_id: ChatId }; result: { bans: Ban[] } };
+  'open.notice': { args: { chat_id: ChatId; text: string }; result: { chat: WireChat } };
+  'open.report': {
+    args: { chat_id: ChatId; seq?: Seq; member_id?: UserId; reason: string };
+    result: { report_id: number };
+  };
+  'open.reports': { args: { chat_id: ChatId; state?: 'open' | 'resolved' }; result: { reports: Report[] } };
+  'open.resolve': {
+    args: { chat_id: ChatId; report_id: number; action: 'dismiss' | 'restore' | 'delete' };
+    result: Record<string, never>;
+  };
+  'open.audit': {
+    args: { chat_id: ChatId; before?: number; limit?: number };
+    result: { entries: AuditEntry[]; has_more: boolean };
+  };
+  'open.nickname.get': { args: Record<string, never>; result: { nickname: SavedNickname | null } };
+  'open.nickname.set': { args: { nickname: string; avatar?: string }; result: { nickname: SavedNickname } };
 }
 
 export type OpName = keyof Ops;
@@ -154,6 +366,9 @@ export interface Events {
   'profile.updated': { profile: Profile };
   'friends.updated': { friend: Profile; removed: boolean };
   'session.revoked': { device_id: number };
+  'open.updated': { room: Room };
+  'open.application': { application: Application };
+  'message.updated': { message: Message };
 }
 
 export type EventName = keyof Events;
@@ -184,7 +399,17 @@ export type ErrorCode =
   | 'rate_limited'
   | 'invalid_state'
   | 'unavailable'
-  | 'internal';
+  | 'internal'
+  | 'room_not_found'
+  | 'banned'
+  | 'room_full'
+  | 'wrong_passcode'
+  | 'conditions_not_met'
+  | 'membership_cap'
+  | 'application_not_found'
+  | 'application_expired'
+  | 'slow_mode'
+  | 'member_not_found';
 
 export interface WireError {
   code: ErrorCode | (string & {});

@@ -26,10 +26,14 @@ export function saveSession(storage: Storage, s: Session | null): void {
   else storage.removeItem(KEY);
 }
 
-/** A client message id: unique per sender, at most 64 characters, random enough across devices. */
-export function newClientId(deviceId: number, now: number): string {
-  const rnd = new Uint8Array(8);
+/**
+ * A client message id: unique per sender, at most 64 characters. Other members of the chat
+ * see it, so it is random and carries nothing that identifies the device or account (open
+ * chat members must not be linkable across rooms).
+ */
+export function newClientId(now: number): string {
+  const rnd = new Uint8Array(12);
   crypto.getRandomValues(rnd);
   const hex = Array.from(rnd, (b) => b.toString(16).padStart(2, '0')).join('');
-  return `w${deviceId}-${now.toString(36)}-${hex}`;
+  return `w-${now.toString(36)}-${hex}`;
 }

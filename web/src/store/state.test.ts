@@ -1,6 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatSummary, Message } from '../protocol/types';
-import { applyNewMessage, applyRead, countUnread, hasOlder, mergeMessages, unreadOf } from './state';
+import {
+  applyNewMessage,
+  applyRead,
+  can,
+  countUnread,
+  hasOlder,
+  hideMessage,
+  isStaff,
+  memberCan,
+  mergeMessages,
+  patchMessages,
+  pendingApplicationFor,
+  secondsIn,
+  selfOf,
+  unreadOf,
+} from './state';
 
 const msg = (seq: number, sender = 1, extra: Partial<Message> = {}): Message => ({
   chat_id: 1,
@@ -101,5 +116,49 @@ describe('read counts', () => {
     const held = mergeMessages(undefined, [msg(1, 2), msg(2, 2), msg(3, 1), msg(4, 2)]).next;
     expect(countUnread(c, held, 1)).toBe(2);
     expect(countUnread(c, mergeMessages(undefined, [msg(4)]).next, 1)).toBeNull();
+  });
+});
+
+describe('open chat helpers', () => {
+  it('decides permissions by role: the owner has all, an admin what it was given', () => {
+    const owner = { ...member(900, 0), role: 'owner' as const };
+    const admin = { ...member(901, 0), role: 'admin' as const, permissions: ['approve' as const] };
+    const adminAll = { ...member(902, 0), role: 'admin' as const };
+    expect(memberCan(owner, 'ban')).toBe(true);
+    expect(memberCan(admin, 'approve')).toBe(true);
+    expect(memberCan(admin, 'ban')).toBe(false);
+    expect(memberCan(adminAll, 'ban')).toBe(true);
+    expect(memberCan(member(903, 0), 'approve')).toBe(false);
+    const c = chat({ kind: 'open', self_id: 901, members: [owner, admin], member_count: 2 });
+    expect(selfOf(c, 1)).toBe(901);
+    expect(can(c, 1, 'approve')).toBe(true);
+    expect(can(c, 1, 'kick')).toBe(false);
+    expect(isStaff(c, 1)).toBe(true);
+    expect(selfOf(chat(), 1)).toBe(1);
+  });
+
+  it('patches held messages by seq (hidden, deleted) and ignores seqs not held', () => {
+    const held = mergeMessages(undefined, [msg(4), msg(5), msg(6)]).next;
+    const next = patchMessages(held, [5, 9], hideMessage)!;
+    expect(next.items[1]).toMatchObject({ seq: 5, hidden: true, text: '' });
+    expect(next.items[0]).toBe(held.items[0]);
+    expect(patchMessages(held, [1, 2], hideMessage)).toBe(held);
+  });
+
+  it('finds the pending application for a room and reads seconds from a slow-mode message', () => {
+    const app = (id: number, state: 'pending' | 'rejected', at: number) => ({
+      application_id: id,
+      chat_id: 7,
+      state,
+      profile: member(0, 0).profile,
+      created_at: at,
+      expires_at: at + 1,
+      decided_at: null,
+      reason: null,
+    });
+    expect(pendingApplicationFor([app(1, 'rejected', 1), app(2, 'pending', 2)], 7)?.application_id).toBe(2);
+    expect(pendingApplicationFor([app(1, 'rejected', 1)], 7)).toBeUndefined();
+    expect(secondsIn('slow mode: wait 12 s')).toBe(12);
+    expect(secondsIn('slow down')).toBeNull();
   });
 });

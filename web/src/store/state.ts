@@ -3,7 +3,8 @@
  * deterministic and idempotent, so events and history pages can arrive in any order and
  * more than once (the protocol delivers at least once).
  */
-import type { ChatSummary, Message, Profile, Seq, UserId } from '../protocol/types';
+import type { Application, ChatSummary, Member, Message, Permission, Profile, Seq, UserId } from '../protocol/types';
+import { ALL_PERMISSIONS } from '../protocol/types';
 
 /** A contiguous run of a chat's messages, ascending by seq, without gaps. */
 export interface ChatMessages {
@@ -27,6 +28,8 @@ export interface PendingMessage {
   status: PendingStatus;
   /** Error code of the last failed attempt, if any. */
   error?: string;
+  /** Slow mode: when sending is allowed again (ms since the epoch), if the server said. */
+  retry_at?: number;
 }
 
 export function firstSeq(cm: ChatMessages | undefined): Seq {
@@ -146,6 +149,77 @@ export function sortChats(chats: Iterable<ChatSummary>): ChatSummary[] {
   return [...chats]
     .filter((c) => !c.left)
     .sort((a, b) => b.last_activity_at - a.last_activity_at || b.chat_id - a.chat_id);
+}
+
+// ---- open chats ----------------------------------------------------------------------
+
+export function isOpenChat(chat: ChatSummary | undefined): boolean {
+  return chat?.kind === 'open';
+}
+
+/**
+ * The id that stands for me in a chat: `self_id` when the server sent it (my member id in an
+ * open chat), else my user id. Compare senders and read pointers with this, never with the
+ * account id.
+ */
+export function selfOf(chat: ChatSummary | undefined, me: UserId): UserId {
+  return chat?.self_id ?? me;
+}
+
+export function selfMember(chat: ChatSummary, me: UserId): Member | undefined {
+  const self = selfOf(chat, me);
+  return chat.members.find((m) => m.user_id === self);
+}
+
+/** Whether a member may do something: the owner may do everything, an admin what it was given. */
+export function memberCan(m: Member | undefined, perm: Permission): boolean {
+  if (!m) return false;
+  if (m.role === 'owner') return true;
+  if (m.role !== 'admin') return false;
+  return (m.permissions ?? ALL_PERMISSIONS).includes(perm);
+}
+
+export function can(chat: ChatSummary, me: UserId, perm: Permission): boolean {
+  return memberCan(selfMember(chat, me), perm);
+}
+
+/** Staff: the owner and admins. */
+export function isStaff(chat: ChatSummary, me: UserId): boolean {
+  const m = selfMember(chat, me);
+  return m?.role === 'owner' || m?.role === 'admin';
+}
+
+/** Changes the held copies of some messages (a sync's deleted or hidden seqs); same object if none held. */
+export function patchMessages(cm: ChatMessages | undefined, seqs: readonly Seq[], patch: (m: Message) => Message): ChatMessages | undefined {
+  if (!cm || seqs.length === 0) return cm;
+  const first = firstSeq(cm);
+  let items: Message[] | null = null;
+  for (const seq of seqs) {
+    const idx = seq - first;
+    if (idx < 0 || idx >= cm.items.length) continue;
+    items ??= cm.items.slice();
+    items[idx] = patch(items[idx] as Message);
+  }
+  return items ? { items } : cm;
+}
+
+export const hideMessage = (m: Message): Message => ({ ...m, hidden: true, text: '' });
+export const deleteMessageLocally = (m: Message): Message => ({ ...m, deleted: true, text: '' });
+
+/** The newest application of mine for a room that is still waiting for a decision. */
+export function pendingApplicationFor(apps: Iterable<Application>, chatId: number): Application | undefined {
+  let best: Application | undefined;
+  for (const a of apps) {
+    if (a.chat_id !== chatId || a.state !== 'pending') continue;
+    if (!best || a.created_at > best.created_at) best = a;
+  }
+  return best;
+}
+
+/** Seconds named in a server message such as "slow mode: wait 12 s", if any. */
+export function secondsIn(text: string): number | null {
+  const m = /(\d+)/.exec(text);
+  return m ? Number(m[1]) : null;
 }
 
 export function isGroupLike(chat: ChatSummary): boolean {

@@ -7,13 +7,26 @@
 import type { Connection } from '../protocol/connection';
 import { ConnectionError, ProtocolError, isTransient } from '../protocol/errors';
 import type {
+  Application,
+  ApplicationState,
+  AuditEntry,
+  Ban,
   ChatId,
   ChatSummary,
   Device,
   DeviceInfo,
+  Member,
   Message,
   OpArgs,
+  OpResult,
+  Permission,
   Profile,
+  Report,
+  Room,
+  RoomProfileArg,
+  RoomRef,
+  RoomSettings,
+  SavedNickname,
   Seq,
   ServerEvent,
   UserId,
@@ -27,11 +40,18 @@ import {
   type ChatMessages,
   countUnread,
   firstSeq,
+  deleteMessageLocally,
   hasAllMembers,
+  hideMessage,
+  isOpenChat,
+  isStaff,
   lastSeq,
   mergeMessages,
   type PendingMessage,
+  patchMessages,
   replaceMessage,
+  secondsIn,
+  selfOf,
   sortChats,
 } from './state';
 
@@ -66,9 +86,24 @@ export class AppStore {
   activeChat: ChatId | null = null;
   /** Chats whose older history is being fetched. */
   loadingOlder = new Set<ChatId>();
+  /**
+   * Per chat, the first seq I may see when it is above 1 (members see a group or a
+   * `from_join` open chat from when they joined): the server said nothing lies before it.
+   */
+  private readonly historyStart = new Map<ChatId, Seq>();
   pos = 0;
   /** Why the session ended, if the server ended it. */
   signedOutReason: 'revoked' | null = null;
+  /** My applications to communities (approval rooms), by id; kept current by events. */
+  myApplications = new Map<number, Application>();
+  /** Staff view: pending applications per room I may approve in, as far as known. */
+  staffQueue = new Map<ChatId, Map<number, Application>>();
+  /** My saved nickname profile for open chats: undefined until loaded, null if none. */
+  savedNickname: SavedNickname | null | undefined = undefined;
+  /** Slow mode: per open chat, when I may send again (ms since the epoch). */
+  slowUntil = new Map<ChatId, number>();
+  /** Open chats: every room profile seen per room, so people who left keep their names. */
+  private readonly knownMembers = new Map<ChatId, Map<UserId, Profile>>();
 
   private readonly deps: StoreDeps;
   private readonly now: () => number;
@@ -82,6 +117,8 @@ export class AppStore {
   private outboxTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly listeners = new Set<() => void>();
   private readonly incomingListeners = new Set<(m: Message, chat: ChatSummary) => void>();
+  private readonly applicationListeners = new Set<(a: Application, mine: boolean) => void>();
+  private readonly memberRefresh = new Map<ChatId, ReturnType<typeof setTimeout>>();
   private notifyScheduled = false;
   private readonly dirty = {
     chats: new Set<ChatId>(),
@@ -128,6 +165,12 @@ export class AppStore {
     return () => this.incomingListeners.delete(fn);
   }
 
+  /** Applications that arrive live: mine when decided, or new ones for staff to decide. */
+  onApplication(fn: (a: Application, mine: boolean) => void): () => void {
+    this.applicationListeners.add(fn);
+    return () => this.applicationListeners.delete(fn);
+  }
+
   private changed(): void {
     if (this.notifyScheduled) return;
     this.notifyScheduled = true;
@@ -153,15 +196,28 @@ export class AppStore {
       .sort((a, b) => a.created_at - b.created_at);
   }
 
+  /** A person by account id (never a member id of an open chat: those mean nothing elsewhere). */
   profileOf(userId: UserId): Profile | undefined {
     if (this.me?.user_id === userId) return this.me;
     const f = this.friends.get(userId);
     if (f) return f;
     for (const c of this.chats.values()) {
+      if (isOpenChat(c)) continue;
       const m = c.members.find((x) => x.user_id === userId);
       if (m) return m.profile;
     }
     return undefined;
+  }
+
+  /** The id that stands for me in a chat (my member id in an open chat). */
+  selfId(chatId: ChatId): UserId {
+    return selfOf(this.chats.get(chatId), this.me?.user_id ?? -1);
+  }
+
+  /** A person as a chat names them: in open chats by member id, with their room profile. */
+  memberProfile(chat: ChatSummary | undefined, id: UserId): Profile | undefined {
+    if (!chat || !isOpenChat(chat)) return this.profileOf(id);
+    return chat.members.find((m) => m.user_id === id)?.profile ?? this.knownMembers.get(chat.chat_id)?.get(id);
   }
 
   memoChat(): ChatSummary | undefined {
@@ -215,6 +271,10 @@ export class AppStore {
     this.messages = new Map();
     this.friends = new Map();
     this.pending = new Map();
+    this.myApplications = new Map();
+    this.staffQueue = new Map();
+    this.savedNickname = undefined;
+    this.slowUntil = new Map();
     this.activeChat = null;
     this.pos = 0;
     this.synced = false;
@@ -278,7 +338,7 @@ export class AppStore {
     this.syncing = false;
     const events = this.buffered;
     this.buffered = [];
-    for (const ev of events) if (ev.pos === undefined || ev.pos > this.pos) this.apply(ev);
+    for (const ev of events) if (!ev.pos || ev.pos > this.pos) this.apply(ev); // pos 0 or none: not a stream change
     this.synced = true;
     this.deps.connection.resetBackoff();
     this.setNet('online');
@@ -295,6 +355,7 @@ export class AppStore {
         if (c.left) this.removeChat(c.chat_id);
         else {
           this.upsertChat(c);
+          this.applySeqChanges(c);
           this.staleTail.add(c.chat_id);
         }
       }
@@ -313,6 +374,31 @@ export class AppStore {
     for (const f of friends) this.setFriend(f);
     this.setPos(since);
     this.changed();
+  }
+
+  /** A sync summary's deleted, hidden and restored seqs, applied to the held messages. */
+  private applySeqChanges(c: WireChat): void {
+    let cm = this.messages.get(c.chat_id);
+    const before = cm;
+    cm = patchMessages(cm, c.deleted_seqs ?? [], deleteMessageLocally);
+    cm = patchMessages(cm, c.hidden_seqs ?? [], hideMessage);
+    if (cm && cm !== before) {
+      this.messages.set(c.chat_id, cm);
+      this.dirty.messages.add(c.chat_id);
+      this.markDirty();
+    }
+    // A restored message's text is not in the summary: fetch it again if we hold it.
+    for (const seq of c.restored_seqs ?? []) {
+      const held = this.messages.get(c.chat_id);
+      if (!held || seq < firstSeq(held) || seq > lastSeq(held)) continue;
+      void this.deps.connection
+        .request('messages.history', { chat_id: c.chat_id, after_seq: seq - 1, limit: 1 })
+        .then((res) => {
+          for (const m of res.messages) this.receiveReplacement(m);
+          this.changed();
+        })
+        .catch(() => undefined);
+    }
   }
 
   private async ensureMemo(): Promise<void> {
@@ -346,7 +432,14 @@ export class AppStore {
         this.receiveMessage(ev.data.message, true);
         break;
       case 'message.deleted':
-        this.receiveDeleted(ev.data.message);
+      case 'message.updated':
+        this.receiveReplacement(ev.data.message);
+        break;
+      case 'open.updated':
+        this.receiveRoom(ev.data.room);
+        break;
+      case 'open.application':
+        this.receiveApplication(ev.data.application);
         break;
       case 'chat.read':
         this.receiveRead(ev.data.chat_id, ev.data.user_id, ev.data.read_seq);
@@ -376,9 +469,10 @@ export class AppStore {
   }
 
   private receiveMessage(msg: Message, live: boolean): void {
-    const me = this.me?.user_id ?? -1;
-    if (msg.sender_id === me && this.pending.has(msg.client_id)) this.dropPending(msg.client_id);
     const chat = this.chats.get(msg.chat_id);
+    const me = selfOf(chat, this.me?.user_id ?? -1);
+    const p = this.pending.get(msg.client_id);
+    if (p && p.chat_id === msg.chat_id && (msg.sender_id === me || !chat)) this.dropPending(msg.client_id);
     if (!chat) {
       // A chat we have not heard of yet (we were just added): fetch it, then its messages.
       void this.refreshChat(msg.chat_id).then(() => {
@@ -390,13 +484,27 @@ export class AppStore {
     this.setChat(applyNewMessage(chat, msg, me));
     this.mergeInto(msg.chat_id, [msg]);
     if (this.activeChat === msg.chat_id) void this.markRead(msg.chat_id);
+    if (live && isNew && msg.kind === 'system' && isOpenChat(chat)) this.scheduleMemberRefresh(msg.chat_id);
     if (live && isNew && msg.sender_id !== me && msg.kind !== 'system') {
       const c = this.chats.get(msg.chat_id);
       if (c) for (const fn of this.incomingListeners) fn(msg, c);
     }
   }
 
-  private receiveDeleted(msg: Message): void {
+  /** Open chats: membership changed (a system message said so); fetch the member list again. */
+  private scheduleMemberRefresh(chatId: ChatId): void {
+    if (this.memberRefresh.has(chatId)) return;
+    this.memberRefresh.set(
+      chatId,
+      setTimeout(() => {
+        this.memberRefresh.delete(chatId);
+        if (this.net === 'online') void this.refreshChat(chatId);
+      }, 250),
+    );
+  }
+
+  /** A newer copy of a message: deleted for everyone, hidden by reports, or shown again. */
+  private receiveReplacement(msg: Message): void {
     const held = this.messages.get(msg.chat_id);
     const next = replaceMessage(held, msg);
     if (next && next !== held) {
@@ -411,9 +519,10 @@ export class AppStore {
   private receiveRead(chatId: ChatId, userId: UserId, readSeq: Seq): void {
     const chat = this.chats.get(chatId);
     if (!chat || !this.me) return;
-    let next = applyRead(chat, userId, readSeq, this.me.user_id);
-    if (userId === this.me.user_id) {
-      const n = countUnread(next, this.messages.get(chatId), this.me.user_id);
+    const self = selfOf(chat, this.me.user_id);
+    let next = applyRead(chat, userId, readSeq, self);
+    if (userId === self) {
+      const n = countUnread(next, this.messages.get(chatId), self);
       if (n !== null && n !== next.unread_count) next = { ...next, unread_count: n };
     }
     this.setChat(next);
@@ -480,6 +589,7 @@ export class AppStore {
       const res = await conn.request('messages.history', { chat_id: chatId, limit: HISTORY_PAGE });
       this.staleTail.delete(chatId);
       this.setMessages(chatId, mergeMessages(undefined, res.messages).next);
+      if (!res.has_more && res.messages.length) this.historyStart.set(chatId, firstSeq(this.messages.get(chatId)));
       return;
     }
     for (;;) {
@@ -498,10 +608,17 @@ export class AppStore {
     }
   }
 
+  /** Whether older messages than the held ones can be fetched. */
+  hasOlder(chatId: ChatId): boolean {
+    const held = this.messages.get(chatId);
+    const first = firstSeq(held);
+    return first > 1 && this.historyStart.get(chatId) !== first;
+  }
+
   /** Fetches the page before the held run (scrolling up through history). */
   async loadOlder(chatId: ChatId): Promise<void> {
     const held = this.messages.get(chatId);
-    if (!held || firstSeq(held) <= 1 || this.loadingOlder.has(chatId) || this.net !== 'online') return;
+    if (!held || !this.hasOlder(chatId) || this.loadingOlder.has(chatId) || this.net !== 'online') return;
     this.loadingOlder.add(chatId);
     this.changed();
     try {
@@ -511,6 +628,7 @@ export class AppStore {
         limit: HISTORY_PAGE,
       });
       this.setMessages(chatId, mergeMessages(this.messages.get(chatId), res.messages).next);
+      if (!res.has_more) this.historyStart.set(chatId, firstSeq(this.messages.get(chatId)));
     } finally {
       this.loadingOlder.delete(chatId);
       this.changed();
@@ -527,7 +645,7 @@ export class AppStore {
     this.readInFlight.set(chatId, seq);
     try {
       const res = await this.deps.connection.request('messages.read', { chat_id: chatId, seq });
-      this.receiveRead(chatId, this.me.user_id, res.read_seq);
+      this.receiveRead(chatId, this.selfId(chatId), res.read_seq);
       this.changed();
     } catch {
       // Tried again on the next message or focus.
@@ -540,7 +658,7 @@ export class AppStore {
   send(chatId: ChatId, text: string, replyTo?: Seq): PendingMessage {
     const now = this.now();
     const p: PendingMessage = {
-      client_id: newClientId(this.session?.device_id ?? 0, now),
+      client_id: newClientId(now),
       chat_id: chatId,
       text,
       created_at: now,
@@ -591,11 +709,17 @@ export class AppStore {
       const { message } = await this.deps.connection.request('messages.send', args);
       this.dropPending(p.client_id);
       this.receiveMessage(message, false);
+      this.noteSlowMode(p.chat_id, null);
       this.changed();
     } catch (e) {
       if (!this.pending.has(p.client_id)) return;
       const code = e instanceof ProtocolError || e instanceof ConnectionError ? e.code : 'internal';
-      if (e instanceof ConnectionError && e.code !== 'timeout') {
+      if (e instanceof ProtocolError && e.code === 'slow_mode') {
+        const until = this.noteSlowMode(p.chat_id, secondsIn(e.message));
+        const failed: PendingMessage = { ...p, status: 'failed', error: code };
+        if (until) failed.retry_at = until;
+        this.setPending(failed);
+      } else if (e instanceof ConnectionError && e.code !== 'timeout') {
         // The connection dropped: resend with the same client id after reconnecting.
         this.setPending({ ...p, status: 'queued' });
       } else if (isTransient(e) && !(e instanceof ConnectionError)) {
@@ -605,6 +729,25 @@ export class AppStore {
         this.setPending({ ...p, status: 'failed', error: code });
       }
     }
+  }
+
+  /**
+   * Slow mode: after my send (seconds null) or a `slow_mode` refusal (seconds left, if the
+   * server named them), remembers when I may send again. Staff are not limited.
+   */
+  private noteSlowMode(chatId: ChatId, secondsLeft: number | null): number | null {
+    const chat = this.chats.get(chatId);
+    const wait = chat?.open?.slow_mode_seconds ?? 0;
+    if (!chat || !this.me || isStaff(chat, this.me.user_id)) return null;
+    const secs = secondsLeft ?? wait;
+    if (secs <= 0) {
+      this.slowUntil.delete(chatId);
+      return null;
+    }
+    const until = this.now() + secs * 1000;
+    this.slowUntil.set(chatId, until);
+    this.changed();
+    return until;
   }
 
   private scheduleOutbox(): void {
@@ -628,7 +771,7 @@ export class AppStore {
 
   async deleteMessage(chatId: ChatId, seq: Seq): Promise<void> {
     const { message } = await this.deps.connection.request('messages.delete', { chat_id: chatId, seq });
-    this.receiveDeleted(message);
+    this.receiveReplacement(message);
     this.changed();
   }
 
@@ -700,6 +843,202 @@ export class AppStore {
     await this.deps.connection.request('devices.revoke', { device_id: deviceId });
   }
 
+  // ---- open chats (오픈채팅 / 모임) ---------------------------------------------------
+
+  private get conn(): Connection {
+    return this.deps.connection;
+  }
+
+  async searchRooms(query: string, offset = 0): Promise<{ rooms: Room[]; has_more: boolean }> {
+    return this.conn.request('open.search', { query, limit: 20, offset });
+  }
+
+  async popularRooms(offset = 0): Promise<{ rooms: Room[]; has_more: boolean }> {
+    return this.conn.request('open.popular', { limit: 20, offset });
+  }
+
+  async previewRoom(ref: RoomRef): Promise<OpResult<'open.preview'>> {
+    const res = await this.conn.request('open.preview', ref);
+    if (res.application) this.putApplication(res.application);
+    if (res.member && this.chats.has(res.room.chat_id)) this.receiveRoom(res.room);
+    return res;
+  }
+
+  async createRoom(settings: RoomSettings, profile: RoomProfileArg): Promise<ChatId> {
+    const { chat } = await this.conn.request('open.create', { ...settings, profile });
+    this.upsertChat(chat);
+    this.changed();
+    return chat.chat_id;
+  }
+
+  async updateRoom(chatId: ChatId, settings: Partial<RoomSettings>): Promise<void> {
+    const { chat } = await this.conn.request('open.update', { chat_id: chatId, ...settings });
+    this.upsertChat(chat);
+    this.changed();
+  }
+
+  /** Joins a room: `{chat_id}` once a member, or the application waiting for a decision. */
+  async joinRoom(
+    ref: RoomRef,
+    profile: RoomProfileArg,
+    extra: { passcode?: string; answers?: Record<string, string> } = {},
+    /** The room as previewed, kept with the application for "my applications". */
+    room?: Room,
+  ): Promise<{ chat_id?: ChatId; application?: Application }> {
+    const args: OpArgs<'open.join'> = { ...ref, profile };
+    if (extra.passcode) args.passcode = extra.passcode;
+    if (extra.answers) args.answers = extra.answers;
+    const res = await this.conn.request('open.join', args);
+    if (res.chat) {
+      this.upsertChat(res.chat);
+      this.changed();
+      return { chat_id: res.chat.chat_id };
+    }
+    if (res.application) {
+      this.putApplication(room && !res.application.room ? { ...res.application, room } : res.application);
+      this.changed();
+      return { application: res.application };
+    }
+    return {};
+  }
+
+  async loadMyApplications(): Promise<Application[]> {
+    const { applications } = await this.conn.request('open.my_applications', {});
+    this.myApplications = new Map(applications.map((a) => [a.application_id, a]));
+    this.changed();
+    return applications;
+  }
+
+  async cancelApplication(applicationId: number): Promise<void> {
+    const { application } = await this.conn.request('open.cancel_application', { application_id: applicationId });
+    this.putApplication(application);
+    this.changed();
+  }
+
+  async roomApplications(chatId: ChatId, state: ApplicationState = 'pending'): Promise<Application[]> {
+    const { applications } = await this.conn.request('open.applications', { chat_id: chatId, state });
+    if (state === 'pending') {
+      this.staffQueue.set(chatId, new Map(applications.map((a) => [a.application_id, a])));
+      this.changed();
+    }
+    return applications;
+  }
+
+  async decideApplication(chatId: ChatId, applicationId: number, approve: boolean, reason?: string): Promise<Application> {
+    const args: OpArgs<'open.decide'> = { chat_id: chatId, application_id: applicationId, approve };
+    if (reason) args.reason = reason;
+    try {
+      const { application } = await this.conn.request('open.decide', args);
+      return application;
+    } finally {
+      // Decided (or expired, or decided by someone else): either way it left the queue.
+      this.staffQueue.get(chatId)?.delete(applicationId);
+      this.changed();
+    }
+  }
+
+  async setRole(chatId: ChatId, memberId: UserId, role: 'admin' | 'member', permissions?: Permission[]): Promise<Member> {
+    const args: OpArgs<'open.set_role'> = { chat_id: chatId, member_id: memberId, role };
+    if (role === 'admin' && permissions) args.permissions = permissions;
+    const { member } = await this.conn.request('open.set_role', args);
+    const chat = this.chats.get(chatId);
+    if (chat) {
+      this.setChat({ ...chat, members: chat.members.map((m) => (m.user_id === member.user_id ? { ...m, ...member } : m)) });
+      this.changed();
+    }
+    return member;
+  }
+
+  async transferOwnership(chatId: ChatId, memberId: UserId): Promise<void> {
+    const { chat } = await this.conn.request('open.transfer', { chat_id: chatId, member_id: memberId });
+    this.upsertChat(chat);
+    this.changed();
+  }
+
+  async kick(chatId: ChatId, memberId: UserId, reason?: string): Promise<void> {
+    await this.conn.request('open.kick', reason ? { chat_id: chatId, member_id: memberId, reason } : { chat_id: chatId, member_id: memberId });
+    await this.refreshChat(chatId);
+  }
+
+  async ban(chatId: ChatId, memberId: UserId, reason?: string): Promise<Ban> {
+    const { ban } = await this.conn.request('open.ban', reason ? { chat_id: chatId, member_id: memberId, reason } : { chat_id: chatId, member_id: memberId });
+    await this.refreshChat(chatId);
+    return ban;
+  }
+
+  async unban(chatId: ChatId, banId: number): Promise<void> {
+    await this.conn.request('open.unban', { chat_id: chatId, ban_id: banId });
+  }
+
+  async bans(chatId: ChatId): Promise<Ban[]> {
+    return (await this.conn.request('open.bans', { chat_id: chatId })).bans;
+  }
+
+  async setNotice(chatId: ChatId, text: string): Promise<void> {
+    const { chat } = await this.conn.request('open.notice', { chat_id: chatId, text });
+    this.upsertChat(chat);
+    this.changed();
+  }
+
+  async report(chatId: ChatId, target: { seq: Seq } | { member_id: UserId }, reason: string): Promise<number> {
+    return (await this.conn.request('open.report', { chat_id: chatId, ...target, reason })).report_id;
+  }
+
+  async reports(chatId: ChatId, state: 'open' | 'resolved' = 'open'): Promise<Report[]> {
+    return (await this.conn.request('open.reports', { chat_id: chatId, state })).reports;
+  }
+
+  async resolveReport(chatId: ChatId, reportId: number, action: 'dismiss' | 'restore' | 'delete'): Promise<void> {
+    await this.conn.request('open.resolve', { chat_id: chatId, report_id: reportId, action });
+  }
+
+  async audit(chatId: ChatId, before?: number): Promise<{ entries: AuditEntry[]; has_more: boolean }> {
+    return this.conn.request('open.audit', before ? { chat_id: chatId, before, limit: 50 } : { chat_id: chatId, limit: 50 });
+  }
+
+  async loadSavedNickname(): Promise<SavedNickname | null> {
+    const { nickname } = await this.conn.request('open.nickname.get', {});
+    this.savedNickname = nickname;
+    this.changed();
+    return nickname;
+  }
+
+  async saveNickname(nickname: string, avatar: string): Promise<void> {
+    const res = await this.conn.request('open.nickname.set', avatar ? { nickname, avatar } : { nickname });
+    this.savedNickname = res.nickname;
+    this.changed();
+  }
+
+  private putApplication(a: Application): void {
+    const old = this.myApplications.get(a.application_id);
+    // Events about my application may not carry the room; keep the one we know.
+    this.myApplications.set(a.application_id, old?.room && !a.room ? { ...a, room: old.room } : a);
+  }
+
+  /** The room of an open chat changed (info or notice). */
+  private receiveRoom(room: Room): void {
+    const chat = this.chats.get(room.chat_id);
+    if (!chat) return;
+    this.setChat({ ...chat, open: room, title: room.title || chat.title });
+  }
+
+  private receiveApplication(a: Application): void {
+    const chat = this.chats.get(a.chat_id);
+    const me = this.me?.user_id ?? -1;
+    // Staff hear of new applications to their rooms; applicants hear of decisions.
+    const mine = this.myApplications.has(a.application_id) || !chat || !isStaff(chat, me);
+    if (mine) {
+      this.putApplication(a);
+      if (a.state === 'approved') void this.refreshChat(a.chat_id);
+    } else {
+      let q = this.staffQueue.get(a.chat_id);
+      if (!q) this.staffQueue.set(a.chat_id, (q = new Map()));
+      if (a.state === 'pending') q.set(a.application_id, a);
+      else q.delete(a.application_id);
+    }
+    for (const fn of this.applicationListeners) fn(a, mine);
+  }
+
   // ---- state updates -----------------------------------------------------------------
 
   private setMe(p: Profile): void {
@@ -731,6 +1070,11 @@ export class AppStore {
     );
     let c: ChatSummary = { ...wire, members };
     const incoming = c;
+    if (isOpenChat(c)) {
+      let known = this.knownMembers.get(c.chat_id);
+      if (!known) this.knownMembers.set(c.chat_id, (known = new Map()));
+      for (const m of [...(old?.members ?? []), ...members]) known.set(m.user_id, m.profile);
+    }
     if (old) {
       const oldPtr = new Map(old.members.map((m) => [m.user_id, m.read_seq]));
       c = {
@@ -745,7 +1089,7 @@ export class AppStore {
       }
       if (old.read_seq > c.read_seq) c = { ...c, read_seq: old.read_seq };
       if (this.me) {
-        const n = countUnread(c, this.messages.get(c.chat_id), this.me.user_id);
+        const n = countUnread(c, this.messages.get(c.chat_id), selfOf(c, this.me.user_id));
         if (n !== null) c = { ...c, unread_count: n };
       }
     }
@@ -768,7 +1112,7 @@ export class AppStore {
     this.dirty.messages.add(chatId);
     const chat = this.chats.get(chatId);
     const last = cm.items[cm.items.length - 1];
-    if (chat && last && this.me) this.setChat(applyNewMessage(chat, last, this.me.user_id));
+    if (chat && last && this.me) this.setChat(applyNewMessage(chat, last, selfOf(chat, this.me.user_id)));
     this.markDirty();
     this.changed();
   }
@@ -785,7 +1129,8 @@ export class AppStore {
     if (this.me?.user_id === p.user_id) this.setMe(p);
     if (this.friends.has(p.user_id)) this.setFriend(p);
     for (const c of this.chats.values()) {
-      if (!c.members.some((m) => m.user_id === p.user_id)) continue;
+      // Open chats name people by member id and show room profiles: account updates do not apply.
+      if (isOpenChat(c) || !c.members.some((m) => m.user_id === p.user_id)) continue;
       this.setChat({ ...c, members: c.members.map((m) => (m.user_id === p.user_id ? { ...m, profile: p } : m)) });
     }
   }

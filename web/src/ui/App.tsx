@@ -8,13 +8,16 @@ import { type Drafts, type Settings, saveSettings } from './settings';
 
 function parseHash(hash: string): Route {
   const [, tab, chat] = hash.replace(/^#/, '').split('/');
-  const t: Tab = tab === 'friends' || tab === 'more' ? tab : 'chats';
+  const t: Tab = tab === 'friends' || tab === 'more' || tab === 'open' ? tab : 'chats';
+  // `#/open/<code>`: a room to preview and join (the link the open chat shares).
+  if (t === 'open') return { tab: t, chat: null, code: chat && /^[A-Za-z0-9]{1,32}$/.test(chat) ? chat : null };
   const id = Number(chat);
-  return { tab: t, chat: Number.isInteger(id) && id > 0 ? id : null };
+  return { tab: t, chat: Number.isInteger(id) && id > 0 ? id : null, code: null };
 }
 
 function toHash(r: Route): string {
-  return `#/${r.tab}${r.chat !== null ? `/${r.chat}` : ''}`;
+  if (r.tab === 'open' && r.code) return `#/open/${r.code}`;
+  return `#/${r.tab}${r.chat !== null && r.tab !== 'open' ? `/${r.chat}` : ''}`;
 }
 
 export function App(props: { store: AppStore; initialSettings: Settings; drafts: Drafts }) {
@@ -51,7 +54,7 @@ export function App(props: { store: AppStore; initialSettings: Settings; drafts:
   }, [store, openChat, signedIn]);
 
   const navigate = useCallback((r: Partial<Route>) => {
-    const next = { ...parseHash(location.hash), ...r };
+    const next = { ...parseHash(location.hash), code: null, ...r };
     const hash = toHash(next);
     if (location.hash !== hash) location.hash = hash;
     setRoute(next);

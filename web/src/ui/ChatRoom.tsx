@@ -2,14 +2,16 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { errorText } from '../i18n';
 import { errorCode } from '../protocol/errors';
 import type { ChatSummary, Message } from '../protocol/types';
-import { hasOlder, isGroupLike, localDay, type PendingMessage, unreadOf } from '../store/state';
+import { can, isGroupLike, isStaff, localDay, type PendingMessage, unreadOf } from '../store/state';
 import { Avatar } from './Avatar';
 import { ChatAvatar, chatTitle, memberCountLabel, systemText } from './chatView';
 import { ChatInfo } from './ChatInfo';
 import { useApp, useMediaQuery } from './context';
 import { Confirm } from './Dialog';
 import { formatDay, formatTime } from './format';
-import { IconAlert, IconBack, IconClock, IconClose, IconDown, IconMenu, IconReply, IconRetry, IconSend, IconTrash } from './icons';
+import { IconAlert, IconBack, IconClock, IconClose, IconDown, IconFlag, IconMenu, IconPin, IconReply, IconRetry, IconSend, IconTrash } from './icons';
+import { OpenInfo } from './OpenInfo';
+import { ReasonDialog } from './openView';
 import { VirtualList } from './VirtualList';
 
 type Row =
@@ -55,6 +57,8 @@ export function ChatRoom({ chatId }: { chatId: number }) {
   const [atBottom, setAtBottom] = useState(true);
   const [bottomSignal, setBottomSignal] = useState(0);
   const [deleting, setDeleting] = useState<Message | null>(null);
+  const [reporting, setReporting] = useState<Message | null>(null);
+  const [noticeOpen, setNoticeOpen] = useState(false);
   const seenLast = useRef(0);
 
   const items = cm?.items;
@@ -68,6 +72,12 @@ export function ChatRoom({ chatId }: { chatId: number }) {
   const newest = items?.[items.length - 1]?.seq ?? 0;
   if (atBottom) seenLast.current = newest;
   const showPill = !atBottom && newest > seenLast.current;
+
+  // Staff who approve learn of waiting applications when they open the room.
+  const approver = !!chat && chat.kind === 'open' && chat.open?.join_policy === 'approval' && can(chat, store.me?.user_id ?? -1, 'approve');
+  useEffect(() => {
+    if (approver && store.net === 'online') void store.roomApplications(chatId).catch(() => undefined);
+  }, [approver, store.net, chatId]);
 
   const onNearTop = useCallback(() => {
     void store.loadOlder(chatId).catch(() => undefined);
@@ -87,6 +97,12 @@ export function ChatRoom({ chatId }: { chatId: number }) {
   }
   const title = chatTitle(chat, store);
   const group = isGroupLike(chat);
+  const open = chat.kind === 'open';
+  const me = store.me?.user_id ?? -1;
+  const selfId = store.selfId(chatId);
+  const staffDelete = open && can(chat, me, 'delete');
+  const pendingApps = open && can(chat, me, 'approve') ? (store.staffQueue.get(chatId)?.size ?? 0) : 0;
+  const notice = open ? chat.open?.notice : null;
   const count = memberCountLabel(chat);
   const send = (text: string) => {
     store.send(chatId, text, replyTo?.seq);
@@ -101,7 +117,7 @@ export function ChatRoom({ chatId }: { chatId: number }) {
           <div class="room-top">
             {store.loadingOlder.has(chatId) || (cm === undefined && store.net !== 'offline') ? (
               <span class="spinner" aria-label={t('room.loading')} />
-            ) : cm && !hasOlder(cm) ? (
+            ) : cm && !store.hasOlder(chatId) ? (
               <span class="muted small">{t('room.beginning')}</span>
             ) : null}
           </div>
@@ -118,8 +134,11 @@ export function ChatRoom({ chatId }: { chatId: number }) {
             chat={chat}
             row={r}
             group={group}
+            selfId={selfId}
+            staffDelete={staffDelete}
             onReply={() => setReplyTo(r.msg)}
             onDelete={() => setDeleting(r.msg)}
+            onReport={() => setReporting(r.msg)}
             quoted={r.msg.reply_to ? items?.find((m) => m.seq === r.msg.reply_to) : undefined}
           />
         );
@@ -141,10 +160,24 @@ export function ChatRoom({ chatId }: { chatId: number }) {
           <span class="title-text">{title}</span>
           {count && <span class="member-count">{count}</span>}
         </h1>
-        <button class="icon-btn" onClick={() => setInfo(true)} aria-label={t('room.info')} title={t('room.info')}>
+        <button class="icon-btn info-btn" onClick={() => setInfo(true)} aria-label={t('room.info')} title={t('room.info')}>
           <IconMenu />
+          {pendingApps > 0 && (
+            <span class="badge tab-badge" aria-label={t('open.requests.waiting', { n: pendingApps })}>
+              {pendingApps}
+            </span>
+          )}
         </button>
       </header>
+      {notice?.text && (
+        <button class={`notice-banner${noticeOpen ? ' open' : ''}`} onClick={() => setNoticeOpen(!noticeOpen)} aria-expanded={noticeOpen}>
+          <IconPin />
+          <span class="notice-body">
+            <span class="sr-only">{t('open.notice')}: </span>
+            {notice.text}
+          </span>
+        </button>
+      )}
       <VirtualList
         items={allRows}
         getKey={getKey}
@@ -168,7 +201,21 @@ export function ChatRoom({ chatId }: { chatId: number }) {
         </button>
       )}
       <Composer key={chatId} chatId={chatId} replyTo={replyTo} onCancelReply={() => setReplyTo(null)} onSend={send} drafts={drafts} />
-      {info && <ChatInfo chat={chat} onClose={() => setInfo(false)} />}
+      {info && (open ? <OpenInfo chat={chat} onClose={() => setInfo(false)} /> : <ChatInfo chat={chat} onClose={() => setInfo(false)} />)}
+      {reporting && (
+        <ReasonDialog
+          title={t('open.reportMessage')}
+          okLabel={t('open.report')}
+          required
+          presets={[t('open.reason.spam'), t('open.reason.abuse'), t('open.reason.illegal')]}
+          onCancel={() => setReporting(null)}
+          onOk={async (reason) => {
+            await store.report(chatId, { seq: reporting.seq }, reason);
+            setReporting(null);
+            toast(t('open.reported'));
+          }}
+        />
+      )}
       {deleting && (
         <Confirm
           text={t('room.deleteConfirm')}
@@ -194,9 +241,14 @@ function MessageRow(props: {
   chat: ChatSummary;
   row: Extract<Row, { kind: 'msg' }>;
   group: boolean;
+  /** The id that stands for me in this chat (my member id in an open chat). */
+  selfId: number;
+  /** Staff of an open chat with `delete`: may delete anyone's message, at any age. */
+  staffDelete: boolean;
   quoted: Message | undefined;
   onReply: () => void;
   onDelete: () => void;
+  onReport: () => void;
 }) {
   const { store, t, lang } = useApp();
   const { msg, first, last } = props.row;
@@ -204,34 +256,40 @@ function MessageRow(props: {
   if (msg.kind === 'system') {
     return (
       <div class="sys-msg" data-seq={msg.seq}>
-        <span>{systemText(msg, store, t)}</span>
+        <span>{systemText(msg, store, t, props.chat)}</span>
       </div>
     );
   }
-  const mine = msg.sender_id === store.me?.user_id;
-  const sender = store.profileOf(msg.sender_id);
+  const mine = msg.sender_id === props.selfId;
+  const sender = store.memberProfile(props.chat, msg.sender_id);
   const unread = unreadOf(props.chat, msg);
   const showPeer = !mine && props.chat.kind !== 'memo';
-  const canDelete = mine && !msg.deleted && Date.now() - msg.created_at < DELETE_WINDOW_MS;
-  const quotedSender = props.quoted ? store.profileOf(props.quoted.sender_id) : undefined;
+  const openChat = props.chat.kind === 'open';
+  const hidden = !!msg.hidden && !msg.deleted;
+  const canDelete = !msg.deleted && ((mine && Date.now() - msg.created_at < DELETE_WINDOW_MS) || props.staffDelete);
+  const canReport = openChat && !mine && !msg.deleted && !hidden;
+  const quotedSender = props.quoted ? store.memberProfile(props.chat, props.quoted.sender_id) : undefined;
   return (
     <div
-      class={`msg ${mine ? 'mine' : 'theirs'}${first ? ' first' : ''}${open ? ' open' : ''}`}
+      class={`msg ${mine ? 'mine' : 'theirs'}${first ? ' first' : ''}${open ? ' open' : ''}${hidden ? ' hidden' : ''}`}
       data-seq={msg.seq}
+      data-sender-id={msg.sender_id}
       data-client-id={msg.client_id}
     >
       {showPeer && <div class="msg-avatar">{first && <Avatar profile={sender} size={38} />}</div>}
       <div class="msg-body">
         {showPeer && first && props.group !== false && <div class="msg-sender">{sender?.display_name || sender?.handle || ''}</div>}
         <div class="msg-line">
-          <div class={`bubble${msg.deleted ? ' deleted' : ''}${first ? ' tail' : ''}`} onClick={() => setOpen(!open)}>
-            {msg.reply_to && !msg.deleted && (
+          <div class={`bubble${msg.deleted || hidden ? ' deleted' : ''}${first ? ' tail' : ''}`} onClick={() => setOpen(!open)}>
+            {msg.reply_to && !msg.deleted && !hidden && (
               <div class="quote">
                 <span class="quote-name">{t('room.replyTo', { name: quotedSender?.display_name ?? '…' })}</span>
-                <span class="quote-text">{props.quoted ? (props.quoted.deleted ? t('chats.deleted') : props.quoted.text) : '…'}</span>
+                <span class="quote-text">
+                  {props.quoted ? (props.quoted.deleted ? t('chats.deleted') : props.quoted.hidden ? t('open.hidden') : props.quoted.text) : '…'}
+                </span>
               </div>
             )}
-            <span class="text">{msg.deleted ? t('chats.deleted') : msg.text}</span>
+            <span class="text">{msg.deleted ? t('chats.deleted') : hidden ? t('open.hidden') : msg.text}</span>
           </div>
           <div class="msg-meta">
             {unread > 0 && (
@@ -243,11 +301,18 @@ function MessageRow(props: {
           </div>
           {!msg.deleted && (
             <div class="msg-actions">
-              <button class="icon-btn small" onClick={props.onReply} aria-label={t('room.reply')} title={t('room.reply')}>
-                <IconReply />
-              </button>
+              {!hidden && (
+                <button class="icon-btn small" onClick={props.onReply} aria-label={t('room.reply')} title={t('room.reply')}>
+                  <IconReply />
+                </button>
+              )}
+              {canReport && (
+                <button class="icon-btn small report-btn" onClick={props.onReport} aria-label={t('open.report')} title={t('open.report')}>
+                  <IconFlag />
+                </button>
+              )}
               {canDelete && (
-                <button class="icon-btn small" onClick={props.onDelete} aria-label={t('room.delete')} title={t('room.delete')}>
+                <button class="icon-btn small delete-btn" onClick={props.onDelete} aria-label={t('room.delete')} title={t('room.delete')}>
                   <IconTrash />
                 </button>
               )}
@@ -262,7 +327,8 @@ function MessageRow(props: {
 function PendingRow({ p }: { p: PendingMessage }) {
   const { store, t } = useApp();
   const failed = p.status === 'failed';
-  const label = failed ? t('room.failed') : p.status === 'sending' ? t('room.sending') : t('room.queued');
+  const slow = failed && p.error === 'slow_mode';
+  const label = slow ? t('error.slow_mode') : failed ? t('room.failed') : p.status === 'sending' ? t('room.sending') : t('room.queued');
   return (
     <div class={`msg mine pending ${p.status}`} data-client-id={p.client_id} data-status={p.status}>
       <div class="msg-body">
@@ -275,6 +341,11 @@ function PendingRow({ p }: { p: PendingMessage }) {
               {failed ? <IconAlert /> : <IconClock />}
             </span>
           </div>
+          {slow && (
+            <span class="pending-note" role="status">
+              {t('open.slow.failed')}
+            </span>
+          )}
           {failed && (
             <div class="pending-actions">
               <button class="icon-btn small" onClick={() => store.retry(p.client_id)} aria-label={t('room.retry')} title={t('room.retry')}>
@@ -320,9 +391,11 @@ function Composer(props: {
     setText('');
     props.drafts.set(props.chatId, '');
   };
-  const replyName = props.replyTo ? store.profileOf(props.replyTo.sender_id)?.display_name ?? '' : '';
+  const chat = store.chats.get(props.chatId);
+  const replyName = props.replyTo ? store.memberProfile(chat, props.replyTo.sender_id)?.display_name ?? '' : '';
   return (
     <div class="composer-wrap">
+      <SlowModeHint chatId={props.chatId} />
       {props.replyTo && (
         <div class="reply-bar">
           <IconReply />
@@ -369,6 +442,33 @@ function Composer(props: {
           <IconSend />
         </button>
       </form>
+    </div>
+  );
+}
+
+/** Slow mode: how often members may send, and a countdown after a send. */
+function SlowModeHint({ chatId }: { chatId: number }) {
+  const { store, t } = useApp();
+  const chat = store.chats.get(chatId);
+  const secs = chat?.open?.slow_mode_seconds ?? 0;
+  const until = store.slowUntil.get(chatId) ?? 0;
+  const [, tick] = useState(0);
+  useEffect(() => {
+    if (until <= Date.now()) return;
+    const timer = setInterval(() => {
+      tick((n) => n + 1);
+      if (Date.now() > until) clearInterval(timer);
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [until]);
+  const now = Date.now();
+  // Staff are not limited.
+  if (!chat || secs <= 0 || isStaff(chat, store.me?.user_id ?? -1)) return null;
+  const left = Math.ceil((until - now) / 1000);
+  return (
+    <div class={`slow-hint${left > 0 ? ' waiting' : ''}`} role="status">
+      <IconClock />
+      {left > 0 ? t('open.slow.wait', { n: left }) : t('open.slow.info', { n: secs })}
     </div>
   );
 }

@@ -78,8 +78,9 @@ function ChatRow({ chat, active, onOpen }: { chat: ChatSummary; active: boolean;
           <span class="title-text">{title}</span>
           {count && <span class="member-count">{count}</span>}
           {chat.kind === 'memo' && <span class="me-chip">{t('chats.memo')}</span>}
+          {chat.kind === 'open' && <span class="me-chip open-chip">{t('open.chip')}</span>}
         </span>
-        <span class="row-sub preview">{previewText(chat.last_message, store, t)}</span>
+        <span class="row-sub preview">{previewText(chat.last_message, store, t, chat)}</span>
       </span>
       <span class="row-meta">
         <time class="row-time">{chat.last_message ? formatListTime(chat.last_activity_at, Date.now(), lang, t) : ''}</time>

@@ -3,14 +3,16 @@ import { ChatRoom } from './ChatRoom';
 import { ChatsTab } from './ChatsTab';
 import { type Tab, useApp, useMediaQuery } from './context';
 import { FriendsTab } from './FriendsTab';
-import { IconChat, IconMore, IconPerson } from './icons';
+import { IconChat, IconMore, IconOpen, IconPerson } from './icons';
 import { Logo } from './Logo';
 import { MoreTab } from './MoreTab';
+import { OpenTab } from './OpenTab';
 import { NetBanner } from './NetBanner';
 
 const TABS: { tab: Tab; icon: typeof IconPerson }[] = [
   { tab: 'friends', icon: IconPerson },
   { tab: 'chats', icon: IconChat },
+  { tab: 'open', icon: IconOpen },
   { tab: 'more', icon: IconMore },
 ];
 
@@ -56,7 +58,7 @@ export function MainScreen() {
   }, [route.chat, navigate]);
 
   const list =
-    route.tab === 'friends' ? <FriendsTab /> : route.tab === 'more' ? <MoreTab /> : <ChatsTab />;
+    route.tab === 'friends' ? <FriendsTab /> : route.tab === 'more' ? <MoreTab /> : route.tab === 'open' ? <OpenTab /> : <ChatsTab />;
 
   if (!wide) {
     return (

@@ -8,6 +8,7 @@ import { Confirm } from './Dialog';
 import { formatDateTime } from './format';
 import { IconDevice, IconPhone } from './icons';
 import { notificationState, requestNotifications } from './notify';
+import { NicknameDialog } from './openView';
 import { EditProfileDialog } from './ProfileDialog';
 import type { ThemeSetting } from './settings';
 
@@ -36,6 +37,8 @@ export function MoreTab() {
             </button>
           </section>
         )}
+
+        <OpenProfileCard />
 
         <section class="card">
           <h2 class="card-title">{t('more.language')}</h2>
@@ -101,6 +104,35 @@ export function MoreTab() {
         />
       )}
     </div>
+  );
+}
+
+/** My saved nickname profile for open chats (오픈프로필). */
+function OpenProfileCard() {
+  const { store, t } = useApp();
+  const [editing, setEditing] = useState(false);
+  const saved = store.savedNickname;
+  const online = store.net === 'online';
+  useEffect(() => {
+    if (online && saved === undefined) void store.loadSavedNickname().catch(() => undefined);
+  }, [online]);
+  return (
+    <section class="card open-profile-card" aria-labelledby="open-profile-title">
+      <h2 class="card-title" id="open-profile-title">
+        {t('open.profile.savedTitle')}
+      </h2>
+      <div class="open-profile-row">
+        <Avatar profile={{ user_id: 0, handle: '', display_name: saved?.nickname ?? '', status_message: '', avatar: saved?.avatar ?? '' }} size={40} />
+        <div class="row-main">
+          <span class="row-title saved-nickname">{saved?.nickname ?? t('open.profile.none')}</span>
+          <span class="row-sub">{t('open.profile.savedHint')}</span>
+        </div>
+        <button class="btn small edit-nickname" onClick={() => setEditing(true)} disabled={!online}>
+          {saved ? t('open.profile.change') : t('open.profile.set')}
+        </button>
+      </div>
+      {editing && <NicknameDialog onClose={() => setEditing(false)} />}
+    </section>
   );
 }
 

@@ -4,6 +4,7 @@ import type { ChatSummary, Message, Profile } from '../protocol/types';
 import { isGroupLike, peerOf } from '../store/state';
 import type { AppStore } from '../store/store';
 import { Avatar, GroupAvatar } from './Avatar';
+import { RoomCover } from './openView';
 
 export function chatTitle(chat: ChatSummary, store: AppStore): string {
   const me = store.me?.user_id ?? -1;
@@ -12,6 +13,7 @@ export function chatTitle(chat: ChatSummary, store: AppStore): string {
     const p = peerOf(chat, me);
     return p ? p.display_name || p.handle : '';
   }
+  if (chat.kind === 'open') return chat.title || chat.open?.title || '';
   if (chat.title) return chat.title;
   return chat.members
     .filter((m) => m.user_id !== me)
@@ -24,6 +26,7 @@ export function ChatAvatar({ chat, store, size = 48 }: { chat: ChatSummary; stor
   const label = chatTitle(chat, store);
   if (chat.kind === 'memo') return <Avatar profile={store.me ?? undefined} size={size} label={label} />;
   if (chat.kind === 'direct') return <Avatar profile={peerOf(chat, me)} size={size} label={label} />;
+  if (chat.kind === 'open') return <RoomCover room={chat.open} title={label} size={size} />;
   const others: Profile[] = chat.members.filter((m) => m.user_id !== me).map((m) => m.profile);
   return <GroupAvatar profiles={others} size={size} label={label} />;
 }
@@ -38,10 +41,12 @@ interface SystemText {
   users?: number[];
   user?: number;
   title?: string;
+  role?: string;
+  text?: string;
 }
 
 /** Renders a system message's machine-readable summary as a sentence. */
-export function systemText(msg: Message, store: AppStore, t: Translate): string {
+export function systemText(msg: Message, store: AppStore, t: Translate, chat?: ChatSummary): string {
   let s: SystemText;
   try {
     s = JSON.parse(msg.text) as SystemText;
@@ -50,8 +55,9 @@ export function systemText(msg: Message, store: AppStore, t: Translate): string 
   }
   const name = (id: number | undefined) => {
     if (id === undefined) return '';
-    const p = store.profileOf(id);
-    return p ? p.display_name || p.handle : `#${id}`;
+    // Open chats name people by member id: look them up in that room only.
+    const p = store.memberProfile(chat ?? store.chats.get(msg.chat_id), id);
+    return p ? p.display_name || p.handle : t('open.someone');
   };
   const users = (s.users ?? (s.user !== undefined ? [s.user] : [])).map(name).join(', ');
   switch (s.type) {
@@ -65,14 +71,25 @@ export function systemText(msg: Message, store: AppStore, t: Translate): string 
       return t('sys.rename', { by: name(s.by), title: s.title ?? '' });
     case 'create':
       return t('sys.create', { by: name(s.by) });
+    case 'kick':
+      return t('sys.kick', { by: name(s.by), users });
+    case 'ban':
+      return t('sys.ban', { by: name(s.by), users });
+    case 'role':
+      return s.role === 'admin' ? t('sys.roleAdmin', { by: name(s.by), users }) : t('sys.roleMember', { by: name(s.by), users });
+    case 'transfer':
+      return t('sys.transfer', { by: name(s.by), users });
+    case 'notice':
+      return s.text ? t('sys.notice', { by: name(s.by) }) : t('sys.noticeCleared', { by: name(s.by) });
     default:
       return t('sys.other');
   }
 }
 
-export function previewText(msg: Message | null | undefined, store: AppStore, t: Translate): string {
+export function previewText(msg: Message | null | undefined, store: AppStore, t: Translate, chat?: ChatSummary): string {
   if (!msg) return t('chats.noMessages');
   if (msg.deleted) return t('chats.deleted');
-  if (msg.kind === 'system') return systemText(msg, store, t);
+  if (msg.hidden) return t('open.hidden');
+  if (msg.kind === 'system') return systemText(msg, store, t, chat);
   return msg.text;
 }

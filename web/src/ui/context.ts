@@ -4,11 +4,13 @@ import type { Lang, Translate } from '../i18n';
 import type { AppStore } from '../store/store';
 import type { Drafts, Settings } from './settings';
 
-export type Tab = 'friends' | 'chats' | 'more';
+export type Tab = 'friends' | 'chats' | 'open' | 'more';
 
 export interface Route {
   tab: Tab;
   chat: number | null;
+  /** The open chat tab: a room code being previewed (`#/open/<code>`). */
+  code: string | null;
 }
 
 export interface Ctx {

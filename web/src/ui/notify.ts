@@ -59,9 +59,9 @@ export function installNotifications(store: AppStore, t: () => Translate, openCh
 
   store.onIncoming((msg, chat) => {
     if (!document.hidden || notificationState() !== 'granted') return;
-    const sender = store.profileOf(msg.sender_id);
+    const sender = store.memberProfile(chat, msg.sender_id);
     const title = chatTitle(chat, store);
-    const body = previewText(msg, store, t());
+    const body = previewText(msg, store, t(), chat);
     const n = new Notification(title, {
       body: chat.kind === 'direct' || !sender ? body : `${sender.display_name}: ${body}`,
       tag: `chat-${chat.chat_id}`,
