@@ -153,6 +153,9 @@ class OpenRoomsView {
   virtual std::vector<AuditRecord> audit(ChatId chat, std::int64_t before, std::int64_t limit) = 0;
 
   virtual std::optional<SavedNickname> saved_nickname(UserId user) = 0;
+
+  // When `user` last sent a message in a room with slow mode, if recorded.
+  virtual std::optional<TimeMs> last_send(ChatId chat, UserId user) = 0;
 };
 
 class OpenRoomsTx : public OpenRoomsView {
@@ -177,6 +180,8 @@ class OpenRoomsTx : public OpenRoomsView {
   virtual std::int64_t insert_audit(const AuditRecord& entry) = 0;
 
   virtual void set_saved_nickname(UserId user, const SavedNickname& nickname) = 0;
+
+  virtual void set_last_send(ChatId chat, UserId user, TimeMs at) = 0;
 };
 
 std::string_view join_policy_name(JoinPolicy policy);

@@ -1,8 +1,8 @@
 // The storage contract.
 //
 // Services never see SQL: they read through `ReadView` and write through `WriteTx`, both
-// expressed in the domain's nouns (records.h). The embedded SQLite store implements it
-// today; a PostgreSQL store implements the same interface.
+// expressed in the domain's nouns (records.h). The embedded SQLite store and the PostgreSQL
+// store (shared by several nodes) implement it.
 //
 // Threading:
 //  * `Store::reader()` returns a view bound to the calling thread (each thread gets its own
@@ -148,7 +148,10 @@ class WriteTx : public ReadView {
 
   virtual ChatId insert_chat(const ChatRecord& chat, std::optional<std::string_view> direct_key) = 0;
   virtual void update_chat_title(ChatId chat, std::string_view title) = 0;
-  virtual void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at) = 0;
+  // Records the chat's newest message and activity, and `pos`, its last change (any kind:
+  // message, read pointer, membership, settings), which tells other writers sharing the
+  // database which cached chats are stale (CommitHooks::forget_chats).
+  virtual void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at, Pos pos) = 0;
   // Inserts or reactivates a membership (every field of the record is written).
   virtual void upsert_member(const MemberRecord& member) = 0;
   virtual void set_member_left(ChatId chat, UserId user, Pos pos) = 0;
@@ -180,9 +183,16 @@ struct CommitHooks {
   std::function<void(WriteTx&)> before_commit;
   // Called when a batch failed to commit: in-memory state derived from it is stale.
   std::function<void()> after_abort;
+  // Called at the start of a batch, inside its transaction, with the chats that other
+  // writers sharing the database changed since this store's previous batch (only stores
+  // that several nodes share call it): in-memory state of those chats is stale.
+  std::function<void(const std::vector<ChatId>&)> forget_chats;
   // Called on the committer thread before and after the batch's `done` callbacks run
   // (whether the batch committed or failed), so their effects can be sent as one batch.
-  std::function<void()> before_done;
+  // `from` and `to` bound the positions the batch committed, (from, to]; batches chain:
+  // each starts where the previous committed one ended, across every writer of the
+  // database (a failed batch reports from == to).
+  std::function<void(Pos from, Pos to)> before_done;
   std::function<void()> after_done;
   // Observes each committed batch (for metrics).
   std::function<void(std::size_t jobs, double commit_seconds)> after_commit;
@@ -206,6 +216,10 @@ class Store {
 
   // Number of jobs waiting (for metrics and back-pressure).
   virtual std::size_t queued() const = 0;
+
+  // Why the store cannot serve now (its database is unreachable), for readiness checks;
+  // empty while it can. Thread-safe.
+  virtual std::string unavailable_reason() const { return ""; }
 };
 
 struct SqliteOptions {
@@ -216,5 +230,18 @@ struct SqliteOptions {
 
 // Opens (and migrates) the embedded store in `options.directory`.
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
+
+struct PostgresOptions {
+  std::string dsn;               // libpq connection string or URI (postgres://user@host:port/db)
+  std::size_t max_batch = 4096;  // jobs per transaction
+};
+
+// Opens (and migrates) a store in a PostgreSQL database, which several `modu serve` nodes
+// may share: each batch locks the stored position, so positions stay in commit order across
+// nodes, and each node is told (CommitHooks::forget_chats) which chats the others changed.
+// Commits are durable (synchronous_commit on). While the database is unreachable, reads
+// throw StorageError, batches fail with `unavailable`, the committer reconnects with
+// backoff, and `unavailable_reason()` says why.
+Result<std::unique_ptr<Store>> open_postgres_store(const PostgresOptions& options);
 
 }  // namespace modu

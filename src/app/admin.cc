@@ -15,16 +15,22 @@ namespace {
 
 struct AdminOptions {
   std::string data_dir = "modu-data";
+  std::string store;  // a PostgreSQL URI instead of data_dir
   std::string handle;
   std::string password;
   std::string display_name;
   std::int64_t limit = 1000;
 };
 
-std::unique_ptr<Store> open_or_report(const std::string& dir) {
-  auto store = open_sqlite_store(SqliteOptions{.directory = dir});
+// The store the options name: --store (PostgreSQL) or else --data.
+std::unique_ptr<Store> open_or_report(const AdminOptions& o) {
+  auto store = o.store.empty() ? open_sqlite_store(SqliteOptions{.directory = o.data_dir})
+                               : open_postgres_store(PostgresOptions{.dsn = o.store});
   if (!store.ok()) {
-    fmt::print(stderr, "error: cannot open data directory '{}': {}\n", dir, store.error().message);
+    if (o.store.empty())
+      fmt::print(stderr, "error: cannot open data directory '{}': {}\n", o.data_dir, store.error().message);
+    else
+      fmt::print(stderr, "error: cannot open the PostgreSQL store: {}\n", store.error().message);
     return nullptr;
   }
   return std::move(store).value();
@@ -43,7 +49,7 @@ int create_user(const AdminOptions& o) {
   }
   auto hash = hash_password(o.password, PasswordCost{});
   if (!hash) return 1;
-  auto store = open_or_report(o.data_dir);
+  auto store = open_or_report(o);
   if (!store) return 1;
   ChatEngine engine;
   store->set_hooks(CommitHooks{.before_commit = [&engine](WriteTx& tx) { engine.flush(tx); },
@@ -76,7 +82,7 @@ int create_user(const AdminOptions& o) {
 }
 
 int list_users(const AdminOptions& o) {
-  auto store = open_or_report(o.data_dir);
+  auto store = open_or_report(o);
   if (!store) return 1;
   auto users = store->reader().list_users(o.limit, UserId());
   fmt::print("{:>8}  {:<32}  {}\n", "ID", "HANDLE", "DISPLAY NAME");
@@ -86,7 +92,7 @@ int list_users(const AdminOptions& o) {
 }
 
 int stats(const AdminOptions& o) {
-  auto store = open_or_report(o.data_dir);
+  auto store = open_or_report(o);
   if (!store) return 1;
   auto s = store->reader().stats();
   fmt::print("users:     {}\ndevices:   {}\nchats:     {}\nmessages:  {}\ndisk:      {:.1f} MiB\n", s.users,
@@ -95,9 +101,9 @@ int stats(const AdminOptions& o) {
 }
 
 int check(const AdminOptions& o) {
-  auto store = open_or_report(o.data_dir);
+  auto store = open_or_report(o);
   if (!store) return 1;
-  fmt::print("checking {} ...\n", o.data_dir);
+  fmt::print("checking {} ...\n", o.store.empty() ? o.data_dir : std::string("the PostgreSQL store"));
   auto problems = store->reader().check_integrity();
   for (const auto& p : problems) fmt::print("problem: {}\n", p);
   if (problems.empty()) {
@@ -113,6 +119,8 @@ int check(const AdminOptions& o) {
 void add_admin_commands(CLI::App& admin, int& exit_code) {
   auto o = std::make_shared<AdminOptions>();
   admin.add_option("--data", o->data_dir, "Data directory")->envname("MODU_DATA")->capture_default_str();
+  admin.add_option("--store", o->store, "PostgreSQL URI (postgres://user@host:port/db) instead of --data")
+      ->envname("MODU_STORE");
   admin.require_subcommand(1);
 
   auto* users = admin.add_subcommand("users", "Manage user accounts");

@@ -21,6 +21,9 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("LISTEN"))->capture_default_str();
   app.add_option("--data", c.data_dir, "Data directory of the embedded store (created if missing)")
       ->envname(env("DATA"))->capture_default_str();
+  app.add_option("--store", c.store,
+                 "PostgreSQL URI (postgres://user@host:port/db) to keep the data in instead of --data")
+      ->envname(env("STORE"));
   app.add_option("--web", c.net.web_root, "Directory of the built web client to serve at /")
       ->envname(env("WEB"));
   app.add_option("--threads", c.net.threads, "Event-loop threads (0 = one per core)")
@@ -44,6 +47,9 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("DELETE_WINDOW"))->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--max-group-members", c.services.max_group_members, "Largest group chat")
       ->envname(env("MAX_GROUP_MEMBERS"))->capture_default_str()->check(CLI::Range(2, 100000));
+  app.add_option("--bus", c.bus_url,
+                 "NATS URL (nats://host:4222) linking the nodes of a cluster that share one PostgreSQL store")
+      ->envname(env("BUS"));
   app.add_option("--max-open-capacity", c.services.max_open_capacity,
                  "Largest open chat (the most an owner may set as its capacity)")
       ->envname(env("MAX_OPEN_CAPACITY"))->capture_default_str()->check(CLI::Range(2, 1000000));
@@ -98,6 +104,7 @@ Status load_config_file(const std::string& path, ServeConfig& c) {
       auto integer = [&value] { return value.as_integer(); };
       if (key == "listen") c.listen = value.as_string();
       else if (key == "data") c.data_dir = value.as_string();
+      else if (key == "store") c.store = value.as_string();
       else if (key == "web") c.net.web_root = value.as_string();
       else if (key == "threads") c.net.threads = static_cast<std::size_t>(integer());
       else if (key == "tls_cert") c.net.tls_cert = value.as_string();
@@ -109,6 +116,7 @@ Status load_config_file(const std::string& path, ServeConfig& c) {
       else if (key == "rate_burst") c.net.rate_burst = toml::get<double>(value);
       else if (key == "delete_window") c.services.delete_window_seconds = integer();
       else if (key == "max_group_members") c.services.max_group_members = static_cast<std::size_t>(integer());
+      else if (key == "bus") c.bus_url = value.as_string();
       else if (key == "max_open_capacity") c.services.max_open_capacity = integer();
       else if (key == "max_communities") c.services.max_communities = integer();
       else if (key == "handshake_timeout") c.net.handshake_timeout = std::chrono::seconds(integer());
@@ -139,6 +147,8 @@ Status finish_config(ServeConfig& c) {
   c.net.host = host;
   c.net.port = static_cast<std::uint16_t>(port);
   if (c.services.password_memory_kib < 8) return make_error(ErrorCode::kBadRequest, "--password-memory-kib is too small");
+  if (!c.store.empty() && c.store.rfind("postgres://", 0) != 0 && c.store.rfind("postgresql://", 0) != 0)
+    return make_error(ErrorCode::kBadRequest, "--store must be a postgres:// URI (omit it for the embedded store in --data)");
   return ok_status();
 }
 

@@ -16,10 +16,14 @@ struct ServeConfig {
   NetOptions net;
   ServiceOptions services;
   std::string data_dir = "modu-data";
+  // Where the data lives: empty for the embedded store in `data_dir`, or a PostgreSQL URI
+  // (postgres://user@host:port/db) that several nodes may share.
+  std::string store;
   std::string listen = "127.0.0.1:8080";
   std::string config_file;
   std::string log_level = "info";
   bool fsync = true;
+  std::string bus_url;  // NATS, when several nodes share one database
 };
 
 // Adds the serve flags (each with a MODU_* environment variable) bound to `config`.

@@ -13,6 +13,7 @@
 #include <thread>
 #include <chrono>
 
+#include "cluster/nats_bus.h"
 #include "net/server.h"
 #include "realtime/hub.h"
 #include "services/accounts/accounts_ops.h"
@@ -29,9 +30,12 @@ int run_serve(ServeConfig config) {
     spdlog::critical("libsodium failed to initialise");
     return 1;
   }
-  auto opened = open_sqlite_store(SqliteOptions{.directory = config.data_dir, .synchronous_full = config.fsync});
+  const bool postgres = !config.store.empty();
+  auto opened = postgres ? open_postgres_store(PostgresOptions{.dsn = config.store})
+                         : open_sqlite_store(SqliteOptions{.directory = config.data_dir, .synchronous_full = config.fsync});
   if (!opened.ok()) {
-    spdlog::critical("cannot open the data directory '{}': {}", config.data_dir, opened.error().message);
+    if (postgres) spdlog::critical("cannot open the PostgreSQL store: {}", opened.error().message);
+    else spdlog::critical("cannot open the data directory '{}': {}", config.data_dir, opened.error().message);
     return 1;
   }
   std::unique_ptr<Store> store = std::move(opened).value();
@@ -50,7 +54,8 @@ int run_serve(ServeConfig config) {
   store->set_hooks(CommitHooks{
       .before_commit = [&engine](WriteTx& tx) { engine.flush(tx); },
       .after_abort = [&engine] { engine.forget_all(); },
-      .before_done = [&hub] { hub->begin_batch(); },
+      .forget_chats = [&engine](const std::vector<ChatId>& chats) { engine.forget(chats); },
+      .before_done = [&hub](Pos from, Pos to) { hub->begin_batch(from, to); },
       .after_done = [&hub] { hub->end_batch(); },
       .after_commit =
           [&metrics](std::size_t jobs, double seconds) {
@@ -58,6 +63,20 @@ int run_serve(ServeConfig config) {
             metrics.commit_seconds.observe(seconds);
           },
   });
+  // Several nodes: batches travel between them over NATS and are delivered in order.
+  std::unique_ptr<cluster::NatsBus> bus;
+  if (!config.bus_url.empty()) {
+    auto started = cluster::NatsBus::start(cluster::BusOptions{.url = config.bus_url},
+                                           store->reader().current_pos(), *hub, metrics);
+    if (!started.ok()) {
+      spdlog::critical("cannot use the event bus: {}", started.error().message);
+      return 1;
+    }
+    bus = std::move(started).value();
+    hub->set_batch_sink([&bus](Pos from, Pos to, std::vector<Hub::Event> events) {
+      bus->publish(from, to, std::move(events));
+    });
+  }
   boost::asio::thread_pool blocking(2);
   Services services{.store = *store, .hub = *hub, .metrics = metrics, .blocking = blocking,
                     .options = config.services};
@@ -68,8 +87,11 @@ int run_serve(ServeConfig config) {
   register_open_chat_ops(router, services, engine);
 
   NetContext context{.options = config.net, .router = router, .services = services,
-                     .readiness = [&store]() -> std::string {
-                       return store->queued() > 100'000 ? "storage backlog" : "";
+                     .readiness = [&store, &bus]() -> std::string {
+                       if (store->queued() > 100'000) return "storage backlog";
+                       if (auto reason = store->unavailable_reason(); !reason.empty()) return reason;
+                       if (bus) return bus->unavailable_reason();
+                       return "";
                      }};
   auto port = server.start(context);
   if (!port.ok()) {
@@ -80,7 +102,8 @@ int run_serve(ServeConfig config) {
   std::printf("listening on %s:%u\n", config.net.host.c_str(), static_cast<unsigned>(*port));
   std::fflush(stdout);
   spdlog::info("modu {} serving {}://{}:{} (data: {}, {} event loops{})", MODU_VERSION, scheme,
-               config.net.host, *port, std::filesystem::absolute(config.data_dir).string(),
+               config.net.host, *port,
+               postgres ? std::string("PostgreSQL") : std::filesystem::absolute(config.data_dir).string(),
                server.loops().size(), config.net.web_root.empty() ? ", no web client" : "");
 
   boost::asio::io_context signals_io;

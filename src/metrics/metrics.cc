@@ -38,6 +38,15 @@ std::string Metrics::render(std::size_t queued_writes) const {
           get(slow_consumers_closed));
   gauge("modu_store_queued_writes", "Write jobs waiting for the committer.",
         static_cast<std::int64_t>(queued_writes));
+  gauge("modu_bus_connected", "1 while this node is connected to the cluster's NATS (0 alone or cut off).",
+        get(bus_connected));
+  counter("modu_bus_batches_out_total", "Committed batches this node published to the other nodes.",
+          get(bus_batches_out));
+  counter("modu_bus_batches_in_total", "Batches received from other nodes.", get(bus_batches_in));
+  counter("modu_bus_gaps_skipped_total",
+          "Batches that never arrived and were skipped, each followed by sync.needed to every client.",
+          get(bus_gaps_skipped));
+  gauge("modu_bus_batches_waiting", "Batches held until an earlier one arrives.", get(bus_batches_waiting));
   out += "# HELP modu_errors_total Error responses by code.\n# TYPE modu_errors_total counter\n";
   for (int i = 0; i < kErrorCodeCount; ++i)
     out += fmt::format("modu_errors_total{{code=\"{}\"}} {}\n",

@@ -40,6 +40,12 @@ struct Metrics {
   std::atomic<std::int64_t> messages_stored{0};
   std::atomic<std::int64_t> slow_consumers_closed{0};
   std::array<std::atomic<std::int64_t>, kErrorCodeCount> errors{};
+  // Cluster event bus (zero on a single node).
+  std::atomic<std::int64_t> bus_connected{0};
+  std::atomic<std::int64_t> bus_batches_out{0};
+  std::atomic<std::int64_t> bus_batches_in{0};
+  std::atomic<std::int64_t> bus_gaps_skipped{0};
+  std::atomic<std::int64_t> bus_batches_waiting{0};
 
   Histogram<12> batch_size{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}};
   Histogram<12> commit_seconds{

@@ -49,6 +49,19 @@ std::int64_t Args::int64(std::string_view key, std::int64_t min, std::int64_t ma
 
 std::optional<std::string> Args::opt_string(std::string_view key, std::size_t min_bytes,
                                             std::size_t max_bytes) {
+  return read_string(key, min_bytes, max_bytes, false);
+}
+
+std::string Args::binary_safe_string(std::string_view key, std::size_t min_bytes, std::size_t max_bytes) {
+  if (!has(key)) {
+    find(key, true);
+    return {};
+  }
+  return read_string(key, min_bytes, max_bytes, true).value_or(std::string());
+}
+
+std::optional<std::string> Args::read_string(std::string_view key, std::size_t min_bytes,
+                                             std::size_t max_bytes, bool allow_nul) {
   auto e = find(key, false);
   if (!e) return std::nullopt;
   std::string_view v;
@@ -58,6 +71,11 @@ std::optional<std::string> Args::opt_string(std::string_view key, std::size_t mi
   }
   if (v.size() > max_bytes) {
     fail(ErrorCode::kBadRequest, fmt::format("field '{}' is longer than {} bytes", key, max_bytes));
+    return std::nullopt;
+  }
+  // No store keeps NUL in text reliably (PostgreSQL refuses it), and no client needs it.
+  if (!allow_nul && v.find('\0') != std::string_view::npos) {
+    fail(ErrorCode::kBadRequest, fmt::format("field '{}' must not contain NUL characters", key));
     return std::nullopt;
   }
   if (v.size() < min_bytes) {
@@ -140,7 +158,8 @@ std::optional<std::vector<std::string>> Args::opt_string_list(std::string_view k
   std::vector<std::string> out;
   for (auto item : arr) {
     std::string_view v;
-    if (item.get_string().get(v) != simdjson::SUCCESS || v.size() < min_bytes || v.size() > max_bytes) {
+    if (item.get_string().get(v) != simdjson::SUCCESS || v.size() < min_bytes || v.size() > max_bytes ||
+        v.find('\0') != std::string_view::npos) {
       fail(ErrorCode::kBadRequest,
            fmt::format("field '{}' must hold strings of {} to {} bytes", key, min_bytes, max_bytes));
       return std::nullopt;
@@ -190,7 +209,8 @@ std::optional<std::vector<std::pair<std::string, std::string>>> Args::opt_string
   std::vector<std::pair<std::string, std::string>> out;
   for (auto [k, v] : o) {
     std::string_view text;
-    if (v.get_string().get(text) != simdjson::SUCCESS) {
+    if (v.get_string().get(text) != simdjson::SUCCESS || text.find('\0') != std::string_view::npos ||
+        k.find('\0') != std::string_view::npos) {
       fail(ErrorCode::kBadRequest, fmt::format("field '{}.{}' must be a string", key, k));
       return std::nullopt;
     }

@@ -26,10 +26,13 @@ class Args {
   std::int64_t int64(std::string_view key, std::int64_t min, std::int64_t max);
   std::optional<std::int64_t> opt_int64(std::string_view key, std::int64_t min, std::int64_t max);
   // Strings are limited in UTF-8 bytes (bad_request outside the bounds); `min_bytes` > 0
-  // makes empty strings invalid.
+  // makes empty strings invalid. They never contain NUL (bad_request): names, titles and
+  // keys are stored as text, which PostgreSQL cannot hold NUL in.
   std::string string(std::string_view key, std::size_t min_bytes, std::size_t max_bytes);
   std::optional<std::string> opt_string(std::string_view key, std::size_t min_bytes,
                                         std::size_t max_bytes);
+  // A string that may contain NUL (message text, kept byte for byte).
+  std::string binary_safe_string(std::string_view key, std::size_t min_bytes, std::size_t max_bytes);
   std::vector<std::int64_t> int64_list(std::string_view key, std::size_t max_items);
   std::optional<bool> opt_bool(std::string_view key);
   // An array of strings, each within the byte bounds.
@@ -52,6 +55,8 @@ class Args {
 
  private:
   std::optional<simdjson::dom::element> find(std::string_view key, bool required);
+  std::optional<std::string> read_string(std::string_view key, std::size_t min_bytes, std::size_t max_bytes,
+                                         bool allow_nul);
 
   simdjson::dom::object object_;
   bool present_ = false;

@@ -11,7 +11,11 @@ thread_local Hub* Hub::batching_ = nullptr;
 Hub::Hub(std::vector<boost::asio::io_context*> loops)
     : loops_(std::move(loops)), registries_(loops_.size()), pending_(loops_.size()) {}
 
-void Hub::begin_batch() { batching_ = this; }
+void Hub::begin_batch(Pos from, Pos to) {
+  batching_ = this;
+  batch_from_ = from;
+  batch_to_ = to;
+}
 
 void Hub::end_batch() {
   batching_ = nullptr;
@@ -21,6 +25,30 @@ void Hub::end_batch() {
       for (const auto& d : items) deliver(i, d);
     });
     pending_[i] = {};
+  }
+  // Every committed range goes to the sink, events or not: the other nodes' sequencers
+  // wait for each range in turn.
+  if (sink_ && (batch_from_ != batch_to_ || !batch_events_.empty()))
+    sink_(batch_from_, batch_to_, std::move(batch_events_));
+  batch_events_ = {};
+}
+
+void Hub::deliver_events(const std::vector<Event>& events) {
+  if (events.empty()) return;
+  auto shared = std::make_shared<const std::vector<Event>>(events);
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    boost::asio::post(*loops_[i], [this, i, shared] {
+      for (const auto& e : *shared) deliver(i, Delivery{e.users, nullptr, e.frame, e.disconnect});
+    });
+  }
+}
+
+void Hub::broadcast(SharedFrame frame) {
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    boost::asio::post(*loops_[i], [this, i, frame] {
+      for (const auto& [user, conns] : registries_[i])
+        for (Connection* c : conns) c->send(frame);
+    });
   }
 }
 
@@ -67,6 +95,10 @@ void Hub::detach(Connection& conn) {
 }
 
 void Hub::publish(std::shared_ptr<const std::vector<UserId>> users, SharedFrame frame) {
+  if (batching_ == this && sink_) {
+    batch_events_.push_back(Event{std::move(users), std::move(frame), DeviceId()});
+    return;
+  }
   for (std::size_t i = 0; i < loops_.size(); ++i) {
     if (batching_ == this) {
       pending_[i].push_back(Delivery{users, nullptr, frame, DeviceId()});
@@ -82,6 +114,10 @@ void Hub::publish(UserId user, SharedFrame frame) {
 
 void Hub::disconnect_device(UserId user, DeviceId device, SharedFrame notice) {
   auto users = std::make_shared<const std::vector<UserId>>(1, user);
+  if (batching_ == this && sink_) {
+    batch_events_.push_back(Event{std::move(users), std::move(notice), device});
+    return;
+  }
   for (std::size_t i = 0; i < loops_.size(); ++i) {
     Delivery d{users, nullptr, notice, device};
     if (batching_ == this) {

@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -39,8 +40,24 @@ class Hub {
   // between begin_batch and end_batch, frames published *from that thread* are collected
   // and then handed to each loop in one task, instead of one task (and possibly one wake-up)
   // per frame. Connections then also get all their frames of the batch in one write.
-  void begin_batch();
+  // `from` and `to` are the positions the batch committed (store.h).
+  void begin_batch(Pos from = 0, Pos to = 0);
   void end_batch();
+
+  // Several nodes: a batch's events (not its answers) go to `sink` instead of the loops;
+  // the sink publishes them to the other nodes and delivers every node's batches here in
+  // position order through `deliver_events`. Set before the first batch.
+  struct Event {
+    std::shared_ptr<const std::vector<UserId>> users;
+    SharedFrame frame;
+    DeviceId disconnect;  // set: send to that device of users[0], then close it
+  };
+  using BatchSink = std::function<void(Pos from, Pos to, std::vector<Event> events)>;
+  void set_batch_sink(BatchSink sink) { sink_ = std::move(sink); }
+  // Delivers events to this node's connections, each loop's share in one task. Thread-safe.
+  void deliver_events(const std::vector<Event>& events);
+  // Sends a frame to every signed-in connection of this node. Thread-safe.
+  void broadcast(SharedFrame frame);
 
   // Closes every signed-in connection with "going away" after what is queued for it.
   void close_all();
@@ -61,6 +78,9 @@ class Hub {
   };
   void deliver(std::size_t loop, const Delivery& d);
   std::vector<std::vector<Delivery>> pending_;  // per loop; only the batching thread
+  BatchSink sink_;
+  std::vector<Event> batch_events_;  // with a sink; only the batching thread
+  Pos batch_from_ = 0, batch_to_ = 0;
   static thread_local Hub* batching_;         // the hub this thread is batching for
 };
 

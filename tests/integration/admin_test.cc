@@ -20,15 +20,18 @@ long count_next_to(const std::string& output, const std::string& word) {
   return -1;
 }
 
-CommandResult admin(const std::string& data_dir, std::vector<std::string> args) {
-  std::vector<std::string> argv{"admin", "--data", data_dir};
+// `modu admin` on the server's data (its directory, or its PostgreSQL database).
+CommandResult admin(const ServerProcess& server, std::vector<std::string> args) {
+  std::vector<std::string> argv{"admin"};
+  auto store = server.store_args();
+  argv.insert(argv.end(), store.begin(), store.end());
   argv.insert(argv.end(), args.begin(), args.end());
   return run_modu(argv);
 }
 
 TEST(AdminTest, UsersCreateThenSignInOverWebSocket) {
   ServerProcess server;
-  CommandResult created = admin(server.data_dir(), {"users", "create", "minji", "--password", "correct horse"});
+  CommandResult created = admin(server, {"users", "create", "minji", "--password", "correct horse"});
   ASSERT_EQ(created.exit_code, 0) << describe(created);
 
   server.start();
@@ -46,29 +49,29 @@ TEST(AdminTest, UsersCreateThenSignInOverWebSocket) {
 
 TEST(AdminTest, UsersListShowsAdminAndSelfRegisteredUsers) {
   ServerProcess server;
-  ASSERT_EQ(admin(server.data_dir(), {"users", "create", "minji", "--password", "correct horse"}).exit_code, 0);
+  ASSERT_EQ(admin(server, {"users", "create", "minji", "--password", "correct horse"}).exit_code, 0);
   server.start();
   {
     Client client(server.port());
     client.register_user("bob_the_builder");
   }
   server.stop();
-  CommandResult list = admin(server.data_dir(), {"users", "list"});
+  CommandResult list = admin(server, {"users", "list"});
   ASSERT_EQ(list.exit_code, 0) << describe(list);
   EXPECT_NE(list.output.find("minji"), std::string::npos) << describe(list);
   EXPECT_NE(list.output.find("bob_the_builder"), std::string::npos) << describe(list);
 }
 
 TEST(AdminTest, UsersCreateRefusesDuplicateInvalidHandleAndWeakPassword) {
-  TempDir data;
-  ASSERT_EQ(admin(data.path(), {"users", "create", "minji", "--password", "correct horse"}).exit_code, 0);
-  CommandResult duplicate = admin(data.path(), {"users", "create", "minji", "--password", "another one"});
+  ServerProcess data;  // never started: it only provides the data (directory or database)
+  ASSERT_EQ(admin(data, {"users", "create", "minji", "--password", "correct horse"}).exit_code, 0);
+  CommandResult duplicate = admin(data, {"users", "create", "minji", "--password", "another one"});
   EXPECT_NE(duplicate.exit_code, 0) << describe(duplicate);
-  CommandResult invalid = admin(data.path(), {"users", "create", "Not Valid!", "--password", "correct horse"});
+  CommandResult invalid = admin(data, {"users", "create", "Not Valid!", "--password", "correct horse"});
   EXPECT_NE(invalid.exit_code, 0) << describe(invalid);
-  CommandResult weak = admin(data.path(), {"users", "create", "shorty", "--password", "short"});
+  CommandResult weak = admin(data, {"users", "create", "shorty", "--password", "short"});
   EXPECT_NE(weak.exit_code, 0) << describe(weak);
-  CommandResult list = admin(data.path(), {"users", "list"});
+  CommandResult list = admin(data, {"users", "list"});
   ASSERT_EQ(list.exit_code, 0) << describe(list);
   EXPECT_EQ(list.output.find("shorty"), std::string::npos) << describe(list);
 }
@@ -83,7 +86,7 @@ TEST(AdminTest, StatsReportsUsersAndMessages) {
     for (int i = 0; i < 3; ++i) send_text(alice, memo, "note " + std::to_string(i));
   }
   server.stop();
-  CommandResult stats = admin(server.data_dir(), {"stats"});
+  CommandResult stats = admin(server, {"stats"});
   ASSERT_EQ(stats.exit_code, 0) << describe(stats);
   EXPECT_EQ(count_next_to(stats.output, "user"), 1) << describe(stats);
   EXPECT_EQ(count_next_to(stats.output, "message"), 3) << describe(stats);
@@ -99,7 +102,7 @@ TEST(AdminTest, CheckPassesOnHealthyAndCrashedDataDirectories) {
     send_text(alice, memo, "before stop");
   }
   server.stop();
-  CommandResult healthy = admin(server.data_dir(), {"check"});
+  CommandResult healthy = admin(server, {"check"});
   EXPECT_EQ(healthy.exit_code, 0) << describe(healthy);
 
   server.start();
@@ -110,13 +113,13 @@ TEST(AdminTest, CheckPassesOnHealthyAndCrashedDataDirectories) {
     send_text(alice, memo, "before crash");
   }
   server.kill9();
-  CommandResult after_crash = admin(server.data_dir(), {"check"});
+  CommandResult after_crash = admin(server, {"check"});
   EXPECT_EQ(after_crash.exit_code, 0) << describe(after_crash);
 }
 
 TEST(AdminTest, UnknownCommandFails) {
-  TempDir data;
-  CommandResult r = admin(data.path(), {"frobnicate"});
+  ServerProcess data;  // never started: it only provides the data (directory or database)
+  CommandResult r = admin(data, {"frobnicate"});
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_FALSE(r.timed_out);
 }

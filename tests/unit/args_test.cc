@@ -37,6 +37,21 @@ TEST_F(ArgsTest, Int64InRange) {
   EXPECT_FALSE(a.error());
 }
 
+TEST_F(ArgsTest, StringsRefuseNulExceptBinarySafeOnes) {
+  auto a = args(R"({"name":"a\u0000b"})");
+  EXPECT_FALSE(a.opt_string("name", 0, 10));
+  expect_failed(a, ErrorCode::kBadRequest, "NUL");
+  auto b = args(R"({"text":"a\u0000b"})");
+  EXPECT_EQ(b.binary_safe_string("text", 1, 10), std::string("a\0b", 3));
+  EXPECT_FALSE(b.error());
+  auto c = args(R"({"tags":["ok","x\u0000"],"answers":{"k":"v\u0000"}})");
+  EXPECT_FALSE(c.opt_string_list("tags", 5, 1, 10));
+  EXPECT_TRUE(c.error());
+  auto d = args(R"({"answers":{"k":"v\u0000"}})");
+  EXPECT_FALSE(d.opt_string_map("answers", 5, 10));
+  EXPECT_TRUE(d.error());
+}
+
 TEST_F(ArgsTest, Int64MissingIsBadRequestNamingTheField) {
   auto a = args(R"({"other":1})");
   EXPECT_EQ(a.int64("chat_id", 1, 10), 0);
@@ -116,8 +131,10 @@ TEST_F(ArgsTest, StringMissingAndWrongType) {
 }
 
 TEST_F(ArgsTest, StringKeepsEscapedContent) {
-  auto a = args(R"({"s":"a\nb\u0000c\"d"})");
-  EXPECT_EQ(a.string("s", 1, 100), std::string("a\nb\0c\"d", 7));
+  auto a = args(R"({"s":"a\nb\u0000c\"d","t":"a\nb\"c"})");
+  EXPECT_EQ(a.binary_safe_string("s", 1, 100), std::string("a\nb\0c\"d", 7));
+  EXPECT_EQ(a.string("t", 1, 100), "a\nb\"c");
+  EXPECT_FALSE(a.error());
 }
 
 TEST_F(ArgsTest, OptString) {

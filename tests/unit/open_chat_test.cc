@@ -60,9 +60,11 @@ TEST(OpenChatRulesTest, RanksAndPermissions) {
   EXPECT_FALSE(openchat::outranks(member, owner));
 }
 
-class OpenRoomsStoreTest : public ::testing::Test {
+// The room store, on both store backends (FTS5 in SQLite, a GIN-indexed terms array in
+// PostgreSQL).
+class OpenRoomsStoreTest : public ::testing::TestWithParam<test::Backend> {
  protected:
-  OpenRoomsStoreTest() : store_(test::open_store(dir_.path())) {}
+  OpenRoomsStoreTest() : db_(GetParam()), store_(db_.open()) {}
 
   ChatId add_room(const std::string& title, const std::string& description, std::int64_t members, bool listed) {
     ChatId id;
@@ -84,11 +86,15 @@ class OpenRoomsStoreTest : public ::testing::Test {
     return out;
   }
 
-  test::TempDir dir_;
+  test::TestDatabase db_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(OpenRoomsStoreTest, SearchFindsListedRoomsMostMembersFirst) {
+INSTANTIATE_TEST_SUITE_P(Backends, OpenRoomsStoreTest,
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         test::BackendName());
+
+TEST_P(OpenRoomsStoreTest, SearchFindsListedRoomsMostMembersFirst) {
   ChatId small = add_room("독서모임", "", 3, true);
   ChatId big = add_room("주말 독서 클럽", "", 40, true);
   ChatId hidden = add_room("비밀 독서방", "", 99, false);
@@ -102,7 +108,7 @@ TEST_F(OpenRoomsStoreTest, SearchFindsListedRoomsMostMembersFirst) {
   EXPECT_TRUE(store_->reader().open_rooms().room_by_code("code" + std::to_string(hidden.value)));
 }
 
-TEST_F(OpenRoomsStoreTest, UpdatingARoomReindexesIt) {
+TEST_P(OpenRoomsStoreTest, UpdatingARoomReindexesIt) {
   ChatId id = add_room("독서모임", "", 1, true);
   ASSERT_TRUE(test::run_job(*store_, [&](WriteTx& tx) {
                 auto room = tx.open_rooms().room(id);
@@ -116,7 +122,7 @@ TEST_F(OpenRoomsStoreTest, UpdatingARoomReindexesIt) {
   EXPECT_EQ(search("등산"), (std::vector<ChatId>{id}));
 }
 
-TEST_F(OpenRoomsStoreTest, MemberIdsAreHandedOutInOrder) {
+TEST_P(OpenRoomsStoreTest, MemberIdsAreHandedOutInOrder) {
   ChatId id = add_room("room", "", 0, true);
   std::vector<std::int64_t> ids;
   ASSERT_TRUE(test::run_job(*store_, [&](WriteTx& tx) {

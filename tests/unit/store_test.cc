@@ -1,11 +1,14 @@
-// The embedded SQLite store through its public contract (include/modu/store.h): group
-// commit and job isolation, positions, reopen and migrations, and the reads the
-// services page with.
+// The store contract (include/modu/store.h), checked on both implementations — the embedded
+// SQLite store and the PostgreSQL store, each test on a fresh database: group commit and job
+// isolation, positions, reopen and migrations, and the reads the services page with. Then
+// what only a shared PostgreSQL database does: several stores (nodes) on one database,
+// and a lost connection.
 #include "modu/store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -46,14 +49,14 @@ class Gate {
   std::promise<void> release_;
 };
 
-class StoreTest : public ::testing::Test {
+class StoreTest : public ::testing::TestWithParam<test::Backend> {
  protected:
-  StoreTest() : store_(open_store(dir_.path())) {}
+  StoreTest() : db_(GetParam()), store_(db_.open()) {}
 
   void reopen() {
     store_->stop();
     store_.reset();
-    store_ = open_store(dir_.path());
+    store_ = db_.open();
   }
 
   // Creates a user in its own job; returns the id.
@@ -66,11 +69,15 @@ class StoreTest : public ::testing::Test {
     return id;
   }
 
-  TempDir dir_;
+  test::TestDatabase db_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(StoreTest, OpensEmptyAndConsistent) {
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         test::BackendName());
+
+TEST_P(StoreTest, OpensEmptyAndConsistent) {
   ReadView& r = store_->reader();
   EXPECT_EQ(r.current_pos(), 0);
   EXPECT_EQ(r.stats().users, 0);
@@ -80,7 +87,7 @@ TEST_F(StoreTest, OpensEmptyAndConsistent) {
   EXPECT_EQ(store_->queued(), 0u);
 }
 
-TEST_F(StoreTest, JobsAndCallbacksRunInSubmissionOrder) {
+TEST_P(StoreTest, JobsAndCallbacksRunInSubmissionOrder) {
   constexpr int kJobs = 200;
   std::vector<int> applied, done;  // touched on the committer thread only
   std::promise<Status> last;
@@ -106,7 +113,7 @@ TEST_F(StoreTest, JobsAndCallbacksRunInSubmissionOrder) {
   EXPECT_EQ(store_->queued(), 0u);
 }
 
-TEST_F(StoreTest, DoneRunsAfterTheCommitIsVisible) {
+TEST_P(StoreTest, DoneRunsAfterTheCommitIsVisible) {
   std::promise<bool> visible_in_done;
   store_->submit(WriteJob{[](WriteTx& tx) {
                             tx.insert_user(user_named("minji"), "hash");
@@ -121,7 +128,7 @@ TEST_F(StoreTest, DoneRunsAfterTheCommitIsVisible) {
   EXPECT_TRUE(store_->reader().user_by_handle("minji"));
 }
 
-TEST_F(StoreTest, WritesAreVisibleInsideTheirOwnTransaction) {
+TEST_P(StoreTest, WritesAreVisibleInsideTheirOwnTransaction) {
   ASSERT_TRUE(run_job(*store_, [](WriteTx& tx) {
                 UserId id = tx.insert_user(user_named("jiho"), "hash");
                 auto u = tx.user_by_id(id);
@@ -130,7 +137,7 @@ TEST_F(StoreTest, WritesAreVisibleInsideTheirOwnTransaction) {
               }).ok());
 }
 
-TEST_F(StoreTest, FailedJobLeavesNoTraceAndOthersInTheBatchCommit) {
+TEST_P(StoreTest, FailedJobLeavesNoTraceAndOthersInTheBatchCommit) {
   std::promise<Status> a, b, c;
   Gate gate;
   store_->submit(gate.job());
@@ -169,7 +176,7 @@ TEST_F(StoreTest, FailedJobLeavesNoTraceAndOthersInTheBatchCommit) {
   EXPECT_TRUE(r.check_integrity().empty());
 }
 
-TEST_F(StoreTest, ExceptionInAJobFailsTheWholeBatch) {
+TEST_P(StoreTest, ExceptionInAJobFailsTheWholeBatch) {
   std::atomic<int> aborts{0};
   store_->set_hooks(CommitHooks{.after_abort = [&aborts] { aborts.fetch_add(1); }});
   std::promise<Status> a, b;
@@ -197,7 +204,7 @@ TEST_F(StoreTest, ExceptionInAJobFailsTheWholeBatch) {
   EXPECT_TRUE(store_->reader().check_integrity().empty());
 }
 
-TEST_F(StoreTest, HooksRunAroundEachBatch) {
+TEST_P(StoreTest, HooksRunAroundEachBatch) {
   std::atomic<int> before{0};
   std::atomic<std::size_t> jobs_seen{0};
   store_->set_hooks(CommitHooks{
@@ -216,7 +223,7 @@ TEST_F(StoreTest, HooksRunAroundEachBatch) {
   EXPECT_EQ(jobs_seen.load(), 1u);
 }
 
-TEST_F(StoreTest, SubmitAfterStopFailsWithUnavailable) {
+TEST_P(StoreTest, SubmitAfterStopFailsWithUnavailable) {
   store_->stop();
   store_->stop();  // idempotent
   Status s = run_job(*store_, [](WriteTx&) { return ok_status(); });
@@ -224,7 +231,7 @@ TEST_F(StoreTest, SubmitAfterStopFailsWithUnavailable) {
   EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
 }
 
-TEST_F(StoreTest, StopFinishesQueuedJobs) {
+TEST_P(StoreTest, StopFinishesQueuedJobs) {
   std::atomic<int> done{0};
   Gate gate;
   store_->submit(gate.job());
@@ -248,7 +255,7 @@ TEST_F(StoreTest, StopFinishesQueuedJobs) {
 
 // --- positions ------------------------------------------------------------------------
 
-TEST_F(StoreTest, PositionsGrowAndArePublishedOnCommit) {
+TEST_P(StoreTest, PositionsGrowAndArePublishedOnCommit) {
   Pos first = 0, last = 0;
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
                 first = tx.next_pos();
@@ -270,7 +277,7 @@ TEST_F(StoreTest, PositionsGrowAndArePublishedOnCommit) {
   EXPECT_EQ(store_->reader().current_pos(), next);
 }
 
-TEST_F(StoreTest, PositionsSurviveReopen) {
+TEST_P(StoreTest, PositionsSurviveReopen) {
   Pos last = 0;
   for (int i = 0; i < 5; ++i)
     ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
@@ -299,7 +306,7 @@ TEST_F(StoreTest, PositionsSurviveReopen) {
   EXPECT_EQ(store_->reader().current_pos(), after);
 }
 
-TEST_F(StoreTest, AbortedBatchDoesNotMoveThePublishedPosition) {
+TEST_P(StoreTest, AbortedBatchDoesNotMoveThePublishedPosition) {
   Pos committed = 0, aborted = 0, later = 0;
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
                 committed = tx.next_pos();
@@ -320,7 +327,7 @@ TEST_F(StoreTest, AbortedBatchDoesNotMoveThePublishedPosition) {
   EXPECT_EQ(store_->reader().current_pos(), later);
 }
 
-TEST_F(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
+TEST_P(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
   UserId id = add_user("minji");
   ASSERT_TRUE(id);
   for (int i = 0; i < 3; ++i) {
@@ -335,14 +342,25 @@ TEST_F(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
   EXPECT_TRUE(add_user("jiho"));
 }
 
-TEST(StoreOpenTest, RefusesADatabaseFromANewerBuild) {
-  TempDir dir;
-  { auto store = open_store(dir.path()); }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 999", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
-  auto store = open_sqlite_store(SqliteOptions{.directory = dir.str()});
+class StoreVersionTest : public ::testing::TestWithParam<test::Backend> {};
+INSTANTIATE_TEST_SUITE_P(Backends, StoreVersionTest,
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         test::BackendName());
+
+TEST_P(StoreVersionTest, RefusesADatabaseFromANewerBuild) {
+  test::TestDatabase database(GetParam());
+  { auto store = database.open(); }
+  if (GetParam() == test::Backend::kSqlite) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((database.dir().path() / "modu.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 999", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    modu_testing::pg_run(database.dsn(), "UPDATE schema_version SET version = 999");
+  }
+  auto store = GetParam() == test::Backend::kSqlite
+                   ? open_sqlite_store(SqliteOptions{.directory = database.dir().str()})
+                   : open_postgres_store(PostgresOptions{.dsn = database.dsn()});
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(store.error().message.find("newer"), std::string::npos) << store.error().message;
@@ -401,7 +419,11 @@ class StoreReadsTest : public StoreTest {
   }
 };
 
-TEST_F(StoreReadsTest, ChatListIsNewestActivityFirstWithIdTieBreak) {
+INSTANTIATE_TEST_SUITE_P(Backends, StoreReadsTest,
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         test::BackendName());
+
+TEST_P(StoreReadsTest, ChatListIsNewestActivityFirstWithIdTieBreak) {
   auto f = make_chats({100, 300, 200, 300, 50});
   auto list = store_->reader().chat_list(f.me, 10, std::nullopt);
   // 300 (two chats: higher id first), 200, 100, 50.
@@ -414,7 +436,7 @@ TEST_F(StoreReadsTest, ChatListIsNewestActivityFirstWithIdTieBreak) {
   }
 }
 
-TEST_F(StoreReadsTest, ChatListCursorPagesWithoutGapsOrRepeats) {
+TEST_P(StoreReadsTest, ChatListCursorPagesWithoutGapsOrRepeats) {
   std::vector<TimeMs> activity;
   for (int i = 0; i < 23; ++i) activity.push_back(1000 + (i % 5) * 10);  // many ties
   auto f = make_chats(activity);
@@ -433,7 +455,7 @@ TEST_F(StoreReadsTest, ChatListCursorPagesWithoutGapsOrRepeats) {
   EXPECT_EQ(paged, all);
 }
 
-TEST_F(StoreReadsTest, ChatListLeavesOutLeftChatsAndOtherUsers) {
+TEST_P(StoreReadsTest, ChatListLeavesOutLeftChatsAndOtherUsers) {
   auto f = make_chats({10, 20, 30});
   UserId stranger = add_user("stranger");
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
@@ -447,7 +469,7 @@ TEST_F(StoreReadsTest, ChatListLeavesOutLeftChatsAndOtherUsers) {
   EXPECT_TRUE(store_->reader().chat_list(stranger, 10, std::nullopt).empty());
 }
 
-TEST_F(StoreReadsTest, ChangedChatsByPositionIncludingLeftOnes) {
+TEST_P(StoreReadsTest, ChangedChatsByPositionIncludingLeftOnes) {
   auto f = make_chats({10, 20, 30});
   ReadView& r = store_->reader();
   auto changed = r.changed_chats(f.me, 0, 100);
@@ -501,7 +523,7 @@ class StoreMessagesTest : public StoreTest {
                     tx.insert_message(MessageRecord{.chat = chat_, .seq = s, .client_id = "c" + std::to_string(s),
                                                     .sender = sender_, .text = "text " + std::to_string(s),
                                                     .created_at = 1000 + s});
-                  tx.update_chat_last(chat_, n, 1000 + n);
+                  tx.update_chat_last(chat_, n, 1000 + n, 0);
                   return ok_status();
                 }).ok());
   }
@@ -516,7 +538,11 @@ class StoreMessagesTest : public StoreTest {
   ChatId chat_;
 };
 
-TEST_F(StoreMessagesTest, MessagesBeforePagesBackwardsAscending) {
+INSTANTIATE_TEST_SUITE_P(Backends, StoreMessagesTest,
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         test::BackendName());
+
+TEST_P(StoreMessagesTest, MessagesBeforePagesBackwardsAscending) {
   make_chat(10);
   ReadView& r = store_->reader();
   EXPECT_EQ(seqs(r.messages_before(chat_, 11, 3)), (std::vector<Seq>{8, 9, 10}));
@@ -527,7 +553,7 @@ TEST_F(StoreMessagesTest, MessagesBeforePagesBackwardsAscending) {
   EXPECT_TRUE(r.messages_before(ChatId(chat_.value + 1), 11, 3).empty());
 }
 
-TEST_F(StoreMessagesTest, MessagesAfterPagesForwards) {
+TEST_P(StoreMessagesTest, MessagesAfterPagesForwards) {
   make_chat(10);
   ReadView& r = store_->reader();
   EXPECT_EQ(seqs(r.messages_after(chat_, 0, 4)), (std::vector<Seq>{1, 2, 3, 4}));
@@ -536,7 +562,7 @@ TEST_F(StoreMessagesTest, MessagesAfterPagesForwards) {
   EXPECT_TRUE(r.messages_after(chat_, 10, 4).empty());
 }
 
-TEST_F(StoreMessagesTest, MessageFieldsRoundTrip) {
+TEST_P(StoreMessagesTest, MessageFieldsRoundTrip) {
   make_chat(0);
   MessageRecord m{.chat = chat_, .seq = 1, .client_id = "c-5f2a-0001", .sender = sender_,
                   .kind = MessageKind::kSystem, .text = R"({"type":"rename","title":"주말 등산"})",
@@ -546,7 +572,7 @@ TEST_F(StoreMessagesTest, MessageFieldsRoundTrip) {
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
                 tx.insert_message(m);
                 tx.insert_message(reply);
-                tx.update_chat_last(chat_, 2, reply.created_at);
+                tx.update_chat_last(chat_, 2, reply.created_at, 0);
                 return ok_status();
               }).ok());
   auto got = store_->reader().message(chat_, 1);
@@ -566,7 +592,7 @@ TEST_F(StoreMessagesTest, MessageFieldsRoundTrip) {
   EXPECT_FALSE(store_->reader().message(chat_, 3));
 }
 
-TEST_F(StoreMessagesTest, MessageByClientIdIsPerSender) {
+TEST_P(StoreMessagesTest, MessageByClientIdIsPerSender) {
   make_chat(3);
   UserId other = add_user("other");
   ReadView& r = store_->reader();
@@ -582,18 +608,18 @@ TEST_F(StoreMessagesTest, MessageByClientIdIsPerSender) {
   // Another sender may use the same client id.
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
                 tx.insert_message(MessageRecord{.chat = chat_, .seq = 4, .client_id = "c2", .sender = other, .text = "x"});
-                tx.update_chat_last(chat_, 4, 2000);
+                tx.update_chat_last(chat_, 4, 2000, 0);
                 return ok_status();
               }).ok());
   EXPECT_EQ(r.message_by_client_id(other, "c2")->seq, 4);
   EXPECT_EQ(r.message_by_client_id(sender_, "c2")->seq, 2);
 }
 
-TEST_F(StoreMessagesTest, DuplicateClientIdOfTheSameSenderIsRefusedByTheStore) {
+TEST_P(StoreMessagesTest, DuplicateClientIdOfTheSameSenderIsRefusedByTheStore) {
   make_chat(3);
   Status s = run_job(*store_, [&](WriteTx& tx) {
     tx.insert_message(MessageRecord{.chat = chat_, .seq = 4, .client_id = "c1", .sender = sender_, .text = "dup"});
-    tx.update_chat_last(chat_, 4, 2000);
+    tx.update_chat_last(chat_, 4, 2000, 0);
     return ok_status();
   });
   EXPECT_FALSE(s.ok());
@@ -608,7 +634,7 @@ std::vector<Seq> moderated_seqs(const std::vector<ModeratedMessage>& list) {
   return out;
 }
 
-TEST_F(StoreMessagesTest, DeletedSinceByPosition) {
+TEST_P(StoreMessagesTest, DeletedSinceByPosition) {
   make_chat(6);
   Pos p1 = 0, p2 = 0;
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
@@ -636,7 +662,7 @@ TEST_F(StoreMessagesTest, DeletedSinceByPosition) {
   EXPECT_TRUE(r.check_integrity().empty());
 }
 
-TEST_F(StoreMessagesTest, HiddenAndRestoredReportedBySync) {
+TEST_P(StoreMessagesTest, HiddenAndRestoredReportedBySync) {
   make_chat(4);
   Pos hide = 0, restore = 0;
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
@@ -664,11 +690,11 @@ TEST_F(StoreMessagesTest, HiddenAndRestoredReportedBySync) {
   EXPECT_TRUE(r.moderated_since(chat_, restore, 10).empty());
 }
 
-TEST_F(StoreMessagesTest, IntegrityCheckFindsAGapInSeqs) {
+TEST_P(StoreMessagesTest, IntegrityCheckFindsAGapInSeqs) {
   make_chat(3);
   EXPECT_TRUE(store_->reader().check_integrity().empty());
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
-                tx.update_chat_last(chat_, 5, 3000);  // claims 5 messages, holds 3
+                tx.update_chat_last(chat_, 5, 3000, 0);  // claims 5 messages, holds 3
                 return ok_status();
               }).ok());
   auto problems = store_->reader().check_integrity();
@@ -676,7 +702,7 @@ TEST_F(StoreMessagesTest, IntegrityCheckFindsAGapInSeqs) {
   EXPECT_NE(problems[0].find("chat " + std::to_string(chat_.value)), std::string::npos) << problems[0];
 }
 
-TEST_F(StoreMessagesTest, IntegrityCheckFindsPositionsBeyondTheStoredOne) {
+TEST_P(StoreMessagesTest, IntegrityCheckFindsPositionsBeyondTheStoredOne) {
   make_chat(1);
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
                 tx.touch_members(chat_, tx.current_pos() + 1000);  // a position never handed out
@@ -689,7 +715,7 @@ TEST_F(StoreMessagesTest, IntegrityCheckFindsPositionsBeyondTheStoredOne) {
 
 // --- users, devices, friends ----------------------------------------------------------
 
-TEST_F(StoreTest, UsersDevicesAndFriends) {
+TEST_P(StoreTest, UsersDevicesAndFriends) {
   UserId a = add_user("alice"), b = add_user("bob");
   ReadView& r = store_->reader();
   EXPECT_EQ(r.credentials_by_handle("alice")->password_hash, "hash");
@@ -724,6 +750,170 @@ TEST_F(StoreTest, UsersDevicesAndFriends) {
   EXPECT_FALSE(revoked_twice);
   EXPECT_TRUE(r.device_by_token_hash(token_hash)->revoked);
   EXPECT_TRUE(r.devices_of(a).empty());
+}
+
+// --- several nodes on one PostgreSQL database; a lost connection -----------------------
+
+// What one store's hooks saw, recorded from its committer thread.
+struct HookLog {
+  std::mutex mu;
+  std::vector<std::pair<Pos, Pos>> batches;  // (from, to] of every batch
+  std::vector<ChatId> forgotten;
+
+  CommitHooks hooks() {
+    return CommitHooks{
+        .forget_chats = [this](const std::vector<ChatId>& chats) {
+          std::lock_guard lock(mu);
+          forgotten.insert(forgotten.end(), chats.begin(), chats.end());
+        },
+        .before_done = [this](Pos from, Pos to) {
+          std::lock_guard lock(mu);
+          batches.emplace_back(from, to);
+        }};
+  }
+};
+
+class PostgresSharedStoreTest : public ::testing::Test {
+ protected:
+  test::TestDatabase db_{test::Backend::kPostgres};
+};
+
+TEST_F(PostgresSharedStoreTest, NodesForgetChatsAnotherNodeChanged) {
+  auto a = db_.open(), b = db_.open();
+  HookLog log_a, log_b;
+  a->set_hooks(log_a.hooks());
+  b->set_hooks(log_b.hooks());
+  ChatId chat, untouched;
+  ASSERT_TRUE(run_job(*a, [&](WriteTx& tx) {
+                chat = tx.insert_chat(ChatRecord{.created_at = 1, .last_activity_at = 1}, std::nullopt);
+                untouched = tx.insert_chat(ChatRecord{.created_at = 1, .last_activity_at = 1}, std::nullopt);
+                tx.update_chat_last(chat, 0, 1, tx.next_pos());
+                tx.update_chat_last(untouched, 0, 1, tx.next_pos());
+                return ok_status();
+              }).ok());
+  // B's first batch finds positions it did not commit: every chat changed since its start.
+  ASSERT_TRUE(run_job(*b, [&](WriteTx& tx) {
+                tx.update_chat_last(chat, 0, 2, tx.next_pos());
+                return ok_status();
+              }).ok());
+  EXPECT_EQ(log_b.forgotten, (std::vector<ChatId>{chat, untouched}));
+  // A's next batch learns that B changed `chat`, and only that.
+  ASSERT_TRUE(run_job(*a, [&](WriteTx& tx) {
+                tx.next_pos();
+                return ok_status();
+              }).ok());
+  EXPECT_EQ(log_a.forgotten, std::vector<ChatId>{chat});
+  // A batch after one's own forgets nothing.
+  ASSERT_TRUE(run_job(*a, [&](WriteTx& tx) {
+                tx.next_pos();
+                return ok_status();
+              }).ok());
+  EXPECT_EQ(log_a.forgotten, std::vector<ChatId>{chat});
+  a->stop();
+  b->stop();
+  EXPECT_EQ(log_a.batches, (std::vector<std::pair<Pos, Pos>>{{0, 2}, {3, 4}, {4, 5}}));
+  EXPECT_EQ(log_b.batches, (std::vector<std::pair<Pos, Pos>>{{2, 3}}));
+}
+
+TEST_F(PostgresSharedStoreTest, BatchesOfConcurrentNodesChainInCommitOrder) {
+  constexpr int kNodes = 3, kJobsPerNode = 300;
+  std::vector<std::unique_ptr<Store>> nodes;
+  std::vector<std::unique_ptr<HookLog>> logs;
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.push_back(db_.open());
+    logs.push_back(std::make_unique<HookLog>());
+    nodes.back()->set_hooks(logs.back()->hooks());
+  }
+  UserId user = [&] {
+    UserId id;
+    EXPECT_TRUE(run_job(*nodes[0], [&](WriteTx& tx) {
+                  id = tx.insert_user(user_named("writer"), "h");
+                  return ok_status();
+                }).ok());
+    return id;
+  }();
+  // Every job takes a position and records it where every node can see it (a friend edge
+  // per job), so commit order and position order can be compared afterwards.
+  std::vector<std::thread> writers;
+  std::atomic<int> failed{0};
+  for (int n = 0; n < kNodes; ++n)
+    writers.emplace_back([&, n] {
+      std::vector<std::promise<Status>> outcomes(kJobsPerNode);
+      for (int j = 0; j < kJobsPerNode; ++j)
+        nodes[n]->submit(WriteJob{[&, n, j](WriteTx& tx) {
+                                    Pos pos = tx.next_pos();
+                                    tx.add_friend(user, UserId(1000 + n * kJobsPerNode + j), pos, pos);
+                                    return ok_status();
+                                  },
+                                  fulfil(outcomes[j])});
+      for (auto& o : outcomes)
+        if (!o.get_future().get().ok()) failed.fetch_add(1);
+    });
+  for (auto& w : writers) w.join();
+  for (auto& node : nodes) node->stop();
+  EXPECT_EQ(failed.load(), 0);
+
+  std::vector<std::pair<Pos, Pos>> all;
+  for (auto& log : logs)
+    for (auto [from, to] : log->batches)
+      if (from != to) all.emplace_back(from, to);
+  std::sort(all.begin(), all.end());
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front().first, 0);
+  for (std::size_t i = 1; i < all.size(); ++i)
+    EXPECT_EQ(all[i].first, all[i - 1].second) << "batch " << i << " does not start where the previous ended";
+  EXPECT_EQ(all.back().second, kNodes * kJobsPerNode);
+
+  auto reopened = db_.open();
+  EXPECT_EQ(reopened->reader().current_pos(), kNodes * kJobsPerNode);
+  int edges = 0;
+  for (int k = 0; k < kNodes * kJobsPerNode; ++k) edges += reopened->reader().is_friend(user, UserId(1000 + k));
+  EXPECT_EQ(edges, kNodes * kJobsPerNode);
+  EXPECT_TRUE(reopened->reader().check_integrity().empty());
+}
+
+TEST_F(PostgresSharedStoreTest, ALostConnectionFailsItsBatchThenTheStoreReconnects) {
+  auto store = db_.open();
+  HookLog log;
+  store->set_hooks(log.hooks());
+  EXPECT_TRUE(run_job(*store, [](WriteTx& tx) {
+                tx.insert_user(user_named("before"), "h");
+                tx.next_pos();
+                return ok_status();
+              }).ok());
+  EXPECT_TRUE(store->reader().user_by_handle("before"));
+  EXPECT_EQ(store->unavailable_reason(), "");
+
+  // The server drops every connection of this database (as a restart or failover would).
+  modu_testing::pg_run(db_.dsn(),
+                       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+
+  Status lost = run_job(*store, [](WriteTx& tx) {
+    tx.insert_user(user_named("lost"), "h");
+    return ok_status();
+  });
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(store->unavailable_reason(), "");
+  EXPECT_THROW(store->reader().user_by_handle("before"), StorageError);  // the read met the loss
+
+  // The next batch reconnects; the next read too.
+  Status again = run_job(*store, [](WriteTx& tx) {
+    tx.insert_user(user_named("after"), "h");
+    tx.next_pos();
+    return ok_status();
+  });
+  EXPECT_TRUE(again.ok());
+  EXPECT_EQ(store->unavailable_reason(), "");
+  EXPECT_TRUE(store->reader().user_by_handle("after"));
+  EXPECT_FALSE(store->reader().user_by_handle("lost"));
+  store->stop();
+  // The failed batch reported an empty range; the batches chain around it.
+  ASSERT_EQ(log.batches.size(), 3u);
+  EXPECT_EQ(log.batches[0], (std::pair<Pos, Pos>{0, 1}));
+  EXPECT_EQ(log.batches[1], (std::pair<Pos, Pos>{1, 1}));
+  EXPECT_EQ(log.batches[2], (std::pair<Pos, Pos>{1, 2}));
 }
 
 }  // namespace

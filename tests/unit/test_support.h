@@ -1,5 +1,5 @@
-// Helpers shared by the unit tests: a scratch directory, and running write jobs on a store
-// synchronously.
+// Helpers shared by the unit tests: a scratch directory, a fresh database of either store
+// backend, and running write jobs on a store synchronously.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 
+#include "common/pg_database.h"
 #include "modu/store.h"
 
 namespace modu::test {
@@ -54,6 +55,49 @@ inline std::unique_ptr<Store> open_store(const std::filesystem::path& dir) {
   if (!store.ok()) throw std::runtime_error("open_sqlite_store: " + store.error().message);
   return std::move(store).value();
 }
+
+// The store implementations the conformance tests run against.
+enum class Backend { kSqlite, kPostgres };
+
+inline std::string backend_name(Backend backend) {
+  return backend == Backend::kSqlite ? "sqlite" : "postgres";
+}
+
+// For INSTANTIATE_TEST_SUITE_P: test names end in /sqlite or /postgres (ctest labels the
+// latter `unit-pg`, see CMakeLists.txt).
+struct BackendName {
+  std::string operator()(const ::testing::TestParamInfo<Backend>& info) const {
+    return backend_name(info.param);
+  }
+};
+
+// A fresh empty database of one backend for one test: a data directory, or a PostgreSQL
+// database created on the instance in MODU_TEST_PG_DSN (the constructor throws, failing the
+// test, when that is unset). Removed on destruction.
+class TestDatabase {
+ public:
+  explicit TestDatabase(Backend backend) : backend_(backend) {
+    if (backend_ == Backend::kPostgres) pg_ = std::make_unique<modu_testing::PgTestDatabase>("modu_unit");
+  }
+
+  Backend backend() const { return backend_; }
+  const TempDir& dir() const { return dir_; }
+  // The PostgreSQL database's URI (PostgreSQL only).
+  const std::string& dsn() const { return pg_->dsn(); }
+
+  // Opens (and migrates) a store on this database; throws if it cannot.
+  std::unique_ptr<Store> open() const {
+    if (backend_ == Backend::kSqlite) return open_store(dir_.path());
+    auto store = open_postgres_store(PostgresOptions{.dsn = pg_->dsn()});
+    if (!store.ok()) throw std::runtime_error("open_postgres_store: " + store.error().message);
+    return std::move(store).value();
+  }
+
+ private:
+  Backend backend_;
+  TempDir dir_;
+  std::unique_ptr<modu_testing::PgTestDatabase> pg_;
+};
 
 // Submits one write job and waits for its outcome (delivered by the job's `done`, i.e.
 // after the batch committed or failed).

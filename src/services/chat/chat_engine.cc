@@ -193,7 +193,7 @@ void ChatEngine::flush(WriteTx& tx) {
   for (auto [id, pos] : dirty_chats_) {
     auto it = chats_.find(id);
     if (it == chats_.end()) continue;
-    tx.update_chat_last(id, it->second.chat.last_seq, it->second.chat.last_activity_at);
+    tx.update_chat_last(id, it->second.chat.last_seq, it->second.chat.last_activity_at, pos);
     tx.touch_members(id, pos);
     for (auto& m : it->second.members) m.pos = pos;
   }
@@ -201,6 +201,15 @@ void ChatEngine::flush(WriteTx& tx) {
   moved_readers_.clear();
   dirty_chats_.clear();
   if (chats_.size() > kMaxCachedChats) chats_.clear();
+}
+
+void ChatEngine::forget(const std::vector<ChatId>& chats) {
+  for (ChatId id : chats) {
+    chats_.erase(id);
+    dirty_chats_.erase(id);
+    dirty_reads_.erase(id);
+    moved_readers_.erase(id);
+  }
 }
 
 void ChatEngine::forget_all() {

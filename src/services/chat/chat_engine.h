@@ -45,7 +45,7 @@ struct ChatKindRules {
   // Refuses a send before anything is stored (slow mode).
   std::function<std::optional<Error>(WriteTx&, const ChatRecord&, const MemberRecord& sender, TimeMs now)> check_send;
   // A send was stored.
-  std::function<void(const ChatRecord&, const MemberRecord& sender, TimeMs now)> sent;
+  std::function<void(WriteTx&, const ChatRecord&, const MemberRecord& sender, TimeMs now)> sent;
   // Whether `member` may delete anyone's message at any age.
   std::function<bool(const MemberRecord& member)> moderates_messages;
   // A moderator deleted someone else's message.
@@ -101,6 +101,8 @@ class ChatEngine {
   // Store hooks.
   void flush(WriteTx& tx);
   void forget_all();
+  // Drops the cached state of chats another writer changed (reloaded on next use).
+  void forget(const std::vector<ChatId>& chats);
 
  private:
   void rebuild_member_ids(ChatState& chat);

@@ -164,7 +164,7 @@ void sync(Call& call, Services& services) {
 void messages_send(Call& call, Services& services, ChatEngine& engine) {
   ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
   std::string client_id = call.args.string("client_id", 1, kMaxClientIdBytes);
-  std::string text = call.args.string("text", 1, std::numeric_limits<std::size_t>::max());
+  std::string text = call.args.binary_safe_string("text", 1, std::numeric_limits<std::size_t>::max());
   Seq reply_to = call.args.opt_int64("reply_to", 1, kMaxId).value_or(0);
   if (args_failed(call)) return;
   if (text.size() > services.options.max_text_bytes)
@@ -198,7 +198,7 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
     Pos pos = tx.next_pos();
     MessageRecord m = engine.append(tx, *chat, me, MessageKind::kText, client_id, text,
                                     reply_to, now, pos);
-    if (rules && rules->sent) rules->sent(chat->chat, *chat->member(me), now);
+    if (rules && rules->sent) rules->sent(tx, chat->chat, *chat->member(me), now);
     // Encoded once: the same JSON is the event's data and the sender's answer.
     std::string json = message_json(tx, *chat, m);
     fx.publish(chat->member_ids, share(event_frame("message.new", pos, json)));

@@ -15,10 +15,9 @@ bool is_staff(const MemberRecord& m);
 // Whether `actor` outranks `target` (owner > admin > member).
 bool outranks(const MemberRecord& actor, const MemberRecord& target);
 
-// Slow mode, staff deleting messages, and the room's member count, as core chat rules
-// for the `open` kind. The rules own their state (the last send of each member in rooms
-// with slow mode; committer thread only; a restart forgets it, which at worst lets one
-// message through early).
+// Slow mode (each member's last send is stored, so it holds across restarts and nodes),
+// staff deleting messages, and the room's member count, as core chat rules for the `open`
+// kind.
 ChatKindRules open_chat_rules();
 
 }  // namespace modu::openchat

@@ -333,6 +333,13 @@ class SqliteOpenRooms final : public OpenRoomsTx {
     return SavedNickname{s.text(0), s.text(1)};
   }
 
+  std::optional<TimeMs> last_send(ChatId chat, UserId user) override {
+    auto s = db_.prepare("SELECT at FROM open_last_sends WHERE chat_id = ? AND user_id = ?");
+    s.bind(1, chat.value).bind(2, user.value);
+    if (!s.step()) return std::nullopt;
+    return s.int64(0);
+  }
+
   // --- writes ---
 
   void insert_room(const RoomRecord& r, std::string_view search_text) override {
@@ -443,6 +450,13 @@ class SqliteOpenRooms final : public OpenRoomsTx {
                          "ON CONFLICT(user_id) DO UPDATE SET nickname = excluded.nickname, "
                          "avatar = excluded.avatar");
     s.bind(1, user.value).bind(2, n.nickname).bind(3, n.avatar);
+    s.run();
+  }
+
+  void set_last_send(ChatId chat, UserId user, TimeMs at) override {
+    auto s = db_.prepare("INSERT INTO open_last_sends(chat_id, user_id, at) VALUES (?, ?, ?) "
+                         "ON CONFLICT(chat_id, user_id) DO UPDATE SET at = excluded.at");
+    s.bind(1, chat.value).bind(2, user.value).bind(3, at);
     s.run();
   }
 

@@ -205,6 +205,19 @@ CREATE TABLE open_nicknames (
   avatar   TEXT NOT NULL
 );
 )sql",
+    // v3: chats.pos, the position of a chat's last change, so writers sharing a database
+    // can tell which chats another one changed (store.h, CommitHooks::forget_chats); and
+    // each member's last send in rooms with slow mode, which must hold across restarts.
+    R"sql(
+ALTER TABLE chats ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX chats_by_pos ON chats(pos);
+CREATE TABLE open_last_sends (
+  chat_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  at      INTEGER NOT NULL,
+  PRIMARY KEY (chat_id, user_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

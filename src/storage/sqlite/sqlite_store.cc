@@ -393,6 +393,8 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
   Pos next_pos() override { return ++pos_; }
   Pos last_pos() const { return pos_; }
+  // After a failed batch: positions it handed out were never persisted, so reuse them.
+  void reset_pos(Pos committed) { pos_ = committed; }
 
   UserId insert_user(const UserRecord& u, std::string_view password_hash) override {
     auto s = db_.prepare(
@@ -478,9 +480,9 @@ class WriteTxImpl final : public Reads<WriteTx> {
     s.run();
   }
 
-  void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at) override {
-    auto s = db_.prepare("UPDATE chats SET last_seq = ?, last_activity_at = ? WHERE id = ?");
-    s.bind(1, last_seq).bind(2, last_activity_at).bind(3, chat.value);
+  void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at, Pos pos) override {
+    auto s = db_.prepare("UPDATE chats SET last_seq = ?, last_activity_at = ?, pos = ? WHERE id = ?");
+    s.bind(1, last_seq).bind(2, last_activity_at).bind(3, pos).bind(4, chat.value);
     s.run();
   }
 
@@ -662,10 +664,12 @@ class SqliteStore final : public Store {
         queued_.store(queue_.size(), std::memory_order_relaxed);
       }
       auto started = std::chrono::steady_clock::now();
-      run_batch(batch, results);
+      Pos from = tx_->last_pos();
+      bool committed = run_batch(batch, results);
+      if (!committed) tx_->reset_pos(from);
       double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      if (hooks_.before_done) hooks_.before_done();
+      if (hooks_.before_done) hooks_.before_done(from, tx_->last_pos());
       for (std::size_t i = 0; i < batch.size(); ++i)
         if (batch[i].done) batch[i].done(results[i]);
       if (hooks_.after_done) hooks_.after_done();
@@ -673,7 +677,8 @@ class SqliteStore final : public Store {
     }
   }
 
-  void run_batch(std::vector<WriteJob>& batch, std::vector<Status>& results) {
+  // Returns whether the batch committed.
+  bool run_batch(std::vector<WriteJob>& batch, std::vector<Status>& results) {
     results.assign(batch.size(), ok_status());
     Db& db = *writer_db_;
     try {
@@ -690,11 +695,13 @@ class SqliteStore final : public Store {
       if (hooks_.before_commit) hooks_.before_commit(*tx_);
       tx_->persist_pos();
       db.prepare("COMMIT").run();
+      return true;
     } catch (const std::exception& e) {
       spdlog::error("batch of {} writes failed to commit: {}", batch.size(), e.what());
       sqlite3_exec(db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
       for (auto& r : results) r = make_error(ErrorCode::kUnavailable, "storage error; retry");
       if (hooks_.after_abort) hooks_.after_abort();
+      return false;
     }
   }
 

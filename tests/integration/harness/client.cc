@@ -43,6 +43,8 @@ struct Client::Impl {
   std::set<std::string> answered_ids;         // every non-null id a response arrived for
   std::int64_t next_id = 1;
   std::optional<JsonRef> hello;
+  bool recording = false;
+  std::vector<std::string> recorded;  // raw frames received while recording
 
   Clock::time_point deadline_after(std::optional<Millis> timeout) const {
     return Clock::now() + timeout.value_or(options.timeout);
@@ -91,6 +93,7 @@ struct Client::Impl {
       std::string_view line(message.data() + start, end - start);
       start = end + 1;
       if (line.empty() || line == "\r") continue;
+      if (recording) recorded.emplace_back(line);
       auto frame = JsonRef::try_parse(line);
       if (!frame || !frame->is_object())
         throw std::runtime_error("server sent a frame that is not a JSON object: " + std::string(line));
@@ -314,6 +317,9 @@ void Client::pump(Millis window) {
 
 const std::deque<JsonRef>& Client::buffered_events() const { return impl_->events; }
 void Client::clear_events() { impl_->events.clear(); }
+
+void Client::record_frames(bool on) { impl_->recording = on; }
+const std::vector<std::string>& Client::recorded_frames() const { return impl_->recorded; }
 
 void Client::send_text(std::string_view text) { impl_->write(text, true, impl_->deadline_after({})); }
 void Client::send_binary(std::string_view bytes) { impl_->write(bytes, false, impl_->deadline_after({})); }

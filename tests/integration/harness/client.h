@@ -122,6 +122,12 @@ class Client {
   const std::deque<JsonRef>& buffered_events() const;
   void clear_events();
 
+  // --- raw frame recording (for leak checks) -------------------------------------------
+  // While on, every frame received (response or event, exactly as the server sent it) is
+  // appended to recorded_frames(). Off by default.
+  void record_frames(bool on = true);
+  const std::vector<std::string>& recorded_frames() const;
+
   // --- raw access for bad-input tests ------------------------------------------------
   void send_text(std::string_view text);
   void send_binary(std::string_view bytes);

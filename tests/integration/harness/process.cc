@@ -1,5 +1,7 @@
 #include "harness/process.h"
 
+#include "common/pg_database.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -130,8 +132,22 @@ CommandResult run_modu(const std::vector<std::string>& args, std::chrono::millis
   return result;
 }
 
+bool test_store_is_postgres() {
+  const char* store = std::getenv("MODU_TEST_STORE");
+  if (store == nullptr || *store == '\0' || std::string_view(store) == "sqlite") return false;
+  if (std::string_view(store) == "postgres") return true;
+  throw std::runtime_error(std::string("MODU_TEST_STORE must be sqlite or postgres, not ") + store);
+}
+
 ServerProcess::ServerProcess(std::vector<std::string> extra_args)
-    : extra_args_(std::move(extra_args)) {}
+    : extra_args_(std::move(extra_args)) {
+  if (test_store_is_postgres()) database_ = std::make_unique<modu_testing::PgTestDatabase>("modu_it");
+}
+
+std::vector<std::string> ServerProcess::store_args() const {
+  if (database_) return {"--store", database_->dsn()};
+  return {"--data", data_.path()};
+}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
@@ -151,6 +167,7 @@ void ServerProcess::start() {
   join_reader();
   std::vector<std::string> argv{modu_binary(), "serve", "--listen", "127.0.0.1:0", "--data",
                                 data_.path()};
+  if (database_) argv.insert(argv.end(), {"--store", database_->dsn()});
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   Pipe out, err;
   pid_ = spawn(argv, out.write_end, err.write_end);

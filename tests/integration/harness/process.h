@@ -16,10 +16,19 @@
 #include <thread>
 #include <vector>
 
+namespace modu_testing {
+class PgTestDatabase;
+}
+
 namespace modu_it {
 
 // Path of the modu binary under test.
 std::string modu_binary();
+
+// Whether servers keep their data in PostgreSQL: MODU_TEST_STORE=postgres (the ctest label
+// `integration-pg` sets it), with the instance in MODU_TEST_PG_DSN. Otherwise (unset or
+// `sqlite`) they use the embedded store in their data directory.
+bool test_store_is_postgres();
 
 // A fresh empty directory under $TMPDIR (or /tmp), removed with its contents on destruction
 // unless MODU_KEEP_TEST_DATA is set in the environment.
@@ -46,7 +55,9 @@ struct CommandResult {
 CommandResult run_modu(const std::vector<std::string>& args,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-// A `modu serve` process on 127.0.0.1 with a private data directory.
+// A `modu serve` process on 127.0.0.1 with a private data directory (and, when
+// test_store_is_postgres(), a private PostgreSQL database, created here and dropped by the
+// destructor; it lives as long as this object, across restarts).
 //
 //   ServerProcess server({"--rate-limit", "5"});
 //   server.start();                 // waits for "listening on 127.0.0.1:<port>"
@@ -80,6 +91,9 @@ class ServerProcess {
   std::uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
   const std::string& data_dir() const { return data_.path(); }
+  // The flags that point `modu serve` or `modu admin` at this server's data:
+  // {"--data", dir} or {"--store", uri}.
+  std::vector<std::string> store_args() const;
   const std::vector<std::string>& extra_args() const { return extra_args_; }
   // Everything the server printed so far (stdout and stderr), across restarts.
   std::string output() const;
@@ -89,6 +103,7 @@ class ServerProcess {
   void join_reader();
 
   TempDir data_;
+  std::unique_ptr<modu_testing::PgTestDatabase> database_;  // PostgreSQL runs only
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;

@@ -369,6 +369,8 @@ export interface Events {
   'open.updated': { room: Room };
   'open.application': { application: Application };
   'message.updated': { message: Message };
+  /** The live stream missed changes (a cluster node lost a batch): catch up with `sync`. */
+  'sync.needed': Record<string, never>;
 }
 
 export type EventName = keyof Events;

@@ -155,6 +155,22 @@ describe('AppStore against a fake server', () => {
     b.connection.stop();
   });
 
+  it('catches up when the server says the live stream lost changes (sync.needed)', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const b = await signedUp(server, 'jun');
+    const chatId = await a.store.openDirect(b.store.me!.user_id);
+    await a.store.openChat(chatId);
+    server.loseEvents = true;
+    for (let i = 0; i < 3; i++) server.post(b.store.me!.user_id, chatId, `lost ${i}`);
+    server.loseEvents = false;
+    expect(lastSeq(a.store.messages.get(chatId))).toBe(0);
+    server.tellSync();
+    await until(() => lastSeq(a.store.messages.get(chatId)) === 3, 'caught up after sync.needed');
+    a.connection.stop();
+    b.connection.stop();
+  });
+
   it('keeps two devices of one user in step', async () => {
     const server = new FakeServer();
     const a = await signedUp(server, 'minji');

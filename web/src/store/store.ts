@@ -422,6 +422,10 @@ export class AppStore {
       return;
     }
     if (!this.session || !this.me) return;
+    if (ev.event === 'sync.needed') {
+      if (!this.syncing) void this.afterAuth();
+      return;
+    }
     if (this.syncing) this.buffered.push(ev);
     else this.apply(ev);
   }

@@ -667,11 +667,20 @@ export class FakeServer {
       let list = this.changes.get(uid);
       if (!list) this.changes.set(uid, (list = []));
       list.push({ pos, chatId: chat.id });
+      if (this.loseEvents) continue;
       for (const s of this.sockets) {
         if (s.userId !== uid) continue;
         const d = data ? data(uid) : { chat: this.summary(chat, uid) };
         s.deliver({ event, pos, data: d });
       }
     }
+  }
+
+  /** While set, changes are stored but their events are lost (a cluster node lost a batch). */
+  loseEvents = false;
+
+  /** What a cluster node does after skipping a lost batch: tell every connection to sync. */
+  tellSync(): void {
+    for (const s of this.sockets) s.deliver({ event: 'sync.needed', data: {} });
   }
 }

@@ -1,0 +1,758 @@
+// The PostgreSQL store: one writer connection in pipeline mode driven by a committer thread
+// (group commit, like the embedded store), and one connection per reading thread.
+//
+// Several nodes may share one database. Each batch starts by locking the `meta.pos` row
+// (SELECT … FOR UPDATE), which serialises the batches of every node: commit order is
+// position order, and a batch's positions continue from the value it locked. When that
+// value is not the one this node last committed, another node wrote in between, and the
+// chats it changed (chats.pos beyond ours) are reported through CommitHooks::forget_chats.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "modu/store.h"
+#include "storage/postgres/open_rooms_store.h"
+#include "storage/postgres/pg_db.h"
+#include "storage/postgres/records_io.h"
+#include "storage/postgres/schema.h"
+
+namespace modu {
+namespace pg {
+namespace {
+
+#define USER_COLS "id, handle, display_name, status_message, avatar, created_at, profile_pos"
+#define DEVICE_COLS "id, user_id, kind, name, created_at, last_seen_at, revoked"
+#define CHAT_COLS MODU_PG_CHAT_COLS
+#define MEMBER_COLS MODU_PG_MEMBER_COLS
+#define MESSAGE_COLS "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden"
+
+UserRecord read_user(const Rows& r, int c = 0) {
+  UserRecord u;
+  u.id = UserId(r.int64(c));
+  u.handle = r.text(c + 1);
+  u.display_name = r.text(c + 2);
+  u.status_message = r.text(c + 3);
+  u.avatar = r.text(c + 4);
+  u.created_at = r.int64(c + 5);
+  u.profile_pos = r.int64(c + 6);
+  return u;
+}
+
+DeviceRecord read_device(const Rows& r) {
+  DeviceRecord d;
+  d.id = DeviceId(r.int64(0));
+  d.user = UserId(r.int64(1));
+  d.kind = parse_device_kind(r.text(2)).value_or(DeviceKind::kWeb);
+  d.name = r.text(3);
+  d.created_at = r.int64(4);
+  d.last_seen_at = r.int64(5);
+  d.revoked = r.boolean(6);
+  return d;
+}
+
+MessageRecord read_message(const Rows& r) {
+  MessageRecord m;
+  m.chat = ChatId(r.int64(0));
+  m.seq = r.int64(1);
+  m.client_id = r.text(2);
+  m.sender = UserId(r.int64(3));
+  m.kind = parse_message_kind(r.text(4)).value_or(MessageKind::kText);
+  m.text = r.text(5);
+  m.reply_to = r.int64(6);
+  m.created_at = r.int64(7);
+  m.deleted = r.boolean(8);
+  m.hidden = r.boolean(9);
+  return m;
+}
+
+// All reads, shared by the read views and the write transaction.
+template <class Base>
+class Reads : public Base {
+ public:
+  explicit Reads(Conn& db) : db_(db) {}
+
+  Pos current_pos() override {
+    auto r = db_.query("SELECT value FROM meta WHERE key = 'pos'");
+    return r.next() ? r.int64(0) : 0;
+  }
+
+  void begin_snapshot() override {
+    if (snapshot_depth_ == 0) db_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    ++snapshot_depth_;
+  }
+  // Never throws (ReadSnapshot calls it from a destructor): a snapshot on a lost
+  // connection has nothing left to end.
+  void end_snapshot() override {
+    if (--snapshot_depth_ != 0) return;
+    try {
+      db_.exec("COMMIT");
+    } catch (const StorageError& e) {
+      spdlog::warn("ending a read snapshot: {}", e.what());
+    }
+  }
+
+  std::optional<UserRecord> user_by_id(UserId id) override {
+    auto r = db_.query("SELECT " USER_COLS " FROM users WHERE id = $1", Params().add(id.value));
+    if (!r.next()) return std::nullopt;
+    return read_user(r);
+  }
+
+  std::optional<UserRecord> user_by_handle(std::string_view handle) override {
+    auto r = db_.query("SELECT " USER_COLS " FROM users WHERE handle = $1", Params().add(handle));
+    if (!r.next()) return std::nullopt;
+    return read_user(r);
+  }
+
+  std::optional<UserCredentials> credentials_by_handle(std::string_view handle) override {
+    auto r = db_.query("SELECT id, password_hash FROM users WHERE handle = $1", Params().add(handle));
+    if (!r.next()) return std::nullopt;
+    return UserCredentials{UserId(r.int64(0)), r.text(1)};
+  }
+
+  std::vector<UserRecord> users_by_ids(const std::vector<UserId>& ids) override {
+    std::vector<UserRecord> out;
+    out.reserve(ids.size());
+    for (UserId id : ids)
+      if (auto u = user_by_id(id)) out.push_back(std::move(*u));
+    return out;
+  }
+
+  std::vector<UserRecord> list_users(std::int64_t limit, UserId after) override {
+    auto r = db_.query("SELECT " USER_COLS " FROM users WHERE id > $1 ORDER BY id LIMIT $2",
+                       Params().add(after.value).add(limit));
+    std::vector<UserRecord> out;
+    while (r.next()) out.push_back(read_user(r));
+    return out;
+  }
+
+  std::optional<DeviceRecord> device_by_token_hash(std::string_view token_hash) override {
+    auto r = db_.query("SELECT " DEVICE_COLS " FROM devices WHERE token_hash = $1",
+                       Params().add_bytes(token_hash));
+    if (!r.next()) return std::nullopt;
+    return read_device(r);
+  }
+
+  std::optional<DeviceRecord> device_by_id(DeviceId id) override {
+    auto r = db_.query("SELECT " DEVICE_COLS " FROM devices WHERE id = $1", Params().add(id.value));
+    if (!r.next()) return std::nullopt;
+    return read_device(r);
+  }
+
+  std::vector<DeviceRecord> devices_of(UserId user) override {
+    auto r = db_.query("SELECT " DEVICE_COLS " FROM devices WHERE user_id = $1 AND revoked = 0 ORDER BY id",
+                       Params().add(user.value));
+    std::vector<DeviceRecord> out;
+    while (r.next()) out.push_back(read_device(r));
+    return out;
+  }
+
+  std::vector<UserRecord> friends_of(UserId owner) override {
+    // Ordered by bytes (COLLATE "C"), as the embedded store orders text.
+    auto r = db_.query(
+        "SELECT u.id, u.handle, u.display_name, u.status_message, u.avatar, u.created_at, "
+        "u.profile_pos FROM friends f JOIN users u ON u.id = f.friend_id "
+        "WHERE f.owner_id = $1 AND f.active = 1 ORDER BY u.display_name COLLATE \"C\", u.id",
+        Params().add(owner.value));
+    std::vector<UserRecord> out;
+    while (r.next()) out.push_back(read_user(r));
+    return out;
+  }
+
+  bool is_friend(UserId owner, UserId other) override {
+    auto r = db_.query("SELECT 1 FROM friends WHERE owner_id = $1 AND friend_id = $2 AND active = 1",
+                       Params().add(owner.value).add(other.value));
+    return r.next();
+  }
+
+  std::vector<UserId> friend_owners_of(UserId user) override {
+    auto r = db_.query("SELECT owner_id FROM friends WHERE friend_id = $1 AND active = 1",
+                       Params().add(user.value));
+    std::vector<UserId> out;
+    while (r.next()) out.push_back(UserId(r.int64(0)));
+    return out;
+  }
+
+  std::vector<FriendChange> friend_changes(UserId owner, Pos since, Pos until) override {
+    auto r = db_.query(
+        "SELECT u.id, u.handle, u.display_name, u.status_message, u.avatar, u.created_at, "
+        "u.profile_pos, f.active FROM friends f JOIN users u ON u.id = f.friend_id "
+        "WHERE f.owner_id = $1 AND f.pos > $2 AND f.pos <= $3 ORDER BY f.pos",
+        Params().add(owner.value).add(since).add(until));
+    std::vector<FriendChange> out;
+    while (r.next()) out.push_back(FriendChange{read_user(r), !r.boolean(7)});
+    return out;
+  }
+
+  std::optional<ChatRecord> chat(ChatId id) override {
+    auto r = db_.query("SELECT " CHAT_COLS " FROM chats c WHERE c.id = $1", Params().add(id.value));
+    if (!r.next()) return std::nullopt;
+    return read_chat(r);
+  }
+
+  std::optional<ChatId> chat_by_direct_key(std::string_view key) override {
+    auto r = db_.query("SELECT id FROM chats WHERE direct_key = $1", Params().add(key));
+    if (!r.next()) return std::nullopt;
+    return ChatId(r.int64(0));
+  }
+
+  std::optional<MemberRecord> membership(ChatId chat, UserId user) override {
+    // (also the row of a member who left: their room identity outlives the membership)
+    auto r = db_.query("SELECT " MEMBER_COLS " FROM members m WHERE m.chat_id = $1 AND m.user_id = $2",
+                       Params().add(chat.value).add(user.value));
+    if (!r.next()) return std::nullopt;
+    return read_member(r);
+  }
+
+  std::vector<MemberRecord> active_members(ChatId chat) override {
+    auto r = db_.query("SELECT " MEMBER_COLS
+                       " FROM members m WHERE m.chat_id = $1 AND m.active = 1 ORDER BY m.user_id",
+                       Params().add(chat.value));
+    std::vector<MemberRecord> out;
+    while (r.next()) out.push_back(read_member(r));
+    return out;
+  }
+
+  std::vector<ChatListEntry> chat_list(UserId user, std::int64_t limit,
+                                       std::optional<ChatListCursor> cursor) override {
+    auto r = db_.query(
+        "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
+        "WHERE m.user_id = $1 AND m.active = 1 AND ($2 = 0 OR (c.last_activity_at, c.id) < ($3, $4)) "
+        "ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $5",
+        Params()
+            .add(user.value)
+            .add(cursor ? 1 : 0)
+            .add(cursor ? cursor->last_activity_at : 0)
+            .add(cursor ? cursor->chat.value : 0)
+            .add(limit));
+    std::vector<ChatListEntry> out;
+    while (r.next()) out.push_back(ChatListEntry{read_chat(r, 0), read_member(r, kChatCols)});
+    return out;
+  }
+
+  std::vector<ChatListEntry> changed_chats(UserId user, Pos since, std::int64_t limit) override {
+    auto r = db_.query(
+        "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
+        "WHERE m.user_id = $1 AND m.pos > $2 ORDER BY m.pos LIMIT $3",
+        Params().add(user.value).add(since).add(limit));
+    std::vector<ChatListEntry> out;
+    while (r.next()) out.push_back(ChatListEntry{read_chat(r, 0), read_member(r, kChatCols)});
+    return out;
+  }
+
+  std::optional<MessageRecord> message(ChatId chat, Seq seq) override {
+    auto r = db_.query("SELECT " MESSAGE_COLS " FROM messages WHERE chat_id = $1 AND seq = $2",
+                       Params().add(chat.value).add(seq));
+    if (!r.next()) return std::nullopt;
+    return read_message(r);
+  }
+
+  std::optional<MessageRecord> message_by_client_id(UserId sender, std::string_view client_id) override {
+    auto r = db_.query("SELECT " MESSAGE_COLS " FROM messages WHERE sender_id = $1 AND client_id = $2",
+                       Params().add(sender.value).add(client_id));
+    if (!r.next()) return std::nullopt;
+    return read_message(r);
+  }
+
+  std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) override {
+    auto r = db_.query("SELECT " MESSAGE_COLS
+                       " FROM messages WHERE chat_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                       Params().add(chat.value).add(before).add(limit));
+    std::vector<MessageRecord> out;
+    while (r.next()) out.push_back(read_message(r));
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  std::vector<ModeratedMessage> moderated_since(ChatId chat, Pos since, std::int64_t limit) override {
+    auto r = db_.query("SELECT seq, deleted, hidden FROM messages WHERE chat_id = $1 "
+                       "AND deleted_pos != 0 AND deleted_pos > $2 ORDER BY seq LIMIT $3",
+                       Params().add(chat.value).add(since).add(limit));
+    std::vector<ModeratedMessage> out;
+    while (r.next()) out.push_back(ModeratedMessage{r.int64(0), r.boolean(1), r.boolean(2)});
+    return out;
+  }
+
+  std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) override {
+    auto r = db_.query("SELECT " MESSAGE_COLS
+                       " FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                       Params().add(chat.value).add(after).add(limit));
+    std::vector<MessageRecord> out;
+    while (r.next()) out.push_back(read_message(r));
+    return out;
+  }
+
+  StoreStats stats() override {
+    StoreStats st;
+    auto count = [&](const char* sql) {
+      auto r = db_.query(sql);
+      return r.next() ? r.int64(0) : 0;
+    };
+    st.users = count("SELECT count(*) FROM users");
+    st.devices = count("SELECT count(*) FROM devices WHERE revoked = 0");
+    st.chats = count("SELECT count(*) FROM chats");
+    st.messages = count("SELECT count(*) FROM messages");
+    st.bytes_on_disk = count("SELECT pg_database_size(current_database())");
+    return st;
+  }
+
+  std::vector<std::string> check_integrity() override {
+    std::vector<std::string> problems;
+    // Domain invariants: seqs are gap-free and end at the chat's last_seq.
+    {
+      auto r = db_.query(
+          "SELECT c.id, c.last_seq, count(m.seq), coalesce(max(m.seq), 0) FROM chats c "
+          "LEFT JOIN messages m ON m.chat_id = c.id GROUP BY c.id "
+          "HAVING count(m.seq) != c.last_seq OR coalesce(max(m.seq), 0) != c.last_seq");
+      while (r.next())
+        problems.push_back(fmt::format("chat {}: last_seq {} but {} messages up to seq {}", r.int64(0),
+                                       r.int64(1), r.int64(2), r.int64(3)));
+    }
+    {
+      auto r = db_.query(
+          "SELECT m.chat_id, m.user_id FROM members m LEFT JOIN chats c ON c.id = m.chat_id "
+          "WHERE c.id IS NULL");
+      while (r.next())
+        problems.push_back(fmt::format("membership of user {} in missing chat {}", r.int64(1), r.int64(0)));
+    }
+    {
+      auto r = db_.query(
+          "SELECT count(*) FROM members WHERE pos > (SELECT value FROM meta WHERE key = 'pos')");
+      if (r.next() && r.int64(0) > 0)
+        problems.push_back(fmt::format("{} memberships carry a position beyond the stored one", r.int64(0)));
+    }
+    return problems;
+  }
+
+ protected:
+  Conn& db_;
+  int snapshot_depth_ = 0;
+};
+
+class ReadViewImpl final : public Reads<ReadView> {
+ public:
+  explicit ReadViewImpl(std::unique_ptr<Conn> db)
+      : Reads(*db), owned_(std::move(db)), open_rooms_(make_open_rooms(*owned_)) {}
+
+  OpenRoomsView& open_rooms() override { return *open_rooms_; }
+
+  // A view whose connection was lost reconnects before its next read (outside a snapshot,
+  // which cannot survive the loss). The read that met the loss has already thrown.
+  void reconnect_if_lost() {
+    if (snapshot_depth_ == 0 && owned_->broken()) owned_->reconnect();
+  }
+
+ private:
+  std::unique_ptr<Conn> owned_;
+  std::unique_ptr<OpenRoomsTx> open_rooms_;  // used read-only here
+};
+
+class WriteTxImpl final : public Reads<WriteTx> {
+ public:
+  WriteTxImpl(Conn& db, Pos committed_pos) : Reads(db), pos_(committed_pos), open_rooms_(make_open_rooms(db)) {}
+
+  OpenRoomsTx& open_rooms() override { return *open_rooms_; }
+
+  Pos current_pos() override { return pos_; }
+  void begin_snapshot() override {}  // already inside the batch transaction
+  void end_snapshot() override {}
+
+  Pos next_pos() override { return ++pos_; }
+  Pos last_pos() const { return pos_; }
+  // Continues from `committed`: after a failed batch (its positions were never persisted),
+  // or after another node committed up to it.
+  void reset_pos(Pos committed) { pos_ = committed; }
+
+  UserId insert_user(const UserRecord& u, std::string_view password_hash) override {
+    auto r = db_.query(
+        "INSERT INTO users(handle, password_hash, display_name, status_message, avatar, "
+        "created_at, profile_pos) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        Params().add(u.handle).add(password_hash).add(u.display_name).add(u.status_message)
+            .add(u.avatar).add(u.created_at).add(u.profile_pos));
+    r.next();
+    return UserId(r.int64(0));
+  }
+
+  void update_profile(const UserRecord& u) override {
+    db_.exec("UPDATE users SET display_name = $1, status_message = $2, avatar = $3, profile_pos = $4 "
+             "WHERE id = $5",
+             Params().add(u.display_name).add(u.status_message).add(u.avatar).add(u.profile_pos)
+                 .add(u.id.value));
+  }
+
+  DeviceId insert_device(const DeviceRecord& d, std::string_view token_hash) override {
+    auto r = db_.query(
+        "INSERT INTO devices(user_id, kind, name, token_hash, created_at, last_seen_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        Params().add(d.user.value).add(device_kind_name(d.kind)).add(d.name).add_bytes(token_hash)
+            .add(d.created_at).add(d.last_seen_at));
+    r.next();
+    return DeviceId(r.int64(0));
+  }
+
+  bool revoke_device(UserId user, DeviceId device) override {
+    auto r = db_.query("UPDATE devices SET revoked = 1 WHERE id = $1 AND user_id = $2 AND revoked = 0",
+                       Params().add(device.value).add(user.value));
+    return r.affected() > 0;
+  }
+
+  void touch_device(DeviceId device, TimeMs now) override {
+    db_.exec("UPDATE devices SET last_seen_at = $1 WHERE id = $2", Params().add(now).add(device.value));
+  }
+
+  bool add_friend(UserId owner, UserId other, Pos pos, TimeMs now) override {
+    if (is_friend(owner, other)) return false;
+    db_.exec(
+        "INSERT INTO friends(owner_id, friend_id, active, created_at, pos) VALUES ($1, $2, 1, $3, $4) "
+        "ON CONFLICT(owner_id, friend_id) DO UPDATE SET active = 1, created_at = excluded.created_at, "
+        "pos = excluded.pos",
+        Params().add(owner.value).add(other.value).add(now).add(pos));
+    return true;
+  }
+
+  bool remove_friend(UserId owner, UserId other, Pos pos) override {
+    auto r = db_.query(
+        "UPDATE friends SET active = 0, pos = $1 WHERE owner_id = $2 AND friend_id = $3 AND active = 1",
+        Params().add(pos).add(owner.value).add(other.value));
+    return r.affected() > 0;
+  }
+
+  void touch_friend_edges_to(UserId user, Pos pos) override {
+    db_.exec("UPDATE friends SET pos = $1 WHERE friend_id = $2 AND active = 1",
+             Params().add(pos).add(user.value));
+  }
+
+  ChatId insert_chat(const ChatRecord& c, std::optional<std::string_view> direct_key) override {
+    auto r = db_.query(
+        "INSERT INTO chats(kind, title, created_by, created_at, last_seq, last_activity_at, "
+        "direct_key) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        Params().add(chat_kind_name(c.kind)).add(c.title).add(c.created_by.value).add(c.created_at)
+            .add(c.last_seq).add(c.last_activity_at).add_optional(direct_key));
+    r.next();
+    return ChatId(r.int64(0));
+  }
+
+  void update_chat_title(ChatId chat, std::string_view title) override {
+    db_.exec("UPDATE chats SET title = $1 WHERE id = $2", Params().add(title).add(chat.value));
+  }
+
+  void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at, Pos pos) override {
+    db_.exec("UPDATE chats SET last_seq = $1, last_activity_at = $2, pos = $3 WHERE id = $4",
+             Params().add(last_seq).add(last_activity_at).add(pos).add(chat.value));
+  }
+
+  void upsert_member(const MemberRecord& m) override {
+    db_.exec(
+        "INSERT INTO members(chat_id, user_id, role, joined_seq, read_seq, active, pos, public_id, "
+        "nickname, room_avatar, permissions, joined_at) "
+        "VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11) "
+        "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role, "
+        "joined_seq = excluded.joined_seq, read_seq = excluded.read_seq, active = 1, "
+        "pos = excluded.pos, public_id = excluded.public_id, nickname = excluded.nickname, "
+        "room_avatar = excluded.room_avatar, permissions = excluded.permissions, "
+        "joined_at = excluded.joined_at",
+        Params().add(m.chat.value).add(m.user.value).add(member_role_name(m.role)).add(m.joined_seq)
+            .add(m.read_seq).add(m.pos).add(m.public_id).add_optional(m.nickname).add(m.room_avatar)
+            .add(static_cast<std::int64_t>(m.permissions)).add(m.joined_at));
+  }
+
+  void set_member_left(ChatId chat, UserId user, Pos pos) override {
+    db_.exec("UPDATE members SET active = 0, pos = $1 WHERE chat_id = $2 AND user_id = $3",
+             Params().add(pos).add(chat.value).add(user.value));
+  }
+
+  void set_read_seq(ChatId chat, UserId user, Seq read_seq) override {
+    db_.exec("UPDATE members SET read_seq = $1 WHERE chat_id = $2 AND user_id = $3",
+             Params().add(read_seq).add(chat.value).add(user.value));
+  }
+
+  void touch_members(ChatId chat, Pos pos) override {
+    db_.exec("UPDATE members SET pos = $1 WHERE chat_id = $2 AND active = 1",
+             Params().add(pos).add(chat.value));
+  }
+
+  void insert_message(const MessageRecord& m) override {
+    db_.exec(
+        "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, "
+        "created_at, deleted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
+        Params().add(m.chat.value).add(m.seq).add(m.sender.value).add(m.client_id)
+            .add(message_kind_name(m.kind)).add_bytes(m.text).add(m.reply_to).add(m.created_at));
+  }
+
+  void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {
+    db_.exec("UPDATE messages SET deleted = 1, text = '', deleted_pos = $1 WHERE chat_id = $2 AND seq = $3",
+             Params().add(pos).add(chat.value).add(seq));
+  }
+
+  void set_message_hidden(ChatId chat, Seq seq, bool hidden, Pos pos) override {
+    db_.exec("UPDATE messages SET hidden = $1, deleted_pos = $2 WHERE chat_id = $3 AND seq = $4",
+             Params().add(hidden ? 1 : 0).add(pos).add(chat.value).add(seq));
+  }
+
+  void scrub_user(UserId user, Pos pos) override {
+    db_.exec(
+        "UPDATE users SET handle = '~' || id, password_hash = '', display_name = '', "
+        "status_message = '', avatar = '', profile_pos = $1 WHERE id = $2",
+        Params().add(pos).add(user.value));
+    db_.exec("UPDATE devices SET revoked = 1 WHERE user_id = $1", Params().add(user.value));
+    db_.exec("DELETE FROM open_nicknames WHERE user_id = $1", Params().add(user.value));
+  }
+
+  void persist_pos() { db_.exec("UPDATE meta SET value = $1 WHERE key = 'pos'", Params().add(pos_)); }
+
+ private:
+  Pos pos_;
+  std::unique_ptr<OpenRoomsTx> open_rooms_;
+};
+
+// Distinguishes store instances in the per-thread reader cache (see the embedded store).
+std::atomic<std::uint64_t> g_store_generation{0};
+
+using Clock = std::chrono::steady_clock;
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(const PostgresOptions& options)
+      : options_(options), generation_(++g_store_generation) {
+    {
+      Conn setup(options_.dsn);
+      migrate(setup);
+    }
+    writer_ = std::make_unique<Conn>(options_.dsn);
+    writer_->set_setup("SET synchronous_commit = on");
+    writer_->script("SET synchronous_commit = on");
+    {
+      auto r = writer_->query("SELECT value FROM meta WHERE key = 'pos'");
+      if (!r.next()) throw StorageError("postgres: meta.pos is missing");
+      committed_pos_ = r.int64(0);
+    }
+    writer_->enter_pipeline();
+    tx_ = std::make_unique<WriteTxImpl>(*writer_, committed_pos_);
+    committer_ = std::thread([this] { run_committer(); });
+  }
+
+  ~PostgresStore() override { stop(); }
+
+  ReadView& reader() override {
+    struct Cached {
+      std::uint64_t generation = 0;
+      ReadViewImpl* view = nullptr;
+    };
+    thread_local Cached cached;
+    if (cached.generation == generation_) {
+      cached.view->reconnect_if_lost();
+      return *cached.view;
+    }
+    auto view = std::make_unique<ReadViewImpl>(std::make_unique<Conn>(options_.dsn));
+    ReadViewImpl* raw = view.get();
+    {
+      std::lock_guard lock(readers_mu_);
+      readers_.push_back(std::move(view));
+    }
+    cached = Cached{generation_, raw};
+    return *raw;
+  }
+
+  void submit(WriteJob job) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(job));
+        queued_.store(queue_.size(), std::memory_order_relaxed);
+        if (committer_idle_) cv_.notify_one();
+        return;
+      }
+    }
+    job.done(make_error(ErrorCode::kUnavailable, "the server is shutting down"));
+  }
+
+  void set_hooks(CommitHooks hooks) override { hooks_ = std::move(hooks); }
+
+  void stop() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+      cv_.notify_one();
+    }
+    if (committer_.joinable()) committer_.join();
+  }
+
+  std::size_t queued() const override { return queued_.load(std::memory_order_relaxed); }
+
+  std::string unavailable_reason() const override {
+    std::lock_guard lock(reason_mu_);
+    return unavailable_reason_;
+  }
+
+ private:
+  void set_reason(std::string reason) {
+    std::lock_guard lock(reason_mu_);
+    unavailable_reason_ = std::move(reason);
+  }
+
+  void run_committer() {
+    std::vector<WriteJob> batch;
+    std::vector<Status> results;
+    for (;;) {
+      batch.clear();
+      {
+        std::unique_lock lock(mu_);
+        committer_idle_ = true;
+        // While idle, the connection is checked now and then so that readiness notices a
+        // lost database (and a lost connection is re-established) without waiting for a write.
+        while (queue_.empty() && !stopping_) {
+          auto wait = writer_->broken() ? backoff_ : std::chrono::milliseconds(2000);
+          if (cv_.wait_for(lock, wait) == std::cv_status::timeout && queue_.empty() && !stopping_) {
+            lock.unlock();
+            check_connection();
+            lock.lock();
+          }
+        }
+        committer_idle_ = false;
+        if (queue_.empty()) return;  // stopping, and nothing left to do
+        std::size_t n = std::min(queue_.size(), options_.max_batch);
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+        queued_.store(queue_.size(), std::memory_order_relaxed);
+      }
+      auto started = Clock::now();
+      Pos from = committed_pos_, to = committed_pos_;
+      bool committed = run_batch(batch, results, from, to);
+      double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+      if (hooks_.before_done) hooks_.before_done(from, to);
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        if (batch[i].done) batch[i].done(results[i]);
+      if (hooks_.after_done) hooks_.after_done();
+      if (committed && hooks_.after_commit) hooks_.after_commit(batch.size(), seconds);
+      if (!committed && writer_->broken()) {
+        // Do not spin on a database that is down: the next batch waits for the backoff.
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, backoff_, [&] { return stopping_; });
+        backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      }
+    }
+  }
+
+  // Reconnects a lost writer connection, or probes a live one. Never throws.
+  void check_connection() {
+    try {
+      if (writer_->broken()) {
+        writer_->reconnect();
+      } else {
+        writer_->query("SELECT 1");
+        writer_->sync();
+      }
+      backoff_ = kMinBackoff;
+      set_reason("");
+    } catch (const StorageError& e) {
+      writer_->recover();
+      set_reason(fmt::format("database unreachable: {}", e.what()));
+      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    }
+  }
+
+  // Runs the batch in one transaction; returns whether it committed. `from` and `to` get
+  // the positions the batch committed, (from, to] (equal when it failed).
+  bool run_batch(std::vector<WriteJob>& batch, std::vector<Status>& results, Pos& from, Pos& to) {
+    results.assign(batch.size(), ok_status());
+    Conn& db = *writer_;
+    try {
+      if (db.broken()) db.reconnect();
+      db.exec("BEGIN");
+      Pos locked = 0;
+      {
+        // Serialises the batches of every node sharing the database (see the file comment).
+        auto r = db.query("SELECT value FROM meta WHERE key = 'pos' FOR UPDATE");
+        if (!r.next()) throw StorageError("postgres: meta.pos is missing");
+        locked = r.int64(0);
+      }
+      if (locked != committed_pos_) {
+        std::vector<ChatId> stale;
+        {
+          auto r = db.query("SELECT id FROM chats WHERE pos > $1", Params().add(committed_pos_));
+          while (r.next()) stale.push_back(ChatId(r.int64(0)));
+        }
+        committed_pos_ = locked;
+        tx_->reset_pos(locked);
+        if (hooks_.forget_chats) hooks_.forget_chats(stale);
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        db.exec("SAVEPOINT job");
+        // A returned error fails only this job; an exception (storage failure or bug)
+        // aborts the whole batch below, so no half-applied job can ever commit.
+        Status status = batch[i].apply(*tx_);
+        if (!status.ok()) db.exec("ROLLBACK TO SAVEPOINT job");
+        db.exec("RELEASE SAVEPOINT job");
+        results[i] = std::move(status);
+      }
+      if (hooks_.before_commit) hooks_.before_commit(*tx_);
+      tx_->persist_pos();
+      db.exec("COMMIT");
+      db.sync();
+      from = locked;
+      to = committed_pos_ = tx_->last_pos();
+      backoff_ = kMinBackoff;
+      set_reason("");
+      return true;
+    } catch (const std::exception& e) {
+      spdlog::error("batch of {} writes failed to commit: {}", batch.size(), e.what());
+      db.recover();
+      // Whatever this batch handed out was not persisted (if its COMMIT's outcome is unknown,
+      // the next batch finds meta.pos moved and forgets the chats as another node's).
+      tx_->reset_pos(committed_pos_);
+      from = to = committed_pos_;
+      for (auto& r : results) r = make_error(ErrorCode::kUnavailable, "storage error; retry");
+      if (db.broken()) set_reason(fmt::format("database unreachable: {}", e.what()));
+      if (hooks_.after_abort) hooks_.after_abort();
+      return false;
+    }
+  }
+
+  static constexpr std::chrono::milliseconds kMinBackoff{100};
+  static constexpr std::chrono::milliseconds kMaxBackoff{2000};
+
+  PostgresOptions options_;
+  std::uint64_t generation_;
+  std::unique_ptr<Conn> writer_;
+  std::unique_ptr<WriteTxImpl> tx_;
+  Pos committed_pos_ = 0;  // committer thread only
+  std::chrono::milliseconds backoff_ = kMinBackoff;  // committer thread only
+  CommitHooks hooks_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WriteJob> queue_;   // GUARDED_BY(mu_)
+  bool stopping_ = false;        // GUARDED_BY(mu_)
+  bool committer_idle_ = false;  // GUARDED_BY(mu_)
+  std::atomic<std::size_t> queued_{0};
+  std::thread committer_;
+
+  mutable std::mutex reason_mu_;
+  std::string unavailable_reason_;  // GUARDED_BY(reason_mu_)
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<ReadView>> readers_;  // GUARDED_BY(readers_mu_)
+};
+
+}  // namespace
+}  // namespace pg
+
+Result<std::unique_ptr<Store>> open_postgres_store(const PostgresOptions& options) {
+  try {
+    return std::unique_ptr<Store>(std::make_unique<pg::PostgresStore>(options));
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::kUnavailable, e.what());
+  }
+}
+
+}  // namespace modu
