@@ -15,7 +15,8 @@ void print_usage() {
       "usage: modu-bench SCENARIO [options]\n"
       "       modu-bench table OUT.md REPORT.json...   (markdown table of --json reports)\n"
       "scenarios: idle direct group reconnect catch-up history\n"
-      "server:   --target 127.0.0.1:PORT [--server-pid PID] | --spawn PATH [--server-arg ARG]... [--keep-data]\n"
+      "server:   --target 127.0.0.1:PORT[,127.0.0.1:PORT2...] [--server-pid PID] | --spawn PATH [--server-arg ARG]... [--keep-data]\n"
+      "          (several targets: nodes of one cluster; connections are spread over them round-robin)\n"
       "          [--cheap-passwords]   (spawned modu: argon2id at its minimum, so setup of many users is quick)\n"
       "          --driver modu|baseline|mqtt|xmpp   (baseline: the raw-TCP fan-out server modu-baseline)\n"
       "load:     --conns N --users N --rooms N --members M --rate MSG_PER_S --duration S\n"
@@ -99,6 +100,7 @@ Config Config::parse(int argc, char** argv) {
   }
   if (c.driver != "modu" && c.driver != "baseline" && c.driver != "mqtt" && c.driver != "xmpp") die("unknown driver '" + c.driver + "'");
   if (c.target.empty() == c.spawn.empty()) die("give exactly one of --target and --spawn");
+  if (c.server_pid && c.target.find(',') != std::string::npos) die("--server-pid takes one server; with several targets the pids are found through the ports");
   if (c.driver != "modu" && c.scenario != "idle" && c.scenario != "direct" && c.scenario != "group")
     die("the " + c.driver + " driver runs only idle, direct and group (no history)");
   if ((c.driver == "mqtt" || c.driver == "xmpp") && !c.spawn.empty()) die("start the peer with bench/peers/setup and use --target");

@@ -14,7 +14,7 @@ struct Config {
 
   // Where the server is.
   std::string driver = "modu";       // modu | baseline
-  std::string target;                // 127.x.y.z:PORT (refused unless loopback)
+  std::string target;                // 127.x.y.z:PORT[,...] (refused unless loopback; several: cluster nodes)
   std::string spawn;                 // path of a server binary to start ourselves
   std::vector<std::string> server_args;  // extra arguments for the spawned server
   int server_pid = 0;                // 0: spawned pid, or found through the port

@@ -59,7 +59,7 @@ static std::vector<asio::ip::address> source_addresses(const Config& cfg) {
   return v;
 }
 
-[[noreturn]] static void worker_main(const Config& cfg, const ScenarioDef& sc, const Endpoint& target, int proc, int fd_out,
+[[noreturn]] static void worker_main(const Config& cfg, const ScenarioDef& sc, const std::vector<Endpoint>& targets, int proc, int fd_out,
                                      int fd_in) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   signal(SIGALRM, SIG_DFL);
@@ -76,7 +76,7 @@ static std::vector<asio::ip::address> source_addresses(const Config& cfg) {
   for (int t = 0; t < T; ++t) {
     threads.emplace_back([&, t] {
       asio::io_context ioc(1);
-      ShardCtx ctx{cfg, ioc, *driver, target, proc, t, proc * T + t, cfg.procs * T, results[size_t(t)], ctl, sources, false, {}, 0};
+      ShardCtx ctx{cfg, ioc, *driver, targets, proc, t, proc * T + t, cfg.procs * T, results[size_t(t)], ctl, sources, false, {}, 0, 0};
       asio::co_spawn(
           ioc,
           [&]() -> awaitable<void> {
@@ -113,6 +113,21 @@ static std::vector<asio::ip::address> source_addresses(const Config& cfg) {
 
 // ---- coordinator ---------------------------------------------------------------------------
 
+// The server figures of a snapshot: with several nodes (--target A,B,...) their sum; `ok`
+// only when every node could be read.
+static ProcSample sample_servers(const ServerHandle& server) {
+  if (server.pids.size() <= 1) return sample_process(server.pid);
+  ProcSample sum;
+  sum.ok = true;
+  for (int pid : server.pids) {
+    ProcSample one = sample_process(pid);
+    sum.ok &= one.ok;
+    sum.cpu_s += one.cpu_s;
+    sum.rss_kb += one.rss_kb;
+  }
+  return sum;
+}
+
 namespace {
 struct Child {
   pid_t pid = 0;
@@ -143,7 +158,7 @@ RunOutcome coordinate(const Config& cfg, const ScenarioDef& sc, const ServerHand
         close(kids[size_t(q)].up);
         close(kids[size_t(q)].down);
       }
-      worker_main(cfg, sc, server.endpoint, p, up[1], down[0]);
+      worker_main(cfg, sc, server.endpoints, p, up[1], down[0]);
     }
     close(up[1]);
     close(down[0]);
@@ -160,7 +175,7 @@ RunOutcome coordinate(const Config& cfg, const ScenarioDef& sc, const ServerHand
     Snapshot s;
     s.name = name;
     s.t_ns = now_ns();
-    s.server = sample_process(server.pid);
+    s.server = sample_servers(server);
     s.loadgen_cpu_s = self_cpu_seconds();
     s.tcp_mem_kb = tcp_kernel_mem_kb();
     for (auto& k : kids)

@@ -29,9 +29,13 @@ int main(int argc, char** argv) {
   }
   install_deadline(cfg, &server);
   if (!cfg.quiet)
-    std::fprintf(stderr, "modu-bench: %s against %s:%u (server pid %d%s)\n", cfg.scenario.c_str(), server.endpoint.addr.to_string().c_str(),
-                 server.endpoint.port, server.pid, server.spawned ? ", spawned" : "");
-  if (!server.pid) std::fprintf(stderr, "modu-bench: warning: server pid unknown; no server CPU/RSS figures\n");
+    for (size_t i = 0; i < server.endpoints.size(); ++i)
+      std::fprintf(stderr, "modu-bench: %s against %s:%u (server pid %d%s)\n", cfg.scenario.c_str(), server.endpoints[i].addr.to_string().c_str(),
+                   server.endpoints[i].port, server.pids[i], server.spawned ? ", spawned" : "");
+  if (server.pids.size() <= 1 && !server.pid) std::fprintf(stderr, "modu-bench: warning: server pid unknown; no server CPU/RSS figures\n");
+  for (size_t i = 0; server.pids.size() > 1 && i < server.pids.size(); ++i)
+    if (!server.pids[i])
+      std::fprintf(stderr, "modu-bench: warning: pid of the server at port %u unknown; no server CPU/RSS figures\n", server.endpoints[i].port);
 
   RunOutcome run = coordinate(cfg, *sc, server);
   Report rep = build_report(cfg, *sc, server, std::move(run));

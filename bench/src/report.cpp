@@ -1,5 +1,6 @@
 #include "report.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -137,8 +138,15 @@ void Report::print_human(std::FILE* o) const {
       std::fprintf(o, "  %-22s %9" PRIu64 " %10.3f %10.3f %10.3f %10.3f %10.3f\n", name.c_str(), h.count(), ms(h.percentile(50)),
                    ms(h.percentile(90)), ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.max()));
   }
-  std::fprintf(o, "  server pid %d: rss %lld KiB -> %lld KiB, cpu %.2f s measured (%.2f s total)\n", server ? server->pid : 0,
-               (long long)rss_before_kb, (long long)rss_after_kb, server_cpu_measured, server_cpu_total);
+  if (server && server->pids.size() > 1) {
+    std::string pids;
+    for (int p : server->pids) pids += (pids.empty() ? "" : ",") + std::to_string(p);
+    std::fprintf(o, "  %zu server nodes (pids %s), summed: rss %lld KiB -> %lld KiB, cpu %.2f s measured (%.2f s total)\n",
+                 server->pids.size(), pids.c_str(), (long long)rss_before_kb, (long long)rss_after_kb, server_cpu_measured, server_cpu_total);
+  } else {
+    std::fprintf(o, "  server pid %d: rss %lld KiB -> %lld KiB, cpu %.2f s measured (%.2f s total)\n", server ? server->pid : 0,
+                 (long long)rss_before_kb, (long long)rss_after_kb, server_cpu_measured, server_cpu_total);
+  }
   std::fprintf(o, "  load generator: cpu %.2f s measured (%.2f s total); measured window %.2f s\n", loadgen_cpu_measured,
                run.loadgen_cpu_total_s, measured_s);
   std::fprintf(o, "  errors %lld, violations %lld\n", (long long)run.merged.errors(), (long long)run.merged.violations());
@@ -190,7 +198,7 @@ std::string Report::to_json() const {
   }
   o << "},\"errors\":" << run.merged.errors() << ",\"violations\":" << run.merged.violations() << ",\"samples\":[";
   for (size_t i = 0; i < run.merged.samples.size(); ++i) o << (i ? "," : "") << json_string(run.merged.samples[i]);
-  o << "],\"server\":{\"pid\":" << (server ? server->pid : 0) << ",\"rss_kb_before\":" << rss_before_kb << ",\"rss_kb_after\":" << rss_after_kb
+  o << "],\"server\":{\"pid\":" << (server ? server->pid : 0) << ",\"nodes\":" << (server ? std::max<size_t>(1, server->pids.size()) : 1) << ",\"rss_kb_before\":" << rss_before_kb << ",\"rss_kb_after\":" << rss_after_kb
     << ",\"cpu_s_measured\":" << num(server_cpu_measured) << ",\"cpu_s_total\":" << num(server_cpu_total) << "}";
   o << ",\"loadgen\":{\"cpu_s_measured\":" << num(loadgen_cpu_measured) << ",\"cpu_s_total\":" << num(run.loadgen_cpu_total_s) << "}";
   o << ",\"measured_s\":" << num(measured_s) << ",\"phases\":[";

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -54,8 +55,16 @@ std::string server_log_tail(const ServerHandle& s, size_t bytes) {
 
 bool start_server(const Config& cfg, ServerHandle& out, std::string& err) {
   if (!cfg.target.empty()) {
-    out.endpoint = parse_loopback_target(cfg.target);
-    out.pid = cfg.server_pid ? cfg.server_pid : find_listening_pid(out.endpoint.port);
+    // "127.0.0.1:8001,127.0.0.1:8002,...": several nodes of one cluster.
+    for (size_t at = 0; at <= cfg.target.size();) {
+      size_t comma = std::min(cfg.target.find(',', at), cfg.target.size());
+      Endpoint e = parse_loopback_target(cfg.target.substr(at, comma - at));
+      out.endpoints.push_back(e);
+      out.pids.push_back(cfg.server_pid && out.endpoints.size() == 1 ? cfg.server_pid : find_listening_pid(e.port));
+      at = comma + 1;
+    }
+    out.endpoint = out.endpoints[0];
+    out.pid = out.pids[0];
     return true;
   }
   char tmpl[] = "/tmp/modu-bench-XXXXXX";
@@ -110,6 +119,8 @@ bool start_server(const Config& cfg, ServerHandle& out, std::string& err) {
       while (e < log.size() && std::isdigit(static_cast<unsigned char>(log[e]))) ++e;
       if (e > p && e < log.size()) {  // the number is complete once something follows it
         out.endpoint = Endpoint{boost::asio::ip::make_address("127.0.0.1"), uint16_t(std::atoi(log.c_str() + p))};
+        out.endpoints = {out.endpoint};
+        out.pids = {out.pid};
         return true;
       }
     }

@@ -1,8 +1,10 @@
 // The server under test: either started by us (--spawn PATH: `modu serve --listen
 // 127.0.0.1:0 --data <temp dir>`, or `modu-baseline --listen 127.0.0.1:0`; the port is read
-// from its "listening on 127.0.0.1:<port>" line) or given (--target, loopback only).
+// from its "listening on 127.0.0.1:<port>" line) or given (--target, loopback only; a
+// comma-separated list names several nodes of a cluster, and clients are spread over them).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "config.hpp"
 #include "driver.hpp"
@@ -10,8 +12,10 @@
 namespace bench {
 
 struct ServerHandle {
-  Endpoint endpoint;
-  int pid = 0;           // 0 when unknown
+  Endpoint endpoint;     // the first (or only) node
+  int pid = 0;           // its pid; 0 when unknown
+  std::vector<Endpoint> endpoints;  // every node, in --target order (one when spawned)
+  std::vector<int> pids;            // their pids (0 when unknown), same order
   bool spawned = false;
   std::string dir;       // temp dir of a spawned server (data + server.log)
   std::string log;

@@ -198,6 +198,9 @@ describe('Open chats and communities against modu serve', () => {
       const there = msg(owner, '안녕하세요, 처음 왔어요 📚');
       await there.waitFor();
       assert.match(await there.getAttribute('class'), /\btheirs\b/);
+      // The name shows once the owner's client has the newcomer's room profile (it refreshes
+      // the member list on the join notice, which may land just after the message).
+      await there.locator('.msg-sender', { hasText: '책읽는곰' }).waitFor();
       assert.equal(await there.locator('.msg-sender').innerText(), '책읽는곰');
       // The owner has the room open, so the guest's "1" goes away.
       await mine.locator('.unread').waitFor({ state: 'detached' });

@@ -14,8 +14,10 @@ namespace bench {
 
 namespace asio = boost::asio;
 
-std::shared_ptr<Client> ShardCtx::new_client() {
-  auto c = driver.make_client(ioc, target, cfg.timeout);
+std::shared_ptr<Client> ShardCtx::new_client(int64_t placement) {
+  // Offset by the shard so that the first clients of all shards do not pile on one node.
+  int64_t k = (placement >= 0 ? placement : next_target++) + global_shard;
+  auto c = driver.make_client(ioc, targets[size_t(k % int64_t(targets.size()))], cfg.timeout);
   clients.push_back(c);
   // Drop closed clients now and then so long runs do not accumulate them.
   if (clients.size() > 64 && clients.size() % 1024 == 0) {

@@ -22,7 +22,7 @@ struct ShardCtx {
   const Config& cfg;
   boost::asio::io_context& ioc;
   Driver& driver;
-  Endpoint target;
+  std::vector<Endpoint> targets;   // the server's nodes (one unless --target lists several)
   int proc = 0, shard = 0;         // process index, shard index in the process
   int global_shard = 0, shards_total = 1;
   Result& res;
@@ -31,9 +31,12 @@ struct ShardCtx {
   bool failed = false;             // set when setup broke: the next barrier aborts the run
   std::vector<std::shared_ptr<Client>> clients;
   int64_t next_source = 0;
+  int64_t next_target = 0;
 
   /// A new, not yet connected client; closed by close_all() at the end of the shard.
-  std::shared_ptr<Client> new_client();
+  /// Its node is targets[(placement + global_shard) % targets.size()]: `placement` pins a
+  /// user to a node (its index in the shard), -1 takes the next one round-robin.
+  std::shared_ptr<Client> new_client(int64_t placement = -1);
   /// new_client() + connect() from the next source address.
   awaitable<std::shared_ptr<Client>> connect_client();
   void close_all();

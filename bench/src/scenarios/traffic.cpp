@@ -283,7 +283,7 @@ struct Traffic {
     // Setup: every user registers on the connection it keeps for the run.
     co_await ctx.for_each(int(users.size()), cfg.setup_parallel, [&](int ui) -> awaitable<void> {
       TUser& u = users[size_t(ui)];
-      u.client = ctx.new_client();
+      u.client = ctx.new_client(ui);  // members of a chat on different nodes when there are several
       u.client->handlers.on_message = [this, ui](const MessageEvent& e) { on_message(ui, e); };
       u.client->handlers.on_read = [this, ui](const ReadEvent& e) { on_read(ui, e); };
       u.client->handlers.on_lost = [this](const std::string& why) { ctx.res.error("conn_lost", why); };
