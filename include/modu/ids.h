@@ -2,8 +2,8 @@
 //
 // Every id on the wire and on disk is a fixed-size signed 64-bit integer, but a UserId
 // can never be passed where a ChatId is expected. `Seq` numbers messages inside one chat
-// (1, 2, 3, … without gaps); `Pos` orders every change a user can see across the whole
-// server (it only grows; gaps are allowed).
+// (1, 2, 3, … without gaps); `Pos` orders every change a user can see within one shard
+// (it only grows; gaps are allowed); a store that is not split has one shard.
 #pragma once
 
 #include <compare>
@@ -27,8 +27,24 @@ using ChatId = Id<struct ChatTag>;
 using DeviceId = Id<struct DeviceTag>;
 
 using Seq = std::int64_t;     // per-chat message number, gap-free from 1
-using Pos = std::int64_t;     // server-wide change position, strictly increasing
+using Pos = std::int64_t;     // change position of one shard, strictly increasing
 using TimeMs = std::int64_t;  // milliseconds since the Unix epoch, UTC
+
+// Shards. A store may be split into shards (the PostgreSQL store over several databases,
+// store.h). Every user, chat and device id, and every id of a chat's records, carries the
+// number of the shard that holds it in bits 44 and up, so that the shard of any row is
+// known from its id alone, without a lookup: shard 0 numbers from 1, shard k from k * 2^44
+// + 1 (2^44 ids per shard, up to 512 shards, every id below 2^53 so that JavaScript clients
+// read it exactly). A store that is not split is shard 0 and its ids are plain counts.
+inline constexpr int kShardIdShift = 44;
+inline constexpr int kMaxShards = 512;
+constexpr int shard_of_id(std::int64_t id) { return static_cast<int>(id >> kShardIdShift); }
+template <class Tag>
+constexpr int shard_of(Id<Tag> id) { return shard_of_id(id.value); }
+// The first id a shard hands out.
+constexpr std::int64_t first_id_of_shard(int shard) {
+  return (static_cast<std::int64_t>(shard) << kShardIdShift) + 1;
+}
 
 }  // namespace modu
 

@@ -13,9 +13,20 @@
 //    that fails leaves no trace, and the batch is committed with one durable sync. A job's
 //    `done` callback runs on the committer thread after the commit (or the failure) and
 //    must only hand work off (post to an event loop), never block.
-//    Jobs run in submission order, and their `done` callbacks run in the same order.
+//    Jobs of one shard run in submission order, and their `done` callbacks run in the same
+//    order (jobs of different shards commit in separate transactions, see "Shards").
 //  * The committer thread owns anything a job's `apply` touches besides the transaction;
 //    that is how the chat engine keeps its in-memory chat state without locks.
+//
+// Shards: a store may be split into shards (ids.h), each a database of its own. A chat's
+// messages, members and room records live on the chat's shard; a user's profile, devices,
+// friend edges and saved nickname on the user's home shard. Each shard numbers its own
+// positions, so a user's sync cursor is one position per shard (`Cursor`). A write job names
+// the shard it writes (`WriteJob::placement`) and writes to that shard only; the committer
+// runs each shard's jobs of a batch as one transaction of that shard. Reads go wherever the
+// ids they are given live; reads keyed by something else (a handle, a token, a user's chat
+// list) ask every shard and merge, so their cost grows with the number of shards, not with
+// the data. The embedded store has one shard, 0.
 //
 // Errors: expected outcomes (absent rows, duplicates) are return values. A failure of the
 // storage engine itself (I/O error, disk full, corruption) throws `StorageError`; the
@@ -27,6 +38,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "modu/error.h"
@@ -41,6 +53,12 @@ class StorageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A sync cursor: one position per shard, indexed by shard (a missing entry is 0).
+using Cursor = std::vector<Pos>;
+inline Pos cursor_at(const Cursor& cursor, int shard) {
+  return shard < static_cast<int>(cursor.size()) ? cursor[static_cast<std::size_t>(shard)] : 0;
+}
+
 // A page cursor for a user's chat list: (last activity, chat id) of the last entry seen.
 struct ChatListCursor {
   TimeMs last_activity_at = 0;
@@ -51,8 +69,14 @@ class ReadView {
  public:
   virtual ~ReadView() = default;
 
-  // The highest position whose changes are all visible to this view.
-  virtual Pos current_pos() = 0;
+  // How many shards the store has (see the file comment); 1 when it is not split.
+  virtual int shard_count() { return 1; }
+  // The shard that holds `user`'s own records.
+  int home_shard(UserId user) { return shard_count() == 1 ? 0 : shard_of(user); }
+
+  // The highest position of `shard` whose changes are all visible to this view.
+  virtual Pos current_pos(int shard) = 0;
+  Pos current_pos() { return current_pos(0); }
 
   // Pins one consistent snapshot for the reads between begin and end (use ReadSnapshot).
   // Without it each read sees the latest commit on its own.
@@ -76,8 +100,11 @@ class ReadView {
   virtual bool is_friend(UserId owner, UserId other) = 0;
   // Users who have `user` on their friend list.
   virtual std::vector<UserId> friend_owners_of(UserId user) = 0;
-  // Friends whose edge or profile changed in (since, until], removed edges included.
-  virtual std::vector<FriendChange> friend_changes(UserId owner, Pos since, Pos until) = 0;
+  // Friends whose edge or profile changed in (since, until], removed edges included. The
+  // cursors hold a position per shard: an edge changed at a position of the owner's home
+  // shard, a profile at a position of the friend's home shard.
+  virtual std::vector<FriendChange> friend_changes(UserId owner, const Cursor& since,
+                                                   const Cursor& until) = 0;
 
   // Chats and membership.
   virtual std::optional<ChatRecord> chat(ChatId id) = 0;
@@ -87,12 +114,17 @@ class ReadView {
   // The user's active chats, most recent activity first, strictly after `cursor` if given.
   virtual std::vector<ChatListEntry> chat_list(UserId user, std::int64_t limit,
                                                std::optional<ChatListCursor> cursor) = 0;
-  // The user's chats (active or left) whose state changed after `since`, by position,
-  // at most `limit`.
-  virtual std::vector<ChatListEntry> changed_chats(UserId user, Pos since, std::int64_t limit) = 0;
+  // The user's chats on `shard` (active or left) whose state changed after `since` (a
+  // position of that shard), by position, at most `limit`.
+  virtual std::vector<ChatListEntry> changed_chats(int shard, UserId user, Pos since,
+                                                   std::int64_t limit) = 0;
+  std::vector<ChatListEntry> changed_chats(UserId user, Pos since, std::int64_t limit) {
+    return changed_chats(0, user, since, limit);
+  }
 
   // Messages.
   virtual std::optional<MessageRecord> message(ChatId chat, Seq seq) = 0;
+  // (In a write transaction of a split store: among the messages of the transaction's shard.)
   virtual std::optional<MessageRecord> message_by_client_id(UserId sender,
                                                             std::string_view client_id) = 0;
   // Up to `limit` messages with seq < before (newest first internally), returned ascending.
@@ -127,7 +159,10 @@ class ReadSnapshot {
 // Writes, visible to reads through the same transaction before commit.
 class WriteTx : public ReadView {
  public:
-  // Hands out the next server-wide position. Positions of a rolled-back job are skipped.
+  // The shard this transaction writes (its job's placement).
+  virtual int shard() const { return 0; }
+  // Hands out the next position of the transaction's shard. Positions of a rolled-back job
+  // are skipped.
   virtual Pos next_pos() = 0;
 
   virtual UserId insert_user(const UserRecord& user, std::string_view password_hash) = 0;
@@ -175,6 +210,9 @@ struct WriteJob {
   std::function<Status(WriteTx&)> apply;
   // Runs on the committer thread once the outcome is durable (or definitely failed).
   std::function<void(const Status&)> done;
+  // Any id (user, chat, device, or a `Store::new_user_placement`) on the shard this job
+  // writes to; 0 is shard 0. Writing a row of another shard is a bug (StorageError).
+  std::int64_t placement = 0;
 };
 
 // Hooks the owner of committer-thread state registers with the store.
@@ -189,10 +227,11 @@ struct CommitHooks {
   std::function<void(const std::vector<ChatId>&)> forget_chats;
   // Called on the committer thread before and after the batch's `done` callbacks run
   // (whether the batch committed or failed), so their effects can be sent as one batch.
-  // `from` and `to` bound the positions the batch committed, (from, to]; batches chain:
-  // each starts where the previous committed one ended, across every writer of the
+  // `shard` is the shard the batch wrote (a split store commits one batch per shard), and
+  // `from` and `to` bound the positions it committed there, (from, to]; a shard's batches
+  // chain: each starts where the previous committed one ended, across every writer of the
   // database (a failed batch reports from == to).
-  std::function<void(Pos from, Pos to)> before_done;
+  std::function<void(int shard, Pos from, Pos to)> before_done;
   std::function<void()> after_done;
   // Observes each committed batch (for metrics).
   std::function<void(std::size_t jobs, double commit_seconds)> after_commit;
@@ -217,6 +256,10 @@ class Store {
   // Number of jobs waiting (for metrics and back-pressure).
   virtual std::size_t queued() const = 0;
 
+  // The placement (WriteJob::placement) of the job that creates an account with `handle`:
+  // the new user's home shard. Thread-safe.
+  virtual std::int64_t new_user_placement(std::string_view /*handle*/) const { return 0; }
+
   // Why the store cannot serve now (its database is unreachable), for readiness checks;
   // empty while it can. Thread-safe.
   virtual std::string unavailable_reason() const { return ""; }
@@ -233,7 +276,10 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
 
 struct PostgresOptions {
   std::string dsn;               // libpq connection string or URI (postgres://user@host:port/db)
-  std::size_t max_batch = 4096;  // jobs per transaction
+  // More databases, shards 1, 2, … of the shard map (shard 0 is `dsn`). Shards are only ever
+  // appended: each database records its number and refuses to serve as another one.
+  std::vector<std::string> more_shards;
+  std::size_t max_batch = 4096;  // jobs per transaction (per shard)
 };
 
 // Opens (and migrates) a store in a PostgreSQL database, which several `modu serve` nodes

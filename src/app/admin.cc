@@ -16,6 +16,7 @@ namespace {
 struct AdminOptions {
   std::string data_dir = "modu-data";
   std::string store;  // a PostgreSQL URI instead of data_dir
+  std::vector<std::string> shards;  // its shards 1, 2, …
   std::string handle;
   std::string password;
   std::string display_name;
@@ -25,7 +26,7 @@ struct AdminOptions {
 // The store the options name: --store (PostgreSQL) or else --data.
 std::unique_ptr<Store> open_or_report(const AdminOptions& o) {
   auto store = o.store.empty() ? open_sqlite_store(SqliteOptions{.directory = o.data_dir})
-                               : open_postgres_store(PostgresOptions{.dsn = o.store});
+                               : open_postgres_store(PostgresOptions{.dsn = o.store, .more_shards = o.shards});
   if (!store.ok()) {
     if (o.store.empty())
       fmt::print(stderr, "error: cannot open data directory '{}': {}\n", o.data_dir, store.error().message);
@@ -70,6 +71,7 @@ int create_user(const AdminOptions& o) {
       .done = [&result, user](const Status& s) {
         if (!s.ok()) result.set_value(s.error()); else result.set_value(std::move(**user));
       },
+      .placement = store->new_user_placement(*handle),
   });
   auto r = result.get_future().get();
   store->stop();
@@ -121,6 +123,8 @@ void add_admin_commands(CLI::App& admin, int& exit_code) {
   admin.add_option("--data", o->data_dir, "Data directory")->envname("MODU_DATA")->capture_default_str();
   admin.add_option("--store", o->store, "PostgreSQL URI (postgres://user@host:port/db) instead of --data")
       ->envname("MODU_STORE");
+  admin.add_option("--shard", o->shards, "Another PostgreSQL URI: the next shard of --store (repeat in order)")
+      ->envname("MODU_SHARDS")->delimiter(' ');
   admin.require_subcommand(1);
 
   auto* users = admin.add_subcommand("users", "Manage user accounts");

@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include "modu/ids.h"
+
 #include <fmt/format.h>
 #include <toml.hpp>
 
@@ -24,6 +26,9 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
   app.add_option("--store", c.store,
                  "PostgreSQL URI (postgres://user@host:port/db) to keep the data in instead of --data")
       ->envname(env("STORE"));
+  app.add_option("--shard", c.shards,
+                 "Another PostgreSQL URI as the next shard of the --store (repeat in order: shard 1, 2, ...)")
+      ->envname(env("SHARDS"))->delimiter(' ');
   app.add_option("--web", c.net.web_root, "Directory of the built web client to serve at /")
       ->envname(env("WEB"));
   app.add_option("--threads", c.net.threads, "Event-loop threads (0 = one per core)")
@@ -105,6 +110,7 @@ Status load_config_file(const std::string& path, ServeConfig& c) {
       if (key == "listen") c.listen = value.as_string();
       else if (key == "data") c.data_dir = value.as_string();
       else if (key == "store") c.store = value.as_string();
+      else if (key == "shards") c.shards = toml::get<std::vector<std::string>>(value);
       else if (key == "web") c.net.web_root = value.as_string();
       else if (key == "threads") c.net.threads = static_cast<std::size_t>(integer());
       else if (key == "tls_cert") c.net.tls_cert = value.as_string();
@@ -149,6 +155,13 @@ Status finish_config(ServeConfig& c) {
   if (c.services.password_memory_kib < 8) return make_error(ErrorCode::kBadRequest, "--password-memory-kib is too small");
   if (!c.store.empty() && c.store.rfind("postgres://", 0) != 0 && c.store.rfind("postgresql://", 0) != 0)
     return make_error(ErrorCode::kBadRequest, "--store must be a postgres:// URI (omit it for the embedded store in --data)");
+  if (!c.shards.empty() && c.store.empty())
+    return make_error(ErrorCode::kBadRequest, "--shard needs --store: shards split a PostgreSQL store");
+  for (const auto& shard : c.shards)
+    if (shard.rfind("postgres://", 0) != 0 && shard.rfind("postgresql://", 0) != 0)
+      return make_error(ErrorCode::kBadRequest, "--shard must be a postgres:// URI: " + shard);
+  if (c.shards.size() + 1 > static_cast<std::size_t>(kMaxShards))
+    return make_error(ErrorCode::kBadRequest, fmt::format("at most {} shards", kMaxShards));
   return ok_status();
 }
 

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 #include "modu/error.h"
 #include "net/options.h"
@@ -19,6 +20,9 @@ struct ServeConfig {
   // Where the data lives: empty for the embedded store in `data_dir`, or a PostgreSQL URI
   // (postgres://user@host:port/db) that several nodes may share.
   std::string store;
+  // More PostgreSQL databases: shards 1, 2, … of the shard map (`store` is shard 0). Only
+  // ever append; every node of a cluster lists the same shards in the same order.
+  std::vector<std::string> shards;
   std::string listen = "127.0.0.1:8080";
   std::string config_file;
   std::string log_level = "info";

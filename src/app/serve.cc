@@ -31,7 +31,7 @@ int run_serve(ServeConfig config) {
     return 1;
   }
   const bool postgres = !config.store.empty();
-  auto opened = postgres ? open_postgres_store(PostgresOptions{.dsn = config.store})
+  auto opened = postgres ? open_postgres_store(PostgresOptions{.dsn = config.store, .more_shards = config.shards})
                          : open_sqlite_store(SqliteOptions{.directory = config.data_dir, .synchronous_full = config.fsync});
   if (!opened.ok()) {
     if (postgres) spdlog::critical("cannot open the PostgreSQL store: {}", opened.error().message);
@@ -55,7 +55,7 @@ int run_serve(ServeConfig config) {
       .before_commit = [&engine](WriteTx& tx) { engine.flush(tx); },
       .after_abort = [&engine] { engine.forget_all(); },
       .forget_chats = [&engine](const std::vector<ChatId>& chats) { engine.forget(chats); },
-      .before_done = [&hub](Pos from, Pos to) { hub->begin_batch(from, to); },
+      .before_done = [&hub](int shard, Pos from, Pos to) { hub->begin_batch(shard, from, to); },
       .after_done = [&hub] { hub->end_batch(); },
       .after_commit =
           [&metrics](std::size_t jobs, double seconds) {
@@ -66,15 +66,16 @@ int run_serve(ServeConfig config) {
   // Several nodes: batches travel between them over NATS and are delivered in order.
   std::unique_ptr<cluster::NatsBus> bus;
   if (!config.bus_url.empty()) {
-    auto started = cluster::NatsBus::start(cluster::BusOptions{.url = config.bus_url},
-                                           store->reader().current_pos(), *hub, metrics);
+    std::vector<Pos> committed;
+    for (int k = 0; k < store->reader().shard_count(); ++k) committed.push_back(store->reader().current_pos(k));
+    auto started = cluster::NatsBus::start(cluster::BusOptions{.url = config.bus_url}, committed, *hub, metrics);
     if (!started.ok()) {
       spdlog::critical("cannot use the event bus: {}", started.error().message);
       return 1;
     }
     bus = std::move(started).value();
-    hub->set_batch_sink([&bus](Pos from, Pos to, std::vector<Hub::Event> events) {
-      bus->publish(from, to, std::move(events));
+    hub->set_batch_sink([&bus](int shard, Pos from, Pos to, std::vector<Hub::Event> events) {
+      bus->publish(shard, from, to, std::move(events));
     });
   }
   boost::asio::thread_pool blocking(2);

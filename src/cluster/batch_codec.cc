@@ -5,8 +5,8 @@
 namespace modu::cluster {
 namespace {
 
-constexpr std::uint32_t kMagic = 0x3142444D;  // "MDB1"
-constexpr std::size_t kHeaderBytes = 4 + 8 + 8 + 4 + 4 + 4;
+constexpr std::uint32_t kMagic = 0x3242444D;  // "MDB2"
+constexpr std::size_t kHeaderBytes = 4 + 4 + 8 + 8 + 4 + 4 + 4;
 
 template <class T>
 void put(std::string& out, T v) {
@@ -49,7 +49,7 @@ void put_event(std::string& out, const BusEvent& e) {
 
 }  // namespace
 
-std::vector<std::string> encode_batch(Pos from, Pos to, const std::vector<BusEvent>& events,
+std::vector<std::string> encode_batch(int shard, Pos from, Pos to, const std::vector<BusEvent>& events,
                                       std::size_t max_bytes) {
   // Group events into parts first, so each part knows the total count.
   std::vector<std::pair<std::size_t, std::size_t>> ranges;  // [begin, end) of events
@@ -68,6 +68,7 @@ std::vector<std::string> encode_batch(Pos from, Pos to, const std::vector<BusEve
   for (std::size_t p = 0; p < ranges.size(); ++p) {
     std::string msg;
     put<std::uint32_t>(msg, kMagic);
+    put<std::uint32_t>(msg, static_cast<std::uint32_t>(shard));
     put<std::int64_t>(msg, from);
     put<std::int64_t>(msg, to);
     put<std::uint32_t>(msg, static_cast<std::uint32_t>(p));
@@ -84,6 +85,7 @@ std::optional<BusBatch> decode_batch(std::string_view bytes) {
   std::uint32_t magic = 0, count = 0;
   BusBatch b;
   if (!r.get(magic) || magic != kMagic) return std::nullopt;
+  if (!r.get(b.shard) || b.shard >= static_cast<std::uint32_t>(kMaxShards)) return std::nullopt;
   if (!r.get(b.from) || !r.get(b.to) || !r.get(b.part) || !r.get(b.parts) || !r.get(count)) return std::nullopt;
   if (b.from < 0 || b.to < b.from || b.parts == 0 || b.part >= b.parts) return std::nullopt;
   if (count > r.left() / 16) return std::nullopt;  // each event takes at least 16 bytes

@@ -11,21 +11,32 @@ std::string status_text(natsStatus s) { return natsStatus_GetText(s); }
 
 }  // namespace
 
-NatsBus::NatsBus(const BusOptions& options, Pos start, Hub& hub, Metrics& metrics)
-    : options_(options),
-      hub_(hub),
-      metrics_(metrics),
-      sequencer_(
-          start, options.gap_timeout,
-          [&hub](const std::vector<BusEvent>& events) { hub.deliver_events(events); },
-          [&hub, &metrics] {
-            metrics.bus_gaps_skipped.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn("cluster: a batch from another node never arrived; telling clients to sync");
-            hub.broadcast(share(event_frame("sync.needed", 0, "{}")));
-          }) {}
+NatsBus::NatsBus(const BusOptions& options, const std::vector<Pos>& start, Hub& hub, Metrics& metrics)
+    : options_(options), hub_(hub), metrics_(metrics) {
+  for (Pos shard_start : start) {
+    sequencers_.push_back(std::make_unique<Sequencer>(
+        shard_start, options.gap_timeout,
+        [&hub](const std::vector<BusEvent>& events) { hub.deliver_events(events); },
+        [&hub, &metrics] {
+          metrics.bus_gaps_skipped.fetch_add(1, std::memory_order_relaxed);
+          spdlog::warn("cluster: a batch from another node never arrived; telling clients to sync");
+          hub.broadcast(share(event_frame("sync.needed", 0, "{}")));
+        }));
+  }
+}
 
-Result<std::unique_ptr<NatsBus>> NatsBus::start(const BusOptions& options, Pos start, Hub& hub,
-                                                Metrics& metrics) {
+void NatsBus::offer(BusBatch batch) {
+  if (batch.shard >= sequencers_.size()) {
+    // A node configured with more shards than this one: the deployment is inconsistent.
+    spdlog::warn("cluster: ignored a batch of shard {}; this node knows {} shards", batch.shard,
+                 sequencers_.size());
+    return;
+  }
+  sequencers_[batch.shard]->offer(std::move(batch), Sequencer::Clock::now());
+}
+
+Result<std::unique_ptr<NatsBus>> NatsBus::start(const BusOptions& options, const std::vector<Pos>& start,
+                                                Hub& hub, Metrics& metrics) {
   std::unique_ptr<NatsBus> bus(new NatsBus(options, start, hub, metrics));
   auto fail = [&](std::string_view what, natsStatus s) {
     return make_error(ErrorCode::kUnavailable, fmt::format("NATS {}: {}", what, status_text(s)));
@@ -77,14 +88,13 @@ NatsBus::~NatsBus() {
   if (nats_options_) natsOptions_Destroy(nats_options_);
 }
 
-void NatsBus::publish(Pos from, Pos to, std::vector<BusEvent> events) {
-  for (const auto& msg : encode_batch(from, to, events, options_.max_message_bytes)) {
+void NatsBus::publish(int shard, Pos from, Pos to, std::vector<BusEvent> events) {
+  for (const auto& msg : encode_batch(shard, from, to, events, options_.max_message_bytes)) {
     natsStatus s = natsConnection_Publish(conn_, options_.subject.c_str(), msg.data(), static_cast<int>(msg.size()));
     if (s != NATS_OK) spdlog::warn("cluster: publishing a batch failed: {}", status_text(s));
   }
   metrics_.bus_batches_out.fetch_add(1, std::memory_order_relaxed);
-  BusBatch own{.from = from, .to = to, .events = std::move(events)};
-  sequencer_.offer(std::move(own), Sequencer::Clock::now());
+  offer(BusBatch{.shard = static_cast<std::uint32_t>(shard), .from = from, .to = to, .events = std::move(events)});
 }
 
 void NatsBus::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
@@ -96,7 +106,7 @@ void NatsBus::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void*
     return;
   }
   bus->metrics_.bus_batches_in.fetch_add(1, std::memory_order_relaxed);
-  bus->sequencer_.offer(std::move(*batch), Sequencer::Clock::now());
+  bus->offer(std::move(*batch));
 }
 
 void NatsBus::on_disconnected(natsConnection*, void* self) {
@@ -120,8 +130,12 @@ void NatsBus::run_ticker() {
   while (!stopping_) {
     cv_.wait_for(lock, std::chrono::milliseconds(100));
     lock.unlock();
-    sequencer_.tick(Sequencer::Clock::now());
-    metrics_.bus_batches_waiting = static_cast<std::int64_t>(sequencer_.waiting());
+    std::size_t waiting = 0;
+    for (auto& sequencer : sequencers_) {
+      sequencer->tick(Sequencer::Clock::now());
+      waiting += sequencer->waiting();
+    }
+    metrics_.bus_batches_waiting = static_cast<std::int64_t>(waiting);
     lock.lock();
   }
 }

@@ -44,24 +44,26 @@ struct BusOptions {
 
 class NatsBus {
  public:
-  // Connects (retrying in the background while NATS is down) and subscribes; `start` is the
-  // store's committed position now. Events go to `hub`.
-  static Result<std::unique_ptr<NatsBus>> start(const BusOptions& options, Pos start, Hub& hub,
-                                                Metrics& metrics);
+  // Connects (retrying in the background while NATS is down) and subscribes; `start` holds
+  // the store's committed position of each shard now. Events go to `hub`.
+  static Result<std::unique_ptr<NatsBus>> start(const BusOptions& options, const std::vector<Pos>& start,
+                                                Hub& hub, Metrics& metrics);
   ~NatsBus();
   NatsBus(const NatsBus&) = delete;
   NatsBus& operator=(const NatsBus&) = delete;
 
-  // A batch this node committed (its committer thread): published to the other nodes and
-  // offered to this node's sequencer.
-  void publish(Pos from, Pos to, std::vector<BusEvent> events);
+  // A batch this node committed to `shard` (its committer thread): published to the other
+  // nodes and offered to this node's sequencer of that shard.
+  void publish(int shard, Pos from, Pos to, std::vector<BusEvent> events);
 
   // Empty while connected; otherwise why not.
   std::string unavailable_reason() const;
-  const Sequencer& sequencer() const { return sequencer_; }
+  // Each shard's positions are ordered on their own: one sequencer per shard.
+  const Sequencer& sequencer(int shard) const { return *sequencers_[static_cast<std::size_t>(shard)]; }
 
  private:
-  NatsBus(const BusOptions& options, Pos start, Hub& hub, Metrics& metrics);
+  NatsBus(const BusOptions& options, const std::vector<Pos>& start, Hub& hub, Metrics& metrics);
+  void offer(BusBatch batch);
   static void on_message(__natsConnection*, __natsSubscription*, __natsMsg* msg, void* self);
   static void on_disconnected(__natsConnection*, void* self);
   static void on_reconnected(__natsConnection*, void* self);
@@ -70,7 +72,7 @@ class NatsBus {
   BusOptions options_;
   Hub& hub_;
   Metrics& metrics_;
-  Sequencer sequencer_;
+  std::vector<std::unique_ptr<Sequencer>> sequencers_;  // by shard
   __natsOptions* nats_options_ = nullptr;
   __natsConnection* conn_ = nullptr;
   __natsSubscription* sub_ = nullptr;

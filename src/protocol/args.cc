@@ -120,6 +120,36 @@ std::vector<std::int64_t> Args::int64_list(std::string_view key, std::size_t max
   return out;
 }
 
+std::vector<std::int64_t> Args::int64_or_list(std::string_view key, std::int64_t min,
+                                                  std::int64_t max, std::size_t max_items) {
+  std::vector<std::int64_t> out;
+  auto e = find(key, true);
+  if (!e) return out;
+  auto bad = [&] {
+    fail(ErrorCode::kBadRequest,
+         fmt::format("field '{}' must be an integer or an array of integers in [{}, {}]", key, min, max));
+    out.clear();
+    return out;
+  };
+  simdjson::dom::array arr;
+  if (e->get_array().get(arr) == simdjson::SUCCESS) {
+    if (arr.size() > max_items) {
+      fail(ErrorCode::kTooLarge, fmt::format("field '{}' has more than {} items", key, max_items));
+      return out;
+    }
+    for (auto item : arr) {
+      std::int64_t v = 0;
+      if (item.get_int64().get(v) != simdjson::SUCCESS || v < min || v > max) return bad();
+      out.push_back(v);
+    }
+    return out;
+  }
+  std::int64_t v = 0;
+  if (e->get_int64().get(v) != simdjson::SUCCESS || v < min || v > max) return bad();
+  out.push_back(v);
+  return out;
+}
+
 Args Args::object(std::string_view key, bool required) {
   auto e = find(key, required);
   if (!e) return Args();

@@ -34,6 +34,10 @@ class Args {
   // A string that may contain NUL (message text, kept byte for byte).
   std::string binary_safe_string(std::string_view key, std::size_t min_bytes, std::size_t max_bytes);
   std::vector<std::int64_t> int64_list(std::string_view key, std::size_t max_items);
+  // An integer or an array of at most `max_items` integers, each within [min, max], as a
+  // list (one item for a plain integer). Required.
+  std::vector<std::int64_t> int64_or_list(std::string_view key, std::int64_t min, std::int64_t max,
+                                              std::size_t max_items);
   std::optional<bool> opt_bool(std::string_view key);
   // An array of strings, each within the byte bounds.
   std::optional<std::vector<std::string>> opt_string_list(std::string_view key, std::size_t max_items,

@@ -67,11 +67,12 @@ std::string error_frame(std::string_view id_json, const Error& error) {
   return w.str();
 }
 
-std::string event_frame(std::string_view name, Pos pos, std::string_view data_json) {
+std::string event_frame(std::string_view name, Pos pos, std::string_view data_json, int shard) {
   std::string out;
   out.reserve(name.size() + data_json.size() + 40);
   out.append(R"({"event":")").append(name).append("\"");
   if (pos > 0) out.append(R"(,"pos":)").append(std::to_string(pos));
+  if (pos > 0 && shard > 0) out.append(R"(,"shard":)").append(std::to_string(shard));
   out.append(R"(,"data":)").append(data_json).append("}");
   return out;
 }

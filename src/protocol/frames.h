@@ -29,8 +29,9 @@ Result<Request> parse_request(simdjson::dom::parser& parser, std::string_view fr
 
 std::string ok_frame(std::string_view id_json, std::string_view result_json);
 std::string error_frame(std::string_view id_json, const Error& error);
-// An event frame; pos <= 0 omits the position.
-std::string event_frame(std::string_view name, Pos pos, std::string_view data_json);
+// An event frame; pos <= 0 omits the position. `shard` is the shard whose position `pos` is
+// (store.h); shard 0 is left out, so a server with one shard never sends it.
+std::string event_frame(std::string_view name, Pos pos, std::string_view data_json, int shard = 0);
 
 using SharedFrame = std::shared_ptr<const std::string>;
 inline SharedFrame share(std::string frame) {

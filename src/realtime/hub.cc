@@ -11,8 +11,9 @@ thread_local Hub* Hub::batching_ = nullptr;
 Hub::Hub(std::vector<boost::asio::io_context*> loops)
     : loops_(std::move(loops)), registries_(loops_.size()), pending_(loops_.size()) {}
 
-void Hub::begin_batch(Pos from, Pos to) {
+void Hub::begin_batch(int shard, Pos from, Pos to) {
   batching_ = this;
+  batch_shard_ = shard;
   batch_from_ = from;
   batch_to_ = to;
 }
@@ -29,7 +30,7 @@ void Hub::end_batch() {
   // Every committed range goes to the sink, events or not: the other nodes' sequencers
   // wait for each range in turn.
   if (sink_ && (batch_from_ != batch_to_ || !batch_events_.empty()))
-    sink_(batch_from_, batch_to_, std::move(batch_events_));
+    sink_(batch_shard_, batch_from_, batch_to_, std::move(batch_events_));
   batch_events_ = {};
 }
 

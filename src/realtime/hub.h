@@ -40,8 +40,8 @@ class Hub {
   // between begin_batch and end_batch, frames published *from that thread* are collected
   // and then handed to each loop in one task, instead of one task (and possibly one wake-up)
   // per frame. Connections then also get all their frames of the batch in one write.
-  // `from` and `to` are the positions the batch committed (store.h).
-  void begin_batch(Pos from = 0, Pos to = 0);
+  // `shard`, `from` and `to`: the shard the batch committed to and its positions (store.h).
+  void begin_batch(int shard = 0, Pos from = 0, Pos to = 0);
   void end_batch();
 
   // Several nodes: a batch's events (not its answers) go to `sink` instead of the loops;
@@ -52,7 +52,7 @@ class Hub {
     SharedFrame frame;
     DeviceId disconnect;  // set: send to that device of users[0], then close it
   };
-  using BatchSink = std::function<void(Pos from, Pos to, std::vector<Event> events)>;
+  using BatchSink = std::function<void(int shard, Pos from, Pos to, std::vector<Event> events)>;
   void set_batch_sink(BatchSink sink) { sink_ = std::move(sink); }
   // Delivers events to this node's connections, each loop's share in one task. Thread-safe.
   void deliver_events(const std::vector<Event>& events);
@@ -80,6 +80,7 @@ class Hub {
   std::vector<std::vector<Delivery>> pending_;  // per loop; only the batching thread
   BatchSink sink_;
   std::vector<Event> batch_events_;  // with a sink; only the batching thread
+  int batch_shard_ = 0;
   Pos batch_from_ = 0, batch_to_ = 0;
   static thread_local Hub* batching_;         // the hub this thread is batching for
 };

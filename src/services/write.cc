@@ -12,7 +12,7 @@ void Effects::deliver(Hub& hub, Metrics& metrics) const {
   if (messages_stored_) metrics.messages_stored.fetch_add(messages_stored_, std::memory_order_relaxed);
 }
 
-void submit_write(Services& services, Reply reply, WriteFn apply, AfterFn after) {
+void submit_write(Services& services, Reply reply, Placement placement, WriteFn apply, AfterFn after) {
   struct State {
     Effects effects;
     std::string result;
@@ -35,6 +35,7 @@ void submit_write(Services& services, Reply reply, WriteFn apply, AfterFn after)
             state->effects.deliver(services.hub, services.metrics);
             if (after) after(reply, state->result); else reply.ok(state->result);
           },
+      .placement = placement.id,
   });
 }
 

@@ -42,6 +42,18 @@ class Effects {
   int messages_stored_ = 0;
 };
 
+// The shard a write job writes to (store.h, WriteJob::placement), named by a user or chat
+// on it, or by any other id of a record there.
+struct Placement {
+  Placement(UserId user) : id(user.value) {}  // NOLINT: implicit, reads well at call sites
+  Placement(ChatId chat) : id(chat.value) {}  // NOLINT
+  static Placement of_id(std::int64_t id) { return Placement(id); }
+  std::int64_t id;
+
+ private:
+  explicit Placement(std::int64_t raw) : id(raw) {}
+};
+
 // `apply` returns the JSON result for the reply, or an error (returned before it changed
 // anything but the transaction; see WriteJob).
 using WriteFn = std::function<Result<std::string>(WriteTx&, Effects&)>;
@@ -49,6 +61,7 @@ using WriteFn = std::function<Result<std::string>(WriteTx&, Effects&)>;
 // After the commit, publishes the effects, then answers with the result, or hands the
 // result to `after` (which must answer) when given.
 using AfterFn = std::function<void(const Reply&, const std::string& result)>;
-void submit_write(Services& services, Reply reply, WriteFn apply, AfterFn after = nullptr);
+void submit_write(Services& services, Reply reply, Placement placement, WriteFn apply,
+                  AfterFn after = nullptr);
 
 }  // namespace modu

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   MODU_FUZZ_CHECK(batch->part < batch->parts, input);
   for (const auto& e : batch->events)
     if (e.disconnect.value != 0) MODU_FUZZ_CHECK(e.users->size() == 1, input);
-  auto again = cluster::encode_batch(batch->from, batch->to, batch->events, SIZE_MAX);
+  auto again = cluster::encode_batch(static_cast<int>(batch->shard), batch->from, batch->to, batch->events, SIZE_MAX);
   MODU_FUZZ_CHECK(again.size() == 1, input);
   auto round = cluster::decode_batch(again[0]);
   MODU_FUZZ_CHECK(round && round->events.size() == batch->events.size(), input);

@@ -19,10 +19,11 @@ BusEvent event(std::vector<std::int64_t> users, std::string frame, std::int64_t 
 
 TEST(BatchCodecTest, RoundTripsAndSplitsLargeBatches) {
   std::vector<BusEvent> events{event({1, 2, 3}, "{\"a\":1}"), event({4}, "bye", 9), event({5}, std::string(300, 'x'))};
-  auto one = encode_batch(10, 14, events, 1 << 20);
+  auto one = encode_batch(3, 10, 14, events, 1 << 20);
   ASSERT_EQ(one.size(), 1u);
   auto b = decode_batch(one[0]);
   ASSERT_TRUE(b);
+  EXPECT_EQ(b->shard, 3u);
   EXPECT_EQ(b->from, 10);
   EXPECT_EQ(b->to, 14);
   ASSERT_EQ(b->events.size(), 3u);
@@ -30,7 +31,7 @@ TEST(BatchCodecTest, RoundTripsAndSplitsLargeBatches) {
   EXPECT_EQ(b->events[1].disconnect, DeviceId(9));
   EXPECT_EQ(*b->events[2].frame, std::string(300, 'x'));
 
-  auto parts = encode_batch(10, 14, events, 60);  // forces one event per part
+  auto parts = encode_batch(0, 10, 14, events, 60);  // forces one event per part
   ASSERT_EQ(parts.size(), 3u);
   for (std::uint32_t i = 0; i < 3; ++i) {
     auto p = decode_batch(parts[i]);
@@ -42,14 +43,15 @@ TEST(BatchCodecTest, RoundTripsAndSplitsLargeBatches) {
 }
 
 TEST(BatchCodecTest, RefusesMalformedMessages) {
-  auto good = encode_batch(1, 2, {event({1}, "x")}, 1 << 20)[0];
+  auto good = encode_batch(0, 1, 2, {event({1}, "x")}, 1 << 20)[0];
   EXPECT_FALSE(decode_batch(""));
   EXPECT_FALSE(decode_batch(good.substr(0, good.size() - 1)));  // truncated
   EXPECT_FALSE(decode_batch(good + "z"));                        // trailing bytes
   std::string bad_magic = good;
   bad_magic[0] = 'X';
   EXPECT_FALSE(decode_batch(bad_magic));
-  EXPECT_FALSE(decode_batch(encode_batch(5, 4, {}, 100)[0]));  // to < from
+  EXPECT_FALSE(decode_batch(encode_batch(0, 5, 4, {}, 100)[0]));  // to < from
+  EXPECT_FALSE(decode_batch(encode_batch(kMaxShards, 1, 2, {}, 100)[0]));  // no such shard
 }
 
 struct Recorder {
@@ -106,7 +108,7 @@ TEST(SequencerTest, AssemblesPartsBeforeDelivering) {
   Recorder r;
   Sequencer s = r.make(0);
   std::vector<BusEvent> events{event({1}, "p0"), event({1}, "p1")};
-  auto parts = encode_batch(0, 4, events, 30);
+  auto parts = encode_batch(0, 0, 4, events, 30);
   ASSERT_EQ(parts.size(), 2u);
   auto now = Clock::now();
   s.offer(*decode_batch(parts[1]), now);

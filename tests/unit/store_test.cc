@@ -766,7 +766,8 @@ struct HookLog {
           std::lock_guard lock(mu);
           forgotten.insert(forgotten.end(), chats.begin(), chats.end());
         },
-        .before_done = [this](Pos from, Pos to) {
+        .before_done = [this](int shard, Pos from, Pos to) {
+          EXPECT_EQ(shard, 0);
           std::lock_guard lock(mu);
           batches.emplace_back(from, to);
         }};

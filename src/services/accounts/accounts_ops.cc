@@ -96,7 +96,7 @@ void auth_register(Call& call, Services& services, ChatEngine& engine) {
     auto hash = hash_password(password, cost);
     if (!hash) return reply.fail(ErrorCode::kUnavailable, "the server is out of memory; retry");
     auto who = std::make_shared<std::pair<UserId, DeviceId>>();
-    submit_write(services, reply, [&engine, handle, hash = std::move(*hash), name, device, who](
+    submit_write(services, reply, Placement::of_id(services.store.new_user_placement(handle)), [&engine, handle, hash = std::move(*hash), name, device, who](
                                       WriteTx& tx, Effects&) -> Result<std::string> {
       auto user = create_account(tx, engine, handle, hash, name, now_ms());
       if (!user.ok()) return user.take_error();
@@ -124,7 +124,7 @@ void auth_login(Call& call, Services& services) {
     if (!verify_password(password, creds.password_hash))
       return reply.fail(ErrorCode::kInvalidCredentials, "wrong handle or password");
     auto who = std::make_shared<std::pair<UserId, DeviceId>>(creds.id, DeviceId());
-    submit_write(services, reply, [device, who](WriteTx& tx, Effects&) -> Result<std::string> {
+    submit_write(services, reply, creds.id, [device, who](WriteTx& tx, Effects&) -> Result<std::string> {
       auto user = tx.user_by_id(who->first);
       if (!user) return make_error(ErrorCode::kInvalidCredentials, "wrong handle or password");
       return open_session(tx, *user, device, who->second);
@@ -154,6 +154,7 @@ void auth_resume(Call& call, Services& services) {
   services.store.submit(WriteJob{
       .apply = [id](WriteTx& tx) -> Status { tx.touch_device(id, now_ms()); return ok_status(); },
       .done = [](const Status&) {},
+      .placement = id.value,  // a device lives on its user's home shard, and its id says which
   });
 }
 
@@ -164,7 +165,7 @@ SharedFrame revoked_notice(DeviceId device) {
 void auth_logout(Call& call, Services& services) {
   UserId me = call.conn.user;
   DeviceId device = call.conn.device;
-  submit_write(services, call.reply, [me, device](WriteTx& tx, Effects&) -> Result<std::string> {
+  submit_write(services, call.reply, me, [me, device](WriteTx& tx, Effects&) -> Result<std::string> {
     tx.revoke_device(me, device);
     return std::string("{}");
   }, [&services, me, device](const Reply& reply, const std::string& result) {
@@ -188,11 +189,56 @@ void devices_revoke(Call& call, Services& services) {
   DeviceId device(call.args.int64("device_id", 1, kMaxId));
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [me, device](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, me, [me, device](WriteTx& tx, Effects& fx) -> Result<std::string> {
     if (!tx.revoke_device(me, device)) return make_error(ErrorCode::kBadRequest, "no such device");
     fx.disconnect(me, device, revoked_notice(device));
     return std::string("{}");
   });
+}
+
+// The shards a deleted account is cleared from, in the order they are visited (taken from
+// the back): every other shard first, the home shard last.
+std::vector<int> account_shards(ReadView& view, UserId me) {
+  std::vector<int> order{view.home_shard(me)};
+  for (int k = view.shard_count() - 1; k >= 0; --k)
+    if (k != order.front()) order.push_back(k);
+  return order;
+}
+
+// One transaction per shard (a write job writes one shard): leaves the account's group and
+// open chats on that shard; the last one, on the home shard, also signs out every device and
+// blanks the profile. A failed step fails the request; repeating it resumes where it stopped
+// (chats already left are no longer in the list).
+void delete_account_step(Services& services, ChatEngine& engine, Reply reply, UserId me,
+                         std::vector<int> shards_left) {
+  int shard = shards_left.back();
+  shards_left.pop_back();
+  bool home = shards_left.empty();
+  AfterFn next;
+  if (!home)
+    next = [&services, &engine, me, shards_left](const Reply& r, const std::string&) {
+      delete_account_step(services, engine, r, me, shards_left);
+    };
+  submit_write(services, std::move(reply), Placement::of_id(first_id_of_shard(shard)),
+               [&engine, me, home](WriteTx& tx, Effects& fx) -> Result<std::string> {
+    std::optional<ChatListCursor> cursor;
+    for (;;) {
+      auto page = tx.chat_list(me, 200, cursor);
+      for (const auto& entry : page) {
+        if (entry.chat.kind != ChatKind::kGroup && entry.chat.kind != ChatKind::kOpen) continue;
+        if (tx.shard_count() > 1 && shard_of(entry.chat.id) != tx.shard()) continue;
+        if (ChatState* chat = engine.load_for_member(tx, entry.chat.id, me))
+          leave_chat(tx, fx, engine, *chat, me, tx.next_pos());
+      }
+      if (page.size() < 200) break;
+      cursor = ChatListCursor{page.back().chat.last_activity_at, page.back().chat.id};
+    }
+    if (home) {
+      for (const auto& device : tx.devices_of(me)) fx.disconnect(me, device.id, revoked_notice(device.id));
+      tx.scrub_user(me, tx.next_pos());
+    }
+    return std::string("{}");
+  }, std::move(next));
 }
 
 // Deletes the caller's account: leaves every group and open chat (ownership passes on),
@@ -209,22 +255,7 @@ void account_delete(Call& call, Services& services, ChatEngine& engine) {
                                         password = std::move(password), me] {
     if (!verify_password(password, creds.password_hash))
       return reply.fail(ErrorCode::kInvalidCredentials, "wrong password");
-    submit_write(services, reply, [&engine, me](WriteTx& tx, Effects& fx) -> Result<std::string> {
-      std::optional<ChatListCursor> cursor;
-      for (;;) {
-        auto page = tx.chat_list(me, 200, cursor);
-        for (const auto& entry : page) {
-          if (entry.chat.kind != ChatKind::kGroup && entry.chat.kind != ChatKind::kOpen) continue;
-          if (ChatState* chat = engine.load_for_member(tx, entry.chat.id, me))
-            leave_chat(tx, fx, engine, *chat, me, tx.next_pos());
-        }
-        if (page.size() < 200) break;
-        cursor = ChatListCursor{page.back().chat.last_activity_at, page.back().chat.id};
-      }
-      for (const auto& device : tx.devices_of(me)) fx.disconnect(me, device.id, revoked_notice(device.id));
-      tx.scrub_user(me, tx.next_pos());
-      return std::string("{}");
-    });
+    delete_account_step(services, engine, reply, me, account_shards(services.store.reader(), me));
   });
 }
 

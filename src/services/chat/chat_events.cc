@@ -19,7 +19,7 @@ std::string message_json(WriteTx& tx, ChatState& chat, const MessageRecord& m) {
 }
 
 void publish_message(WriteTx& tx, Effects& fx, ChatState& chat, const MessageRecord& m, Pos pos) {
-  fx.publish(chat.member_ids, share(event_frame("message.new", pos, message_json(tx, chat, m))));
+  fx.publish(chat.member_ids, share(event_frame("message.new", pos, message_json(tx, chat, m), tx.shard())));
 }
 
 void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos) {
@@ -29,7 +29,7 @@ void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos p
     w.begin_object().key("chat");
     write_chat_summary(w, tx, chat.chat, chat.members, me, with_members);
     w.end_object();
-    fx.publish(me.user, share(event_frame("chat.updated", pos, w.view())));
+    fx.publish(me.user, share(event_frame("chat.updated", pos, w.view(), tx.shard())));
   }
 }
 
@@ -40,7 +40,7 @@ void publish_chat_updated_to(WriteTx& tx, Effects& fx, const ChatState& chat, Us
     w.begin_object().key("chat");
     write_chat_summary(w, tx, chat.chat, chat.members, me, chat.members.size() <= kSummaryMemberLimit);
     w.end_object();
-    fx.publish(me.user, share(event_frame("chat.updated", pos, w.view())));
+    fx.publish(me.user, share(event_frame("chat.updated", pos, w.view(), tx.shard())));
   }
 }
 
@@ -69,7 +69,7 @@ void leave_chat(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, U
   publish_message(tx, fx, chat, m, pos);
   // Open chats announce membership by the system message alone (one frame for the room).
   if (chat.chat.kind != ChatKind::kOpen) publish_chat_updated(tx, fx, chat, pos);
-  fx.publish(user, share(event_frame("chat.removed", pos, fmt::format(R"({{"chat_id":{}}})", chat.chat.id.value))));
+  fx.publish(user, share(event_frame("chat.removed", pos, fmt::format(R"({{"chat_id":{}}})", chat.chat.id.value), tx.shard())));
 }
 
 }  // namespace modu

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <charconv>
 #include <limits>
 
@@ -122,26 +123,50 @@ void messages_history(Call& call, Services& services) {
 }
 
 void sync(Call& call, Services& services) {
-  Pos since = call.args.int64("since", 0, kMaxId);
+  ReadView& view = services.store.reader();
+  const int shards = view.shard_count();
+  // One position per shard; a plain number is shard 0's (all of a one-shard server).
+  Cursor since = call.args.int64_or_list("since", 0, kMaxId, static_cast<std::size_t>(kMaxShards));
   auto limit = call.args.opt_int64("limit", 1, 500).value_or(200);
   if (args_failed(call)) return;
-  ReadView& view = services.store.reader();
+  since.resize(static_cast<std::size_t>(shards), 0);  // a shard added since: from its start
   ReadSnapshot snapshot(view);
-  Pos until = view.current_pos();
-  auto rows = view.changed_chats(call.conn.user, since, limit + 1);
-  bool more = static_cast<std::int64_t>(rows.size()) > limit;
-  if (more) {
-    rows.resize(static_cast<std::size_t>(limit));
-    until = rows.back().me.pos;  // positions are unique per user and chat: an exact cut
+  // Each shard pages on its own: a page is cut only between two positions of one shard, and
+  // a shard left out of a full page keeps its position, so nothing is skipped.
+  Cursor until(static_cast<std::size_t>(shards), 0);
+  std::vector<ChatListEntry> rows;
+  bool more = false;
+  for (int k = 0; k < shards; ++k) {
+    auto at = static_cast<std::size_t>(k);
+    auto budget = limit - static_cast<std::int64_t>(rows.size());
+    until[at] = std::max(view.current_pos(k), since[at]);
+    auto page = view.changed_chats(k, call.conn.user, since[at], std::max<std::int64_t>(budget, 0) + 1);
+    if (static_cast<std::int64_t>(page.size()) > budget) {
+      more = true;
+      page.resize(static_cast<std::size_t>(std::max<std::int64_t>(budget, 0)));
+      // positions are unique per user and chat: an exact cut
+      until[at] = page.empty() ? since[at] : page.back().me.pos;
+    }
+    std::move(page.begin(), page.end(), std::back_inserter(rows));
   }
   JsonWriter w;
-  w.begin_object().field("pos", std::max(until, since)).key("chats").begin_array();
+  w.begin_object().key("pos");
+  if (shards == 1) {
+    w.value(until[0]);
+  } else {
+    w.begin_array();
+    for (Pos p : until) w.value(p);
+    w.end_array();
+  }
+  w.key("chats").begin_array();
   for (const auto& row : rows) {
     std::vector<MemberRecord> members;
     if (row.me.active) members = view.active_members(row.chat.id);
     // Deletions and hides cannot be seen by paging forward, so the summary lists them.
     std::vector<ModeratedMessage> moderated;
-    if (row.me.active) moderated = view.moderated_since(row.chat.id, since, kMaxModeratedPerSync);
+    if (row.me.active)
+      moderated = view.moderated_since(row.chat.id, cursor_at(since, shards == 1 ? 0 : shard_of(row.chat.id)),
+                                       kMaxModeratedPerSync);
     write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit,
                        &moderated);
   }
@@ -153,8 +178,11 @@ void sync(Call& call, Services& services) {
   }
   w.end_array().key("me");
   auto self = view.user_by_id(call.conn.user);
-  if (self && self->profile_pos > since && self->profile_pos <= until) write_profile(w, *self);
-  else w.null();
+  int home = view.home_shard(call.conn.user);
+  if (self && self->profile_pos > cursor_at(since, home) && self->profile_pos <= cursor_at(until, home))
+    write_profile(w, *self);
+  else
+    w.null();
   w.field("has_more", more).end_object();
   call.reply.ok(w);
 }
@@ -173,7 +201,7 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
   if (client_id.front() == '~')
     return call.reply.fail(ErrorCode::kBadRequest, "client_id must not start with '~'");
   UserId me = call.conn.user;
-  submit_write(services, call.reply,
+  submit_write(services, call.reply, chat_id,
                [&engine, me, chat_id, client_id = std::move(client_id), text = std::move(text),
                 reply_to](WriteTx& tx, Effects& fx) -> Result<std::string> {
     // Idempotency is decided here, in the transaction that would store the message.
@@ -201,7 +229,7 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
     if (rules && rules->sent) rules->sent(tx, chat->chat, *chat->member(me), now);
     // Encoded once: the same JSON is the event's data and the sender's answer.
     std::string json = message_json(tx, *chat, m);
-    fx.publish(chat->member_ids, share(event_frame("message.new", pos, json)));
+    fx.publish(chat->member_ids, share(event_frame("message.new", pos, json, tx.shard())));
     fx.count_stored_message();
     return json;
   });
@@ -212,7 +240,7 @@ void messages_read(Call& call, Services& services, ChatEngine& engine) {
   Seq seq = call.args.int64("seq", 0, kMaxId);
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, seq](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, seq](WriteTx& tx, Effects& fx) -> Result<std::string> {
     ChatState* chat = engine.load_for_member(tx, chat_id, me);
     if (!chat) return chat_not_found();
     Seq target = std::min(seq, chat->chat.last_seq);
@@ -222,7 +250,7 @@ void messages_read(Call& call, Services& services, ChatEngine& engine) {
       JsonWriter w;
       w.begin_object().field("chat_id", chat_id.value).field("user_id", chat->member(me)->shown_id())
           .field("read_seq", target).end_object();
-      fx.publish(chat->member_ids, share(event_frame("chat.read", pos, w.view())));
+      fx.publish(chat->member_ids, share(event_frame("chat.read", pos, w.view(), tx.shard())));
     }
     return fmt::format(R"({{"read_seq":{}}})", chat->member(me)->read_seq);
   });
@@ -234,7 +262,7 @@ void messages_delete(Call& call, Services& services, ChatEngine& engine) {
   if (args_failed(call)) return;
   UserId me = call.conn.user;
   TimeMs window_ms = services.options.delete_window_seconds * 1000;
-  submit_write(services, call.reply, [&engine, me, chat_id, seq, window_ms](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, seq, window_ms](WriteTx& tx, Effects& fx) -> Result<std::string> {
     ChatState* chat = engine.load_for_member(tx, chat_id, me);
     if (!chat) return chat_not_found();
     auto m = tx.message(chat_id, seq);
@@ -255,7 +283,7 @@ void messages_delete(Call& call, Services& services, ChatEngine& engine) {
       m->text.clear();
       engine.mark_changed(*chat, pos);
       if (moderator && rules->moderator_deleted) rules->moderator_deleted(tx, chat->chat, actor, *m);
-      fx.publish(chat->member_ids, share(event_frame("message.deleted", pos, message_json(tx, *chat, *m))));
+      fx.publish(chat->member_ids, share(event_frame("message.deleted", pos, message_json(tx, *chat, *m), tx.shard())));
     }
     return message_json(tx, *chat, *m);
   });
@@ -284,7 +312,7 @@ void chats_direct(Call& call, Services& services, ChatEngine& engine) {
   ReadView& view = services.store.reader();
   if (auto id = view.chat_by_direct_key(key); id && active_membership(view, *id, me))
     return reply_summary(call, view, *id);
-  submit_write(services, call.reply, [&engine, me, other, key](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, std::min(me, other), [&engine, me, other, key](WriteTx& tx, Effects& fx) -> Result<std::string> {
     if (!tx.user_by_id(other)) return make_error(ErrorCode::kUserNotFound, "no such user");
     if (auto id = tx.chat_by_direct_key(key)) {
       ChatState* chat = engine.load(tx, *id);
@@ -310,7 +338,7 @@ void chats_create_group(Call& call, Services& services, ChatEngine& engine) {
   UserId me = call.conn.user;
   auto invitees = distinct_users(ids, me);
   if (invitees.empty()) return call.reply.fail(ErrorCode::kBadRequest, "field 'user_ids' must name someone besides you");
-  submit_write(services, call.reply, [&engine, me, title = std::move(title), invitees](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, me, [&engine, me, title = std::move(title), invitees](WriteTx& tx, Effects& fx) -> Result<std::string> {
     if (auto e = check_users_exist(tx, invitees)) return *e;
     Pos pos = tx.next_pos();
     TimeMs now = now_ms();
@@ -331,7 +359,7 @@ void chats_invite(Call& call, Services& services, ChatEngine& engine) {
   UserId me = call.conn.user;
   auto invitees = distinct_users(ids, me);
   std::size_t cap = services.options.max_group_members;
-  submit_write(services, call.reply, [&engine, me, chat_id, invitees, cap](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, invitees, cap](WriteTx& tx, Effects& fx) -> Result<std::string> {
     ChatState* chat = engine.load_for_member(tx, chat_id, me);
     if (!chat) return chat_not_found();
     if (chat->chat.kind != ChatKind::kGroup)
@@ -361,7 +389,7 @@ void chats_rename(Call& call, Services& services, ChatEngine& engine) {
   std::string title = call.args.string("title", 0, kMaxTitleBytes);
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, title = std::move(title)](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, title = std::move(title)](WriteTx& tx, Effects& fx) -> Result<std::string> {
     ChatState* chat = engine.load_for_member(tx, chat_id, me);
     if (!chat) return chat_not_found();
     if (chat->chat.kind != ChatKind::kGroup)
@@ -382,7 +410,7 @@ void chats_leave(Call& call, Services& services, ChatEngine& engine) {
   ChatId chat_id(call.args.int64("chat_id", 1, kMaxId));
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id](WriteTx& tx, Effects& fx) -> Result<std::string> {
     ChatState* chat = engine.load_for_member(tx, chat_id, me);
     if (!chat) return chat_not_found();
     if (chat->chat.kind != ChatKind::kGroup && chat->chat.kind != ChatKind::kOpen)

@@ -347,7 +347,7 @@ void publish_room(Effects& fx, ChatState& chat, const RoomRecord& room, Pos pos)
   w.begin_object().key("room");
   write_room(w, chat.chat, room);
   w.end_object();
-  fx.publish(chat.member_ids, share(event_frame("open.updated", pos, w.view())));
+  fx.publish(chat.member_ids, share(event_frame("open.updated", pos, w.view(), shard_of(chat.chat.id))));
 }
 
 // Appends a system message from `by` and publishes it to the room.
@@ -456,7 +456,7 @@ void open_create(Call& call, Services& services, ChatEngine& engine) {
                                                       settings = std::move(*settings), profile = *profile](
                                                          std::optional<std::string> passcode_hash) {
     std::int64_t max_capacity = services.options.max_open_capacity;
-    submit_write(services, reply, [&engine, me, settings, profile, passcode_hash, max_capacity](
+    submit_write(services, reply, me, [&engine, me, settings, profile, passcode_hash, max_capacity](
                                       WriteTx& tx, Effects& fx) -> Result<std::string> {
       auto identity = resolve_profile(tx, me, profile);
       if (!identity.ok()) return identity.take_error();
@@ -490,7 +490,7 @@ void open_update(Call& call, Services& services, ChatEngine& engine) {
   with_passcode_hash(services, call.reply, passcode, [&services, &engine, reply = call.reply, me, chat_id,
                                                       settings = std::move(*settings)](
                                                          std::optional<std::string> passcode_hash) {
-    submit_write(services, reply, [&engine, me, chat_id, settings, passcode_hash](
+    submit_write(services, reply, chat_id, [&engine, me, chat_id, settings, passcode_hash](
                                       WriteTx& tx, Effects& fx) -> Result<std::string> {
       auto ctx = load_room(tx, engine, chat_id, me);
       if (!ctx.ok()) return ctx.take_error();
@@ -607,7 +607,7 @@ void open_join(Call& call, Services& services, ChatEngine& engine) {
   auto join = [&services, &engine, reply = call.reply, me, chat_id, profile = *profile,
                answers = answers.value_or(std::vector<std::pair<std::string, std::string>>{})](bool passcode_ok) {
     const ServiceOptions& options = services.options;
-    submit_write(services, reply, [&engine, &options, me, chat_id, profile, answers, passcode_ok](
+    submit_write(services, reply, chat_id, [&engine, &options, me, chat_id, profile, answers, passcode_ok](
                                       WriteTx& tx, Effects& fx) -> Result<std::string> {
       ChatState* chat = engine.load(tx, chat_id);
       auto room = tx.open_rooms().room(chat_id);
@@ -686,7 +686,7 @@ void open_decide(Call& call, Services& services, ChatEngine& engine) {
   if (!approve) return call.reply.fail(ErrorCode::kBadRequest, "missing field 'approve'");
   UserId me = call.conn.user;
   const ServiceOptions& options = services.options;
-  submit_write(services, call.reply, [&engine, &options, me, chat_id, application_id, approve = *approve,
+  submit_write(services, call.reply, chat_id, [&engine, &options, me, chat_id, application_id, approve = *approve,
                                       reason](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
@@ -745,7 +745,7 @@ void open_cancel_application(Call& call, Services& services) {
   std::int64_t application_id = call.args.int64("application_id", 1, kMaxId);
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [me, application_id](WriteTx& tx, Effects&) -> Result<std::string> {
+  submit_write(services, call.reply, Placement::of_id(application_id), [me, application_id](WriteTx& tx, Effects&) -> Result<std::string> {
     auto a = tx.open_rooms().application(application_id);
     if (!a || a->user != me) return make_error(ErrorCode::kApplicationNotFound, "no such application");
     if (effective_state(*a, now_ms()) != ApplicationState::kPending)
@@ -785,7 +785,7 @@ void open_set_role(Call& call, Services& services, ChatEngine& engine) {
   }
   MemberRole role = role_name == "admin" ? MemberRole::kAdmin : MemberRole::kMember;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, member_id, role, permissions](
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, member_id, role, permissions](
                                          WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
@@ -818,7 +818,7 @@ void open_transfer(Call& call, Services& services, ChatEngine& engine) {
   std::int64_t member_id = call.args.int64("member_id", 1, kMaxId);
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, member_id](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, member_id](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
     if (ctx->me->role != MemberRole::kOwner) return make_error(ErrorCode::kForbidden, "only the owner hands ownership over");
@@ -849,7 +849,7 @@ void remove_from_room(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& c
   body.begin_object().field("type", type).field("by", actor.shown_id()).field("user", target_id).end_object();
   announce(tx, fx, engine, chat, actor.user, body, pos);
   engine.remove_member(tx, chat, target, pos);
-  fx.publish(target, share(event_frame("chat.removed", pos, fmt::format(R"({{"chat_id":{}}})", chat.chat.id.value))));
+  fx.publish(target, share(event_frame("chat.removed", pos, fmt::format(R"({{"chat_id":{}}})", chat.chat.id.value), tx.shard())));
 }
 
 std::string reason_detail(std::string_view reason) {
@@ -864,7 +864,7 @@ void open_kick(Call& call, Services& services, ChatEngine& engine) {
   auto reason = call.args.opt_string("reason", 0, kMaxReasonBytes).value_or("");
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, member_id, reason](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, member_id, reason](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
     if (!may(*ctx->me, kPermKick)) return forbidden("kick");
@@ -894,7 +894,7 @@ void open_ban(Call& call, Services& services, ChatEngine& engine) {
   auto reason = call.args.opt_string("reason", 0, kMaxReasonBytes).value_or("");
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, member_id, reason](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, member_id, reason](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
     if (!may(*ctx->me, kPermBan)) return forbidden("ban");
@@ -928,7 +928,7 @@ void open_unban(Call& call, Services& services, ChatEngine& engine) {
   std::int64_t ban_id = call.args.int64("ban_id", 1, kMaxId);
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, ban_id](WriteTx& tx, Effects&) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, ban_id](WriteTx& tx, Effects&) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
     if (!may(*ctx->me, kPermBan)) return forbidden("ban");
@@ -972,7 +972,7 @@ void open_notice(Call& call, Services& services, ChatEngine& engine) {
   auto text = call.args.string("text", 0, kMaxNoticeBytes);
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, text](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, text](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
     if (!may(*ctx->me, kPermNotice)) return forbidden("notice");
@@ -998,7 +998,7 @@ void open_notice(Call& call, Services& services, ChatEngine& engine) {
 
 // A message changed visibility (hidden or shown again): message.updated to the room.
 void publish_message_updated(WriteTx& tx, Effects& fx, ChatState& chat, const MessageRecord& m, Pos pos) {
-  fx.publish(chat.member_ids, share(event_frame("message.updated", pos, message_json(tx, chat, m))));
+  fx.publish(chat.member_ids, share(event_frame("message.updated", pos, message_json(tx, chat, m), tx.shard())));
 }
 
 void open_report(Call& call, Services& services, ChatEngine& engine) {
@@ -1010,7 +1010,7 @@ void open_report(Call& call, Services& services, ChatEngine& engine) {
   if (seq.has_value() == member_id.has_value())
     return call.reply.fail(ErrorCode::kBadRequest, "give 'seq' or 'member_id'");
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, seq, member_id, reason](
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, seq, member_id, reason](
                                          WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
@@ -1102,7 +1102,7 @@ void open_resolve(Call& call, Services& services, ChatEngine& engine) {
   if (action != "dismiss" && action != "restore" && action != "delete")
     return call.reply.fail(ErrorCode::kBadRequest, "field 'action' must be dismiss, restore or delete");
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [&engine, me, chat_id, report_id, action](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, chat_id, [&engine, me, chat_id, report_id, action](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto ctx = load_room(tx, engine, chat_id, me);
     if (!ctx.ok()) return ctx.take_error();
     if (!may(*ctx->me, kPermDelete)) return forbidden("delete");
@@ -1124,7 +1124,7 @@ void open_resolve(Call& call, Services& services, ChatEngine& engine) {
       m->text.clear();
       engine.mark_changed(chat, pos);
       record_audit(tx, chat_id, me, m->sender, "delete_message", fmt::format(R"({{"seq":{}}})", m->seq));
-      fx.publish(chat.member_ids, share(event_frame("message.deleted", pos, message_json(tx, chat, *m))));
+      fx.publish(chat.member_ids, share(event_frame("message.deleted", pos, message_json(tx, chat, *m), tx.shard())));
     }
     tx.open_rooms().resolve_reports(chat_id, report->target, report->seq);
     JsonWriter detail;
@@ -1182,7 +1182,7 @@ void open_nickname_set(Call& call, Services& services) {
   if (auto e = check_nickname(nickname)) return call.reply.fail(*e);
   UserId me = call.conn.user;
   SavedNickname saved{nickname, avatar};
-  submit_write(services, call.reply, [me, saved](WriteTx& tx, Effects&) -> Result<std::string> {
+  submit_write(services, call.reply, me, [me, saved](WriteTx& tx, Effects&) -> Result<std::string> {
     tx.open_rooms().set_saved_nickname(me, saved);
     JsonWriter w;
     write_nickname(w, saved);

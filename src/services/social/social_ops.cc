@@ -44,7 +44,7 @@ void profile_update(Call& call, Services& services) {
   auto avatar = call.args.opt_string("avatar", 0, 512);
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [me, name, status, avatar](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, me, [me, name, status, avatar](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto user = tx.user_by_id(me);
     if (!user) return make_error(ErrorCode::kUserNotFound, "no such user");
     if (name) user->display_name = *name;
@@ -56,7 +56,7 @@ void profile_update(Call& call, Services& services) {
     tx.touch_friend_edges_to(me, pos);
     auto audience = std::make_shared<std::vector<UserId>>(tx.friend_owners_of(me));
     audience->push_back(me);
-    fx.publish(std::move(audience), share(event_frame("profile.updated", pos, profile_result("profile", *user))));
+    fx.publish(std::move(audience), share(event_frame("profile.updated", pos, profile_result("profile", *user), tx.shard())));
     return profile_result("profile", *user);
   });
 }
@@ -67,13 +67,13 @@ void friends_add(Call& call, Services& services) {
   if (args_failed(call)) return;
   if (!id && !handle) return call.reply.fail(ErrorCode::kBadRequest, "give user_id or handle");
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [me, id, handle](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, me, [me, id, handle](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto other = id ? tx.user_by_id(UserId(*id)) : tx.user_by_handle(*handle);
     if (!other) return make_error(ErrorCode::kUserNotFound, "no such user");
     if (other->id == me) return make_error(ErrorCode::kBadRequest, "you cannot add yourself");
     Pos pos = tx.next_pos();
     if (tx.add_friend(me, other->id, pos, now_ms()))
-      fx.publish(me, share(event_frame("friends.updated", pos, friend_event(*other, false))));
+      fx.publish(me, share(event_frame("friends.updated", pos, friend_event(*other, false), tx.shard())));
     return profile_result("friend", *other);
   });
 }
@@ -82,12 +82,12 @@ void friends_remove(Call& call, Services& services) {
   UserId other(call.args.int64("user_id", 1, kMaxId));
   if (args_failed(call)) return;
   UserId me = call.conn.user;
-  submit_write(services, call.reply, [me, other](WriteTx& tx, Effects& fx) -> Result<std::string> {
+  submit_write(services, call.reply, me, [me, other](WriteTx& tx, Effects& fx) -> Result<std::string> {
     auto user = tx.user_by_id(other);
     if (!user) return make_error(ErrorCode::kUserNotFound, "no such user");
     Pos pos = tx.next_pos();
     if (tx.remove_friend(me, other, pos))
-      fx.publish(me, share(event_frame("friends.updated", pos, friend_event(*user, true))));
+      fx.publish(me, share(event_frame("friends.updated", pos, friend_event(*user, true), tx.shard())));
     return std::string("{}");
   });
 }

@@ -79,7 +79,10 @@ class Reads : public Base {
  public:
   explicit Reads(Conn& db) : db_(db) {}
 
-  Pos current_pos() override {
+  using Base::changed_chats;
+  using Base::current_pos;
+
+  Pos current_pos(int /*shard: one here*/) override {
     auto r = db_.query("SELECT value FROM meta WHERE key = 'pos'");
     return r.next() ? r.int64(0) : 0;
   }
@@ -180,7 +183,9 @@ class Reads : public Base {
     return out;
   }
 
-  std::vector<FriendChange> friend_changes(UserId owner, Pos since, Pos until) override {
+  std::vector<FriendChange> friend_changes(UserId owner, const Cursor& since_at,
+                                           const Cursor& until_at) override {
+    Pos since = cursor_at(since_at, 0), until = cursor_at(until_at, 0);
     auto r = db_.query(
         "SELECT u.id, u.handle, u.display_name, u.status_message, u.avatar, u.created_at, "
         "u.profile_pos, f.active FROM friends f JOIN users u ON u.id = f.friend_id "
@@ -237,7 +242,8 @@ class Reads : public Base {
     return out;
   }
 
-  std::vector<ChatListEntry> changed_chats(UserId user, Pos since, std::int64_t limit) override {
+  std::vector<ChatListEntry> changed_chats(int /*shard: one here*/, UserId user, Pos since,
+                                           std::int64_t limit) override {
     auto r = db_.query(
         "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
         "WHERE m.user_id = $1 AND m.pos > $2 ORDER BY m.pos LIMIT $3",
@@ -360,7 +366,8 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
   OpenRoomsTx& open_rooms() override { return *open_rooms_; }
 
-  Pos current_pos() override { return pos_; }
+  using Reads::current_pos;
+  Pos current_pos(int /*shard: one here*/) override { return pos_; }
   void begin_snapshot() override {}  // already inside the batch transaction
   void end_snapshot() override {}
 
@@ -629,7 +636,7 @@ class PostgresStore final : public Store {
       Pos from = committed_pos_, to = committed_pos_;
       bool committed = run_batch(batch, results, from, to);
       double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-      if (hooks_.before_done) hooks_.before_done(from, to);
+      if (hooks_.before_done) hooks_.before_done(0, from, to);
       for (std::size_t i = 0; i < batch.size(); ++i)
         if (batch[i].done) batch[i].done(results[i]);
       if (hooks_.after_done) hooks_.after_done();

@@ -105,7 +105,10 @@ class Reads : public Base {
  public:
   explicit Reads(Db& db) : db_(db) {}
 
-  Pos current_pos() override {
+  using Base::changed_chats;
+  using Base::current_pos;
+
+  Pos current_pos(int /*shard: one here*/) override {
     auto s = db_.prepare("SELECT value FROM meta WHERE key = 'pos'");
     return s.step() ? s.int64(0) : 0;
   }
@@ -202,7 +205,9 @@ class Reads : public Base {
     return out;
   }
 
-  std::vector<FriendChange> friend_changes(UserId owner, Pos since, Pos until) override {
+  std::vector<FriendChange> friend_changes(UserId owner, const Cursor& since_at,
+                                           const Cursor& until_at) override {
+    Pos since = cursor_at(since_at, 0), until = cursor_at(until_at, 0);
     auto s = db_.prepare(
         "SELECT u.id, u.handle, u.display_name, u.status_message, u.avatar, u.created_at, "
         "u.profile_pos, f.active FROM friends f JOIN users u ON u.id = f.friend_id "
@@ -260,7 +265,8 @@ class Reads : public Base {
     return out;
   }
 
-  std::vector<ChatListEntry> changed_chats(UserId user, Pos since, std::int64_t limit) override {
+  std::vector<ChatListEntry> changed_chats(int /*shard: one here*/, UserId user, Pos since,
+                                           std::int64_t limit) override {
     auto s = db_.prepare(
         "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
         "WHERE m.user_id = ? AND m.pos > ? ORDER BY m.pos LIMIT ?");
@@ -387,7 +393,8 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
   OpenRoomsTx& open_rooms() override { return *open_rooms_; }
 
-  Pos current_pos() override { return pos_; }
+  using Reads::current_pos;
+  Pos current_pos(int /*shard: one here*/) override { return pos_; }
   void begin_snapshot() override {}  // already inside the batch transaction
   void end_snapshot() override {}
 
@@ -669,7 +676,7 @@ class SqliteStore final : public Store {
       if (!committed) tx_->reset_pos(from);
       double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      if (hooks_.before_done) hooks_.before_done(from, tx_->last_pos());
+      if (hooks_.before_done) hooks_.before_done(0, from, tx_->last_pos());
       for (std::size_t i = 0; i < batch.size(); ++i)
         if (batch[i].done) batch[i].done(results[i]);
       if (hooks_.after_done) hooks_.after_done();
