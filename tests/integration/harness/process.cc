@@ -135,16 +135,23 @@ CommandResult run_modu(const std::vector<std::string>& args, std::chrono::millis
 bool test_store_is_postgres() {
   const char* store = std::getenv("MODU_TEST_STORE");
   if (store == nullptr || *store == '\0' || std::string_view(store) == "sqlite") return false;
-  if (std::string_view(store) == "postgres") return true;
-  throw std::runtime_error(std::string("MODU_TEST_STORE must be sqlite or postgres, not ") + store);
+  if (std::string_view(store) == "postgres" || std::string_view(store) == "sharded") return true;
+  throw std::runtime_error(std::string("MODU_TEST_STORE must be sqlite, postgres or sharded, not ") + store);
+}
+
+bool test_store_is_sharded() {
+  const char* store = std::getenv("MODU_TEST_STORE");
+  return store != nullptr && std::string_view(store) == "sharded";
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> extra_args)
     : extra_args_(std::move(extra_args)) {
   if (test_store_is_postgres()) database_ = std::make_unique<modu_testing::PgTestDatabase>("modu_it");
+  if (test_store_is_sharded()) shard_ = std::make_unique<modu_testing::PgTestDatabase>("modu_it_shard");
 }
 
 std::vector<std::string> ServerProcess::store_args() const {
+  if (shard_) return {"--store", database_->dsn(), "--shard", shard_->dsn()};
   if (database_) return {"--store", database_->dsn()};
   return {"--data", data_.path()};
 }
@@ -167,7 +174,10 @@ void ServerProcess::start() {
   join_reader();
   std::vector<std::string> argv{modu_binary(), "serve", "--listen", "127.0.0.1:0", "--data",
                                 data_.path()};
-  if (database_) argv.insert(argv.end(), {"--store", database_->dsn()});
+  if (database_) {
+    auto store = store_args();
+    argv.insert(argv.end(), store.begin(), store.end());
+  }
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   Pipe out, err;
   pid_ = spawn(argv, out.write_end, err.write_end);

@@ -26,9 +26,11 @@ namespace modu_it {
 std::string modu_binary();
 
 // Whether servers keep their data in PostgreSQL: MODU_TEST_STORE=postgres (the ctest label
-// `integration-pg` sets it), with the instance in MODU_TEST_PG_DSN. Otherwise (unset or
+// `integration-pg` sets it) or `sharded` (label `integration-shards`: two databases as the
+// shards of one store), with the instance in MODU_TEST_PG_DSN. Otherwise (unset or
 // `sqlite`) they use the embedded store in their data directory.
 bool test_store_is_postgres();
+bool test_store_is_sharded();
 
 // A fresh empty directory under $TMPDIR (or /tmp), removed with its contents on destruction
 // unless MODU_KEEP_TEST_DATA is set in the environment.
@@ -104,6 +106,7 @@ class ServerProcess {
 
   TempDir data_;
   std::unique_ptr<modu_testing::PgTestDatabase> database_;  // PostgreSQL runs only
+  std::unique_ptr<modu_testing::PgTestDatabase> shard_;     // sharded runs: shard 1
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;

@@ -295,8 +295,9 @@ export interface Ops {
   'messages.delete': { args: { chat_id: ChatId; seq: Seq }; result: { message: Message } };
   'messages.read': { args: { chat_id: ChatId; seq: Seq }; result: { read_seq: Seq } };
   sync: {
-    args: { since: number; limit?: number };
-    result: { pos: number; chats: WireChat[]; friends: Profile[]; has_more: boolean };
+    /** `since` and `pos`: one position, or one per shard on a server split into shards. */
+    args: { since: number | number[]; limit?: number };
+    result: { pos: number | number[]; chats: WireChat[]; friends: Profile[]; has_more: boolean };
   };
   'open.create': { args: RoomSettings & { profile: RoomProfileArg }; result: { chat: WireChat } };
   'open.update': { args: Partial<RoomSettings> & { chat_id: ChatId }; result: { chat: WireChat } };
@@ -377,7 +378,7 @@ export type EventName = keyof Events;
 
 /** An event as it arrives, tagged by name so a switch narrows `data`. */
 export type ServerEvent = {
-  [E in EventName]: { event: E; pos?: number; data: Events[E] };
+  [E in EventName]: { event: E; pos?: number; shard?: number; data: Events[E] };
 }[EventName];
 
 export type ErrorCode =

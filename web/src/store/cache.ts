@@ -3,6 +3,7 @@
  * last known chats, friends and recent messages, and keeps unsent messages across reloads.
  */
 import type { ChatSummary, Message, Profile } from '../protocol/types';
+import type { Cursor } from './cursor';
 import type { PendingMessage } from './state';
 
 const VERSION = 1;
@@ -10,7 +11,7 @@ const VERSION = 1;
 export const CACHED_MESSAGES_PER_CHAT = 200;
 
 export interface Snapshot {
-  pos: number;
+  pos: Cursor;
   me: Profile | null;
   chats: ChatSummary[];
   friends: Profile[];
@@ -19,7 +20,7 @@ export interface Snapshot {
 }
 
 export interface CacheWrite {
-  pos?: number;
+  pos?: Cursor;
   me?: Profile;
   chats?: ChatSummary[];
   removedChats?: number[];
@@ -73,7 +74,7 @@ export class Cache {
   async load(): Promise<Snapshot> {
     const tx = this.db.transaction(['kv', 'chats', 'friends', 'messages', 'outbox'], 'readonly');
     const [pos, me, chats, friends, messages, outbox] = await Promise.all([
-      req(tx.objectStore('kv').get('pos')) as Promise<number | undefined>,
+      req(tx.objectStore('kv').get('pos')) as Promise<Cursor | undefined>,
       req(tx.objectStore('kv').get('me')) as Promise<Profile | undefined>,
       req(tx.objectStore('chats').getAll()) as Promise<ChatSummary[]>,
       req(tx.objectStore('friends').getAll()) as Promise<Profile[]>,

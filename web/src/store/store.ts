@@ -33,6 +33,7 @@ import type {
   WireChat,
 } from '../protocol/types';
 import type { Cache, CacheWrite } from './cache';
+import { advance, isAhead, isCursor, type Cursor } from './cursor';
 import { loadSession, newClientId, saveSession, type Session } from './session';
 import {
   applyNewMessage,
@@ -91,7 +92,7 @@ export class AppStore {
    * `from_join` open chat from when they joined): the server said nothing lies before it.
    */
   private readonly historyStart = new Map<ChatId, Seq>();
-  pos = 0;
+  pos: Cursor = 0;
   /** Why the session ended, if the server ended it. */
   signedOutReason: 'revoked' | null = null;
   /** My applications to communities (approval rooms), by id; kept current by events. */
@@ -289,7 +290,7 @@ export class AppStore {
     if (!this.cache) return;
     const snap = await this.cache.load().catch(() => null);
     if (!snap) return;
-    this.pos = snap.pos;
+    if (isCursor(snap.pos)) this.pos = snap.pos;
     if (snap.me) this.me = snap.me;
     for (const c of snap.chats) this.chats.set(c.chat_id, c);
     for (const f of snap.friends) this.friends.set(f.user_id, f);
@@ -338,7 +339,7 @@ export class AppStore {
     this.syncing = false;
     const events = this.buffered;
     this.buffered = [];
-    for (const ev of events) if (!ev.pos || ev.pos > this.pos) this.apply(ev); // pos 0 or none: not a stream change
+    for (const ev of events) if (!ev.pos || isAhead(this.pos, ev.pos, ev.shard)) this.apply(ev); // pos 0 or none: not a stream change
     this.synced = true;
     this.deps.connection.resetBackoff();
     this.setNet('online');
@@ -468,7 +469,7 @@ export class AppStore {
       default:
         return;
     }
-    if (ev.pos !== undefined && ev.pos > this.pos) this.setPos(ev.pos);
+    if (ev.pos !== undefined && isAhead(this.pos, ev.pos, ev.shard)) this.setPos(advance(this.pos, ev.pos, ev.shard));
     this.changed();
   }
 
@@ -1052,7 +1053,7 @@ export class AppStore {
     this.changed();
   }
 
-  private setPos(pos: number): void {
+  private setPos(pos: Cursor): void {
     this.pos = pos;
     this.dirty.meta = true;
     this.markDirty();
