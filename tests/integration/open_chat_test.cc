@@ -1587,7 +1587,7 @@ TEST_F(OpenChatModerationTest, ReportedMessageIsHiddenAtTheThresholdAndRestored)
   std::int64_t r1_mid = self_of(join_room(*r1, chat, "신고1"));
   std::int64_t r2_mid = self_of(join_room(*r2, chat, "신고2"));
   join_room(*watcher, chat, "구경");
-  std::int64_t pos0 = watcher->ok("sync", JsonObj().set("since", 0).set("limit", 500))["pos"].i64();
+  std::string pos0 = watcher->ok("sync", JsonObj().set("since", 0).set("limit", 500))["pos"].dump();
   const std::string text = "spam spam http://spam.example";
   std::int64_t seq = send_text(*spammer, chat, text)["seq"].i64();
   watcher->clear_events();
@@ -1616,13 +1616,13 @@ TEST_F(OpenChatModerationTest, ReportedMessageIsHiddenAtTheThresholdAndRestored)
   ASSERT_FALSE(served.empty());
   EXPECT_TRUE(served[0]["hidden"].boolean());
   EXPECT_EQ(served[0]["text"].str(), "");
-  JsonRef synced = watcher->ok("sync", JsonObj().set("since", pos0).set("limit", 500));
+  JsonRef synced = watcher->ok("sync", JsonObj().set_raw("since", pos0).set("limit", 500));
   bool found_hidden = false;
   for (const auto& c : synced["chats"].items())
     if (chat_id_of(c) == chat)
       for (const auto& s : c["hidden_seqs"].items()) found_hidden |= s.i64() == seq;
   EXPECT_TRUE(found_hidden) << synced.dump();
-  std::int64_t pos1 = synced["pos"].i64();
+  std::string pos1 = synced["pos"].dump();
   // The hidden message is the chat's last one: summaries must not show its text either.
   for (const auto& c : synced["chats"].items())
     if (chat_id_of(c) == chat && c.has("last_message") && !c["last_message"].is_null() &&
@@ -1668,7 +1668,7 @@ TEST_F(OpenChatModerationTest, ReportedMessageIsHiddenAtTheThresholdAndRestored)
   served = history_after(*watcher, chat, seq - 1);
   EXPECT_EQ(served[0]["text"].str(), text);
   EXPECT_FALSE(served[0].has("hidden") && served[0]["hidden"].boolean());
-  synced = watcher->ok("sync", JsonObj().set("since", pos1).set("limit", 500));
+  synced = watcher->ok("sync", JsonObj().set_raw("since", pos1).set("limit", 500));
   bool found_restored = false;
   for (const auto& c : synced["chats"].items())
     if (chat_id_of(c) == chat)

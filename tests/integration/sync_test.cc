@@ -10,21 +10,64 @@ namespace {
 
 class SyncTest : public ModuTest {};
 
+// A sync cursor as the server gives it: one position, or one per shard on a store split into
+// shards (docs/protocol.md, "Shards"); handed back as it came.
+struct Cursor {
+  std::vector<std::int64_t> at;  // by shard
+  bool array = false;
+
+  Cursor() = default;
+  Cursor(std::int64_t pos) : at{pos} {}  // NOLINT: shard 0's position
+  static Cursor from(const JsonRef& pos) {
+    Cursor c;
+    if (pos.is_int()) return Cursor(pos.i64());
+    c.array = true;
+    for (const auto& p : pos.items()) c.at.push_back(p.i64());
+    return c;
+  }
+  std::int64_t of(std::size_t shard) const { return shard < at.size() ? at[shard] : 0; }
+  Cursor with(std::size_t shard, std::int64_t pos) const {
+    Cursor c = *this;
+    c.at.resize(std::max(c.at.size(), shard + 1), 0);
+    c.at[shard] = pos;
+    c.array = c.array || shard > 0;
+    return c;
+  }
+  std::string json() const {
+    if (!array) return std::to_string(of(0));
+    std::string out = "[";
+    for (std::size_t i = 0; i < at.size(); ++i) out += (i ? "," : "") + std::to_string(at[i]);
+    return out + "]";
+  }
+  // Every shard's position at least `other`'s.
+  bool covers(const Cursor& other) const {
+    for (std::size_t i = 0; i < std::max(at.size(), other.at.size()); ++i)
+      if (of(i) < other.of(i)) return false;
+    return true;
+  }
+  bool beyond(const Cursor& other) const { return covers(other) && !(*this == other); }
+  bool operator==(const Cursor& other) const { return covers(other) && other.covers(*this); }
+};
+std::ostream& operator<<(std::ostream& out, const Cursor& c) { return out << c.json(); }
+
+// The shard of an event's position (0 when the event names none).
+std::size_t event_shard(const JsonRef& ev) { return ev.has("shard") ? static_cast<std::size_t>(ev["shard"].i64()) : 0; }
+
 // Everything a device learns from paging `sync` until has_more is false.
 struct SyncState {
-  std::int64_t pos = 0;
+  Cursor pos;
   std::map<std::int64_t, JsonRef> chats;    // chat_id -> newest summary seen
   std::map<std::int64_t, JsonRef> friends;  // user_id -> newest profile seen
   int pages = 0;
 };
 
-SyncState sync_all(Client& client, std::int64_t since, int limit = 200) {
+SyncState sync_all(Client& client, const Cursor& since, int limit = 200) {
   SyncState state;
   state.pos = since;
   for (; state.pages < 10000; ++state.pages) {
-    JsonRef page = client.ok("sync", JsonObj().set("since", state.pos).set("limit", limit));
-    std::int64_t pos = page["pos"].i64();
-    if (pos < state.pos) throw std::runtime_error("sync pos went backwards: " + page.dump());
+    JsonRef page = client.ok("sync", JsonObj().set_raw("since", state.pos.json()).set("limit", limit));
+    Cursor pos = Cursor::from(page["pos"]);
+    if (!pos.covers(state.pos)) throw std::runtime_error("sync pos went backwards: " + page.dump());
     for (const auto& c : page["chats"].items()) state.chats.insert_or_assign(c["chat_id"].i64(), c);
     for (const auto& f : page["friends"].items())
       state.friends.insert_or_assign(f["friend"]["user_id"].i64(), f["friend"]);
@@ -56,7 +99,7 @@ TEST_F(SyncCatchUpTest, DeviceCatchesUpOnThousandMessagesInTwentyChatsWithoutGap
 
   // Bob's phone syncs fully, remembers what it holds, and goes offline.
   Account phone_account;
-  std::int64_t phone_pos = 0;
+  Cursor phone_pos;
   std::map<std::int64_t, std::int64_t> held_last_seq;  // chat -> highest seq the phone holds
   {
     auto phone = new_device(bob.account);
@@ -101,7 +144,7 @@ TEST_F(SyncCatchUpTest, DeviceCatchesUpOnThousandMessagesInTwentyChatsWithoutGap
   }
   SyncState caught_up = sync_all(*phone, phone_pos, 7);
   EXPECT_GT(caught_up.pages, 1) << "a small limit must cut the sync into pages";
-  EXPECT_GT(caught_up.pos, phone_pos);
+  EXPECT_TRUE(caught_up.pos.beyond(phone_pos)) << caught_up.pos << " after " << phone_pos;
 
   std::map<std::int64_t, std::map<std::int64_t, std::string>> received;  // chat -> seq -> client_id
   for (std::int64_t chat : chats) {
@@ -154,7 +197,7 @@ TEST_F(SyncCatchUpTest, SyncAndHistoryDuringConcurrentWritesNeverSkip) {
   std::vector<std::int64_t> chats;
   for (int i = 0; i < 4; ++i) chats.push_back(create_group(*alice, "c" + std::to_string(i), {bob.id()})["chat_id"].i64());
   auto reader = new_device(bob.account);
-  std::int64_t pos = sync_all(*reader, 0).pos;
+  Cursor pos = sync_all(*reader, 0).pos;
   std::map<std::int64_t, std::int64_t> held;  // chat -> last seq held, all seqs below held too
   for (std::int64_t chat : chats) {
     auto messages = history_after(*reader, chat, 0);
@@ -167,7 +210,7 @@ TEST_F(SyncCatchUpTest, SyncAndHistoryDuringConcurrentWritesNeverSkip) {
   std::map<std::int64_t, std::int64_t> acked_last;
   auto catch_up = [&] {
     SyncState state = sync_all(*reader, pos, 3);
-    EXPECT_GE(state.pos, pos);
+    EXPECT_TRUE(state.pos.covers(pos));
     pos = state.pos;
     for (const auto& [chat, summary] : state.chats) {
       if (!held.count(chat)) continue;
@@ -202,7 +245,7 @@ TEST_F(SyncTest, NewDeviceSyncFromZeroListsChatsAndFriends) {
 
   auto phone = new_device(alice.account);
   SyncState state = sync_all(*phone, 0);
-  EXPECT_GT(state.pos, 0);
+  EXPECT_TRUE(state.pos.beyond(Cursor(0)));
   ASSERT_TRUE(state.chats.count(direct));
   ASSERT_TRUE(state.chats.count(group));
   EXPECT_EQ(state.chats.at(direct)["last_message"]["text"].str(), "hi");
@@ -221,7 +264,7 @@ TEST_F(SyncTest, SyncSinceReportsOnlyLaterChanges) {
   std::int64_t quiet = create_group(*alice, "quiet", {carol.id()})["chat_id"].i64();
   std::int64_t busy = create_group(*alice, "busy", {bob.id()})["chat_id"].i64();
   std::int64_t renamed = create_group(*alice, "old title", {bob.id()})["chat_id"].i64();
-  std::int64_t pos = sync_all(*alice, 0).pos;
+  Cursor pos = sync_all(*alice, 0).pos;
 
   send_text(*bob, busy, "news");
   bob->ok("chats.rename", JsonObj().set("chat_id", renamed).set("title", "new title"));
@@ -232,7 +275,7 @@ TEST_F(SyncTest, SyncSinceReportsOnlyLaterChanges) {
   alice->expect_event("profile.updated");
 
   SyncState later = sync_all(*alice, pos);
-  EXPECT_GT(later.pos, pos);
+  EXPECT_TRUE(later.pos.beyond(pos));
   EXPECT_TRUE(later.chats.count(busy));
   ASSERT_TRUE(later.chats.count(renamed));
   EXPECT_EQ(later.chats.at(renamed)["title"].str(), "new title");
@@ -256,7 +299,7 @@ TEST_F(SyncTest, SyncReportsMessagesDeletedWhileOffline) {
   JsonRef keep = send_text(*alice, chat, "keep");
   JsonRef oops = send_text(*alice, chat, "oops");
   JsonRef also = send_text(*alice, chat, "also oops");
-  std::int64_t pos = sync_all(*bob, 0).pos;
+  Cursor pos = sync_all(*bob, 0).pos;
   bob.client.reset();  // offline
   alice->ok("messages.delete", JsonObj().set("chat_id", chat).set("seq", oops["seq"].i64()));
   alice->ok("messages.delete", JsonObj().set("chat_id", chat).set("seq", also["seq"].i64()));
@@ -279,7 +322,7 @@ TEST_F(SyncTest, SyncReportsLeftChats) {
   auto bob = new_user("bob");
   std::int64_t chat = create_group(*alice, "g", {bob.id()})["chat_id"].i64();
   auto bob_phone = new_device(bob.account);
-  std::int64_t pos = sync_all(*bob_phone, 0).pos;
+  Cursor pos = sync_all(*bob_phone, 0).pos;
   bob->ok("chats.leave", JsonObj().set("chat_id", chat));
   bob_phone->expect_event("chat.removed");
   SyncState later = sync_all(*bob_phone, pos);
@@ -292,15 +335,15 @@ TEST_F(SyncTest, SyncReportsFriendRemovalAndOwnProfileChangedElsewhere) {
   auto alice_phone = new_device(alice.account);
   auto bob = new_user("bob");
   alice->ok("friends.add", JsonObj().set("handle", "bob"));
-  std::int64_t pos = alice->ok("sync", JsonObj().set("since", 0))["pos"].i64();
-  JsonRef unchanged = alice->ok("sync", JsonObj().set("since", pos));
+  std::string pos = alice->ok("sync", JsonObj().set("since", 0))["pos"].dump();
+  JsonRef unchanged = alice->ok("sync", JsonObj().set_raw("since", pos));
   EXPECT_TRUE(unchanged["me"].is_null()) << unchanged.dump();
 
   alice_phone->ok("friends.remove", JsonObj().set("user_id", bob.id()));
   alice_phone->ok("profile.update", JsonObj().set("status_message", "set on the phone"));
   alice->expect_event("profile.updated");
 
-  JsonRef page = alice->ok("sync", JsonObj().set("since", pos));
+  JsonRef page = alice->ok("sync", JsonObj().set_raw("since", pos));
   EXPECT_FALSE(page["has_more"].boolean());
   ASSERT_EQ(page["friends"].size(), 1u) << page.dump();
   EXPECT_EQ(page["friends"][0]["friend"]["user_id"].i64(), bob.id());
@@ -313,24 +356,28 @@ TEST_F(SyncTest, EventPositionsGrowAndMatchSync) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
   std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
-  std::int64_t start = sync_all(*bob, 0).pos;
+  Cursor start = sync_all(*bob, 0).pos;
   for (int i = 0; i < 5; ++i) send_text(*alice, chat, "m" + std::to_string(i));
   alice->ok("profile.update", JsonObj().set("status_message", "x"));
   bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", get_chat(*bob, chat)["last_seq"].i64()));
 
-  std::int64_t previous = start;
+  // (all of the chat's events are positions of the chat's shard)
+  std::size_t shard = 0;
+  std::int64_t previous = 0;
   for (int i = 0; i < 5; ++i) {
     JsonRef ev = bob->expect_event("message.new");
+    shard = event_shard(ev);
     EXPECT_GE(ev["pos"].i64(), previous) << "events reach a connection in position order";
-    EXPECT_GT(ev["pos"].i64(), start);
+    EXPECT_GT(ev["pos"].i64(), start.of(shard));
     previous = ev["pos"].i64();
   }
   JsonRef read = bob->expect_event("chat.read");
+  EXPECT_EQ(event_shard(read), shard);
   EXPECT_GE(read["pos"].i64(), previous);
   // The last event's position is the state sync reports; nothing is newer.
-  SyncState after_read = sync_all(*bob, read["pos"].i64());
+  SyncState after_read = sync_all(*bob, start.with(shard, read["pos"].i64()));
   EXPECT_TRUE(after_read.chats.empty()) << "no chat changed after the last event";
-  SyncState before_read = sync_all(*bob, read["pos"].i64() - 1);
+  SyncState before_read = sync_all(*bob, start.with(shard, read["pos"].i64() - 1));
   EXPECT_TRUE(before_read.chats.count(chat)) << "the read is a change at its event's position";
 }
 
@@ -355,13 +402,13 @@ TEST_F(SyncTest, EventsOfEveryKindArriveInPositionOrder) {
   }
   for (auto& [client, id] : pending) client->wait_response(id).result();
   observer->pump(500ms);
-  std::int64_t last = 0;
+  std::map<std::size_t, std::int64_t> last;  // by shard: each shard's positions are ordered
   int with_pos = 0;
   for (const auto& ev : observer->buffered_events()) {
     if (!ev.has("pos")) continue;
     ++with_pos;
-    EXPECT_GE(ev["pos"].i64(), last) << ev["event"].str() << " arrived out of position order";
-    last = ev["pos"].i64();
+    EXPECT_GE(ev["pos"].i64(), last[event_shard(ev)]) << ev["event"].str() << " arrived out of position order";
+    last[event_shard(ev)] = ev["pos"].i64();
   }
   EXPECT_GE(with_pos, 40 + 4) << "message.new for every message and profile.updated for bob";
 }
