@@ -70,8 +70,12 @@ struct ChatInfo {
   int64_t last_seq = 0;
 };
 
+/// A sync cursor: one position per shard of the server's store (one entry unless the store
+/// is split into shards; docs/protocol.md, "Shards").
+using SyncCursor = std::vector<int64_t>;
+
 struct SyncPage {
-  int64_t pos = 0;
+  SyncCursor pos;
   std::vector<ChatInfo> chats;
   bool has_more = false;
 };
@@ -112,7 +116,7 @@ class Client {
   /// Makes this member receive the chat's messages. Servers with membership (Modu, the
   /// baseline) do that when the chat is created, so the default does nothing; MQTT subscribes.
   virtual awaitable<void> join(const ChatInfo&) { co_return; }
-  virtual awaitable<SyncPage> sync(int64_t since) = 0;
+  virtual awaitable<SyncPage> sync(const SyncCursor& since) = 0;
   /// after_seq < 0: the newest page.
   virtual awaitable<HistoryPage> history(int64_t chat_id, int64_t after_seq, int limit) = 0;
   /// Awaitable send (setup and back-fill); returns the seq.

@@ -135,11 +135,23 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
     co_return co_await chat_call("chats.get", "{\"chat_id\":" + std::to_string(chat_id) + "}");
   }
 
-  awaitable<SyncPage> sync(int64_t since) override {
-    std::string res = co_await call("sync", "{\"since\":" + std::to_string(since) + ",\"limit\":500}");
+  awaitable<SyncPage> sync(const SyncCursor& since) override {
+    std::string cursor;  // a number on one shard, an array on several
+    if (since.size() <= 1) {
+      cursor = std::to_string(since.empty() ? 0 : since[0]);
+    } else {
+      for (int64_t p : since) cursor += (cursor.empty() ? "[" : ",") + std::to_string(p);
+      cursor += "]";
+    }
+    std::string res = co_await call("sync", "{\"since\":" + cursor + ",\"limit\":500}");
     dom::element r = result_parser().parse(res);
     SyncPage p;
-    p.pos = get_i64(r, "pos");
+    dom::array positions;
+    if (!r["pos"].get_array().get(positions)) {
+      for (dom::element e : positions) p.pos.push_back(e.get_int64().value_unsafe());
+    } else {
+      p.pos.push_back(get_i64(r, "pos"));
+    }
     bool more = false;
     if (!r["has_more"].get_bool().get(more)) p.has_more = more;
     dom::array chats;

@@ -219,7 +219,7 @@ class XmppClient final : public TcpFramedConnection<XmppClient> {
     co_await wait_for(stanza, own_presence, "join room");
   }
 
-  awaitable<SyncPage> sync(int64_t) override { throw BenchError("unsupported", "no sync over XMPP"); }
+  awaitable<SyncPage> sync(const SyncCursor&) override { throw BenchError("unsupported", "no sync over XMPP"); }
   awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "history over MAM is not driven"); }
   awaitable<int64_t> send_wait(int64_t, std::string_view, std::string_view) override {
     throw BenchError("unsupported", "send_wait over XMPP");

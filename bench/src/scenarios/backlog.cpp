@@ -59,13 +59,16 @@ awaitable<std::vector<int64_t>> fill(ShardCtx& ctx, const Account& helper, const
 }
 
 /// Follows sync from `pos` to the end; returns the final position and every chat's last_seq.
-awaitable<int64_t> sync_all(ShardCtx& ctx, Client& c, int64_t pos, std::unordered_map<int64_t, int64_t>* last_seq, int* requests) {
+awaitable<SyncCursor> sync_all(ShardCtx& ctx, Client& c, SyncCursor pos, std::unordered_map<int64_t, int64_t>* last_seq, int* requests) {
   for (int page = 0; page < 10000; ++page) {
     SyncPage p = co_await c.sync(pos);
     if (requests) ++*requests;
     if (last_seq)
       for (auto& ch : p.chats) (*last_seq)[ch.chat_id] = std::max((*last_seq)[ch.chat_id], ch.last_seq);
-    if (p.pos < pos) ctx.res.violation("sync_pos", "sync position went back from " + std::to_string(pos) + " to " + std::to_string(p.pos));
+    for (size_t shard = 0; shard < pos.size(); ++shard)
+      if (shard >= p.pos.size() || p.pos[shard] < pos[shard])
+        ctx.res.violation("sync_pos", "sync position of shard " + std::to_string(shard) + " went back from " +
+                                          std::to_string(pos[shard]));
     pos = p.pos;
     if (!p.has_more) co_return pos;
   }
@@ -105,7 +108,8 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
   struct Dev {
     Account acct, helper;
     std::shared_ptr<Client> helper_conn;
-    int64_t chat = 0, base = 0, last = 0, pos = 0;
+    int64_t chat = 0, base = 0, last = 0;
+    SyncCursor pos;
   };
   std::vector<Dev> devs(static_cast<size_t>(n));
   ScopeExit guard{[&] { ctx.close_all(); }};
@@ -120,7 +124,7 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
     d.chat = chat.chat_id;
     co_await ctx.sleep(0.1);
     d.base = (co_await c->get_chat(d.chat)).last_seq;
-    d.pos = co_await sync_all(ctx, *c, 0, nullptr, nullptr);
+    d.pos = co_await sync_all(ctx, *c, {}, nullptr, nullptr);
     c->close();  // the device goes offline
   }, "setup.devices");
   co_await ctx.barrier("online");
@@ -190,7 +194,7 @@ awaitable<void> run_catchup(ShardCtx& ctx) {
   co_await ctx.for_each(y, cfg.setup_parallel, [&](int i) -> awaitable<void> {
     base[size_t(i)] = (co_await dev->get_chat(chats[size_t(i)])).last_seq;
   }, "setup.chats");
-  int64_t pos = co_await sync_all(ctx, *dev, 0, nullptr, nullptr);
+  SyncCursor pos = co_await sync_all(ctx, *dev, {}, nullptr, nullptr);
   dev->close();
   hc->close();
   co_await ctx.barrier("online");
