@@ -1,44 +1,32 @@
 // End-to-end: two people (one on a desktop browser, one on a phone-sized one) and a second
 // device, against a real `modu serve`. Run with `MODU_BINARY=/abs/path/modu npm run e2e`.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureBuilt, launchBrowser, shotPath, startServer } from './harness.mjs';
-
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const PASSWORD = 'correct horse battery';
-const TIMEOUT = 15_000;
+import { describe, it } from 'node:test';
+import {
+  DESKTOP,
+  PASSWORD,
+  PHONE,
+  eventually,
+  msg,
+  send,
+  shotPath,
+  signUp,
+  startServer,
+  tab,
+  useServerAndBrowser,
+  withScreenshotsOnFailure,
+} from './harness.mjs';
 
 const run = `${Date.now().toString(36)}`;
 const ALICE = `alice_${run}`;
 const BOB = `bob_${run}`;
 
-let server;
-let browser;
 /** Pages: alice on a desktop, bob on a phone, alice's second device. */
 let alice;
 let bob;
 let alice2;
 let directId;
 let groupId;
-
-async function newPage({ viewport, locale }) {
-  const context = await browser.newContext({ viewport, locale, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-  await page.goto(server.url);
-  return page;
-}
-
-async function signUp(page, handle, name) {
-  await page.locator('.auth-switch .link').click();
-  await page.locator('input[name=handle]').fill(handle);
-  await page.locator('input[name=display_name]').fill(name);
-  await page.locator('input[name=password]').fill(PASSWORD);
-  await page.locator('.auth-form button[type=submit]').click();
-  await page.locator('.tabnav').waitFor();
-}
 
 async function logIn(page, handle) {
   await page.locator('input[name=handle]').fill(handle);
@@ -47,51 +35,9 @@ async function logIn(page, handle) {
   await page.locator('.tabnav').waitFor();
 }
 
-const TAB = { friends: 0, chats: 1, open: 2, more: 3 };
-async function tab(page, name) {
-  await page.locator('.tab-btn').nth(TAB[name]).click();
-}
-
-/** A delivered (not pending) message with exactly this text. */
-function msg(page, text) {
-  return page.locator('.msg:not(.pending)').filter({ has: page.locator('.text', { hasText: new RegExp(`^${escapeRe(text)}$`) }) });
-}
-
-function escapeRe(s) {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-async function send(page, text) {
-  const box = page.locator('.composer textarea');
-  await box.fill(text);
-  await box.press('Enter');
-}
-
-async function eventually(fn, what, timeout = TIMEOUT) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      if (await fn()) return;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out: ${what}${last ? ` (${last.message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
 /** On failure, saves what every page showed, to see what went wrong. */
-async function withFailureShots(name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    for (const [who, page] of Object.entries({ alice, bob, alice2 })) {
-      if (!page || page.isClosed()) continue;
-      await page.screenshot({ path: shotPath(`FAILED-${name}-${who}`), timeout: 5000 }).catch(() => undefined);
-    }
-    throw e;
-  }
+function withFailureShots(name, steps) {
+  return withScreenshotsOnFailure(`FAILED-${name}`, () => ({ alice, bob, alice2 }), steps);
 }
 
 /**
@@ -145,21 +91,12 @@ async function shot(page, name) {
 }
 
 describe('Modu web client against modu serve', () => {
-  before(async () => {
-    ensureBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.cleanup();
-  });
+  const env = useServerAndBrowser();
 
   it('signs up two people who add each other as friends', () =>
     withFailureShots('signs-up-two-people-who-add-each-other-a', async () => {
-    alice = await newPage({ viewport: DESKTOP, locale: 'en-US' });
-    bob = await newPage({ viewport: PHONE, locale: 'ko-KR' });
+    alice = await env.newPage({ viewport: DESKTOP, locale: 'en-US' });
+    bob = await env.newPage({ viewport: PHONE, locale: 'ko-KR' });
     await shot(bob, 'phone-login');
     await signUp(alice, ALICE, 'Alice Kim');
     await signUp(bob, BOB, '박보검');
@@ -209,7 +146,7 @@ describe('Modu web client against modu serve', () => {
 
   it('shows the same chats and read state live on a second device', () =>
     withFailureShots('shows-the-same-chats-and-read-state-live', async () => {
-    alice2 = await newPage({ viewport: DESKTOP, locale: 'ko-KR' });
+    alice2 = await env.newPage({ viewport: DESKTOP, locale: 'ko-KR' });
     await logIn(alice2, ALICE);
     await tab(alice2, 'chats');
     const row2 = alice2.locator(`.chat-row[data-chat-id="${directId}"]`);
@@ -332,12 +269,12 @@ describe('Modu web client against modu serve', () => {
 
   it('survives a server restart: reconnects, catches up, and loses nothing', () =>
     withFailureShots('survives-a-server-restart-reconnects-cat', async () => {
-    const port = server.port;
-    await server.stop(true);
+    const port = env.server.port;
+    await env.server.stop(true);
     await alice.locator('.net-banner').waitFor();
     await send(alice, 'written during the outage');
     await alice.locator('.msg.pending').waitFor();
-    server = await startServer({ port, dataDir: server.data });
+    env.server = await startServer({ port, dataDir: env.server.data });
     await alice.locator('.net-banner').waitFor({ state: 'detached', timeout: 45_000 });
     await eventually(async () => (await alice.locator('.msg.pending').count()) === 0, 'outbox empty after restart', 30_000);
     await msg(bob, 'written during the outage').waitFor({ timeout: 45_000 });

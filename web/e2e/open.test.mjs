@@ -4,13 +4,8 @@
 // form and get approved; then the staff screens (roles, reports, bans, audit log, notice).
 // Run with `MODU_BINARY=/abs/path/modu npm run e2e`.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ensureBuilt, launchBrowser, shotPath, startServer } from './harness.mjs';
-
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const PASSWORD = 'correct horse battery';
-const TIMEOUT = 15_000;
+import { describe, it } from 'node:test';
+import { DESKTOP, PHONE, eventually, msg, send, shotPath, signUp, tab, useServerAndBrowser, withScreenshotsOnFailure } from './harness.mjs';
 
 const run = `${Date.now().toString(36)}`;
 const OWNER = `owner_${run}`;
@@ -19,8 +14,6 @@ const APPLICANT = `appl_${run}`;
 const BOOK_ROOM = `강남 독서모임 ${run}`;
 const DEV_ROOM = `판교 개발자 모임 ${run}`;
 
-let server;
-let browser;
 let owner;
 let guest;
 let applicant;
@@ -29,59 +22,6 @@ let bookCode;
 let devId;
 let devCode;
 
-async function newPage({ viewport, locale }) {
-  const context = await browser.newContext({ viewport, locale, deviceScaleFactor: 1 });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url }).catch(() => undefined);
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-  await page.goto(server.url);
-  return page;
-}
-
-async function signUp(page, handle, name) {
-  await page.locator('.auth-switch .link').click();
-  await page.locator('input[name=handle]').fill(handle);
-  await page.locator('input[name=display_name]').fill(name);
-  await page.locator('input[name=password]').fill(PASSWORD);
-  await page.locator('.auth-form button[type=submit]').click();
-  await page.locator('.tabnav').waitFor();
-}
-
-const TAB = { friends: 0, chats: 1, open: 2, more: 3 };
-async function tab(page, name) {
-  await page.locator('.tab-btn').nth(TAB[name]).click();
-}
-
-function escapeRe(s) {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** A delivered (not pending) message with exactly this text. */
-function msg(page, text) {
-  return page.locator('.msg:not(.pending)').filter({ has: page.locator('.text', { hasText: new RegExp(`^${escapeRe(text)}$`) }) });
-}
-
-async function send(page, text) {
-  const box = page.locator('.composer textarea');
-  await box.fill(text);
-  await box.press('Enter');
-}
-
-async function eventually(fn, what, timeout = TIMEOUT) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      if (await fn()) return;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out: ${what}${last ? ` (${last.message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
 async function shot(page, name) {
   // Let toasts fade so the screen shows only the screen.
   await page.locator('.toast').waitFor({ state: 'detached', timeout: 5000 }).catch(() => undefined);
@@ -89,16 +29,9 @@ async function shot(page, name) {
   await page.screenshot({ path: shotPath(name) });
 }
 
-async function withFailureShots(name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    for (const [who, page] of Object.entries({ owner, guest, applicant })) {
-      if (!page || page.isClosed()) continue;
-      await page.screenshot({ path: shotPath(`FAILED-open-${name}-${who}`), timeout: 5000 }).catch(() => undefined);
-    }
-    throw e;
-  }
+/** On failure, saves what every page showed, to see what went wrong. */
+function withFailureShots(name, steps) {
+  return withScreenshotsOnFailure(`FAILED-open-${name}`, () => ({ owner, guest, applicant }), steps);
 }
 
 /** Opens the room info dialog of the open room and a section of it. */
@@ -127,22 +60,13 @@ async function goTo(page, hash) {
 }
 
 describe('Open chats and communities against modu serve', () => {
-  before(async () => {
-    ensureBuilt();
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.cleanup();
-  });
+  const env = useServerAndBrowser();
 
   it('signs up an owner, a guest and an applicant', () =>
     withFailureShots('signup', async () => {
-      owner = await newPage({ viewport: DESKTOP, locale: 'ko-KR' });
-      guest = await newPage({ viewport: PHONE, locale: 'ko-KR' });
-      applicant = await newPage({ viewport: DESKTOP, locale: 'en-US' });
+      owner = await env.newPage({ viewport: DESKTOP, locale: 'ko-KR', clipboard: true });
+      guest = await env.newPage({ viewport: PHONE, locale: 'ko-KR', clipboard: true });
+      applicant = await env.newPage({ viewport: DESKTOP, locale: 'en-US', clipboard: true });
       await signUp(owner, OWNER, '김방장');
       await signUp(guest, GUEST, '박손님');
       await signUp(applicant, APPLICANT, 'Minji Lee');
@@ -425,7 +349,7 @@ describe('Open chats and communities against modu serve', () => {
       await guest.locator('.open-tab .empty').waitFor();
       assert.equal(await guest.locator(`.room-card[data-chat-id="${hikeId}"]`).count(), 0);
 
-      await guest.locator('input[name=open-code]').fill(`${server.url}/#/open/${code}`);
+      await guest.locator('input[name=open-code]').fill(`${env.server.url}/#/open/${code}`);
       await guest.locator('.code-join button[type=submit]').click();
       await guest.locator('.join-dialog').waitFor();
       await guest.locator('input[name=nickname]').fill('산타는곰');

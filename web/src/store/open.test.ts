@@ -1,63 +1,7 @@
-import { IDBFactory } from 'fake-indexeddb';
-import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { Connection } from '../protocol/connection';
 import { FakeServer } from '../testing/fakeServer';
-import { Cache } from './cache';
-import { AppStore } from './store';
+import { signedUp, until } from '../testing/storeClient';
 import { can, isStaff, lastSeq, pendingApplicationFor, unreadOf } from './state';
-
-class MemoryStorage implements Storage {
-  private m = new Map<string, string>();
-  get length(): number {
-    return this.m.size;
-  }
-  clear(): void {
-    this.m.clear();
-  }
-  getItem(k: string): string | null {
-    return this.m.get(k) ?? null;
-  }
-  key(i: number): string | null {
-    return [...this.m.keys()][i] ?? null;
-  }
-  removeItem(k: string): void {
-    this.m.delete(k);
-  }
-  setItem(k: string, v: string): void {
-    this.m.set(k, v);
-  }
-}
-
-async function until(cond: () => boolean, what = 'condition'): Promise<void> {
-  const end = Date.now() + 2000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-function client(server: FakeServer, storage = new MemoryStorage(), idb = new IDBFactory()) {
-  const connection = new Connection({ url: 'ws://fake', createSocket: server.factory, backoffMinMs: 4, backoffMaxMs: 8 });
-  const store = new AppStore({
-    connection,
-    storage,
-    openCache: (uid) => Cache.open(uid, idb),
-    device: { kind: 'web', name: 'test' },
-    isVisible: () => true,
-  });
-  return { store, connection, storage, idb };
-}
-
-async function signedUp(server: FakeServer, handle: string) {
-  const c = client(server);
-  await c.store.start();
-  await until(() => c.store.net === 'online', 'online');
-  await c.store.register(handle, 'password1', handle.toUpperCase());
-  await until(() => c.store.net === 'online' && c.store.synced, 'synced');
-  return c;
-}
-
 
 describe('open chats against a fake server', () => {
   it('uses self_id (the member id), not the account id, for my messages and read counts', async () => {

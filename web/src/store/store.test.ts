@@ -1,62 +1,7 @@
-import { IDBFactory } from 'fake-indexeddb';
-import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { Connection } from '../protocol/connection';
 import { FakeServer } from '../testing/fakeServer';
-import { Cache } from './cache';
-import { AppStore } from './store';
+import { client, signedUp, until } from '../testing/storeClient';
 import { lastSeq, unreadOf } from './state';
-
-class MemoryStorage implements Storage {
-  private m = new Map<string, string>();
-  get length(): number {
-    return this.m.size;
-  }
-  clear(): void {
-    this.m.clear();
-  }
-  getItem(k: string): string | null {
-    return this.m.get(k) ?? null;
-  }
-  key(i: number): string | null {
-    return [...this.m.keys()][i] ?? null;
-  }
-  removeItem(k: string): void {
-    this.m.delete(k);
-  }
-  setItem(k: string, v: string): void {
-    this.m.set(k, v);
-  }
-}
-
-async function until(cond: () => boolean, what = 'condition'): Promise<void> {
-  const end = Date.now() + 2000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-function client(server: FakeServer, storage = new MemoryStorage(), idb = new IDBFactory()) {
-  const connection = new Connection({ url: 'ws://fake', createSocket: server.factory, backoffMinMs: 4, backoffMaxMs: 8 });
-  const store = new AppStore({
-    connection,
-    storage,
-    openCache: (uid) => Cache.open(uid, idb),
-    device: { kind: 'web', name: 'test' },
-    isVisible: () => true,
-  });
-  return { store, connection, storage, idb };
-}
-
-async function signedUp(server: FakeServer, handle: string) {
-  const c = client(server);
-  await c.store.start();
-  await until(() => c.store.net === 'online', 'online');
-  await c.store.register(handle, 'password1', handle.toUpperCase());
-  await until(() => c.store.net === 'online' && c.store.synced, 'synced');
-  return c;
-}
 
 describe('AppStore against a fake server', () => {
   it('signs up, has a memo chat, and resumes with the stored token', async () => {
@@ -169,6 +114,31 @@ describe('AppStore against a fake server', () => {
     await until(() => lastSeq(a.store.messages.get(chatId)) === 3, 'caught up after sync.needed');
     a.connection.stop();
     b.connection.stop();
+  });
+
+  it('keeps its sync cursor per shard and sends it back with the next sync', async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const memo = a.store.memoChat()!.chat_id;
+    const sock = [...server.sockets][0]!;
+    const syncRequests = () => sock.sent.filter((f) => f.op === 'sync');
+    expect(a.store.pos).toBe(1); // one position so far: below both that follow
+    // A server split into shards numbers each shard's changes on their own, and its events of
+    // shard 0 leave `shard` out. The fake server's own events are held back: these come by hand.
+    server.loseEvents = true;
+    const onShard1 = server.post(a.store.me!.user_id, memo, 'on shard 1');
+    const onShard0 = server.post(a.store.me!.user_id, memo, 'on shard 0');
+    server.loseEvents = false;
+    sock.deliver({ event: 'message.new', pos: 5, shard: 1, data: { message: onShard1 } });
+    sock.deliver({ event: 'message.new', pos: 3, data: { message: onShard0 } });
+    await until(() => a.store.chats.get(memo)!.last_message?.text === 'on shard 0', 'both applied');
+    expect(a.store.pos).toEqual([3, 5]);
+
+    const syncsBefore = syncRequests().length;
+    server.tellSync();
+    await until(() => syncRequests().length > syncsBefore, 'the next sync');
+    expect(syncRequests().at(-1)!.args.since).toEqual([3, 5]);
+    a.connection.stop();
   });
 
   it('keeps two devices of one user in step', async () => {

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { errorText } from '../i18n';
 import { errorCode } from '../protocol/errors';
 import { useApp } from './context';
+import { FormError } from './formParts';
 import { Logo } from './Logo';
 
 export function AuthScreen() {
@@ -80,11 +81,7 @@ export function AuthScreen() {
               </small>
             )}
           </label>
-          {error && (
-            <p class="form-error" role="alert">
-              {error}
-            </p>
-          )}
+          <FormError error={error} />
           <button class="btn primary block" type="submit" disabled={busy}>
             {signup ? t('auth.signup') : t('auth.login')}
           </button>

@@ -1,17 +1,18 @@
 import { useState } from 'preact/hooks';
 import { errorText } from '../i18n';
 import { errorCode } from '../protocol/errors';
-import type { ChatSummary } from '../protocol/types';
+import type { ChatId, ChatSummary } from '../protocol/types';
 import { isGroupLike } from '../store/state';
 import { Avatar } from './Avatar';
 import { chatTitle } from './chatView';
 import { useApp } from './context';
 import { Confirm, Dialog } from './Dialog';
+import { FormButtons } from './formParts';
 import { FriendPicker } from './FriendPicker';
 
 /** Members, invite, rename and leave. */
 export function ChatInfo({ chat, onClose }: { chat: ChatSummary; onClose: () => void }) {
-  const { store, t, navigate, toast } = useApp();
+  const { store, t, toast } = useApp();
   const [mode, setMode] = useState<'info' | 'invite' | 'leave'>('info');
   const [title, setTitle] = useState(chat.title);
   const [renaming, setRenaming] = useState(false);
@@ -38,22 +39,7 @@ export function ChatInfo({ chat, onClose }: { chat: ChatSummary; onClose: () => 
   }
   if (mode === 'leave') {
     return (
-      <Confirm
-        text={t('group.leaveConfirm')}
-        okLabel={t('group.leave')}
-        danger
-        onCancel={() => setMode('info')}
-        onOk={async () => {
-          try {
-            await store.leave(chat.chat_id);
-            onClose();
-            navigate({ chat: null });
-          } catch (e) {
-            fail(e);
-            setMode('info');
-          }
-        }}
-      />
+      <LeaveChatConfirm chatId={chat.chat_id} text={t('group.leaveConfirm')} onCancel={() => setMode('info')} onLeft={onClose} />
     );
   }
   const members = [...chat.members].sort((a, b) =>
@@ -82,14 +68,7 @@ export function ChatInfo({ chat, onClose }: { chat: ChatSummary; onClose: () => 
                 <span>{t('group.rename')}</span>
                 <input name="chat-title" value={title} onInput={(e) => setTitle(e.currentTarget.value)} maxLength={64} autofocus required />
               </label>
-              <div class="dialog-actions">
-                <button type="button" class="btn" onClick={() => setRenaming(false)}>
-                  {t('common.cancel')}
-                </button>
-                <button type="submit" class="btn primary">
-                  {t('profile.save')}
-                </button>
-              </div>
+              <FormButtons submitLabel={t('profile.save')} onCancel={() => setRenaming(false)} />
             </form>
           ) : (
             <h3 class="info-title">{chatTitle(chat, store)}</h3>
@@ -126,5 +105,31 @@ export function ChatInfo({ chat, onClose }: { chat: ChatSummary; onClose: () => 
         )}
       </div>
     </Dialog>
+  );
+}
+
+/**
+ * Asks before leaving a chat. Once left, calls `onLeft` (to close the info that asked) and
+ * closes the chat; a failure is shown as a toast and ends the question as Cancel would.
+ */
+export function LeaveChatConfirm(props: { chatId: ChatId; text: string; onCancel: () => void; onLeft: () => void }) {
+  const { store, t, navigate, toast } = useApp();
+  return (
+    <Confirm
+      text={props.text}
+      okLabel={t('group.leave')}
+      danger
+      onCancel={props.onCancel}
+      onOk={async () => {
+        try {
+          await store.leave(props.chatId);
+          props.onLeft();
+          navigate({ chat: null });
+        } catch (e) {
+          toast(errorText(t, errorCode(e)));
+          props.onCancel();
+        }
+      }}
+    />
   );
 }

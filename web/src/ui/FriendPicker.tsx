@@ -3,6 +3,7 @@ import type { UserId } from '../protocol/types';
 import { Avatar } from './Avatar';
 import { useApp } from './context';
 import { Dialog } from './Dialog';
+import { FormButtons, FormError } from './formParts';
 import { IconCheck } from './icons';
 
 /** Pick friends (for a new group, or to invite into one). */
@@ -66,19 +67,8 @@ export function FriendPicker(props: {
             </label>
           ))}
         </fieldset>
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={props.onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="btn primary" disabled={busy || picked.size === 0}>
-            {props.confirmLabel}
-          </button>
-        </div>
+        <FormError error={error} />
+        <FormButtons submitLabel={props.confirmLabel} onCancel={props.onClose} disabled={busy || picked.size === 0} />
       </form>
     </Dialog>
   );

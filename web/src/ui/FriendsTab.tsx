@@ -5,6 +5,7 @@ import type { Profile } from '../protocol/types';
 import { Avatar } from './Avatar';
 import { useApp } from './context';
 import { Dialog } from './Dialog';
+import { FormButtons, FormError } from './formParts';
 import { IconAddPerson, IconSearch } from './icons';
 import { ProfileDialog } from './ProfileDialog';
 
@@ -88,19 +89,8 @@ function AddFriendDialog({ onClose }: { onClose: () => void }) {
           <span>{t('auth.handle')}</span>
           <input name="friend-handle" value={handle} onInput={(e) => setHandle(e.currentTarget.value)} autocapitalize="none" spellcheck={false} required autofocus />
         </label>
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="btn primary" disabled={busy || !handle.trim()}>
-            {t('friends.addButton')}
-          </button>
-        </div>
+        <FormError error={error} />
+        <FormButtons submitLabel={t('friends.addButton')} onCancel={onClose} disabled={busy || !handle.trim()} />
       </form>
     </Dialog>
   );

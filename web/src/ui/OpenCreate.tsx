@@ -12,6 +12,7 @@ import {
 } from '../protocol/types';
 import { useApp } from './context';
 import { Dialog } from './Dialog';
+import { FormButtons, FormError } from './formParts';
 import { IconClose } from './icons';
 import { MAX_FORM_FIELDS, nextFieldKey, parseTags } from './openForm';
 import { fieldTypeLabel, policyLabel, type ProfileDraft, profileArg, profileDraftOk, RoomCover, RoomProfilePicker } from './openView';
@@ -276,19 +277,8 @@ function RoomSettingsForm(props: {
         </select>
       </label>
       {!editing && <RoomProfilePicker value={profile} onChange={setProfile} />}
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="dialog-actions">
-        <button type="button" class="btn" onClick={props.onCancel}>
-          {t('common.cancel')}
-        </button>
-        <button type="submit" class="btn primary room-submit" disabled={busy}>
-          {props.submitLabel}
-        </button>
-      </div>
+      <FormError error={error} />
+      <FormButtons submitLabel={props.submitLabel} onCancel={props.onCancel} disabled={busy} submitClass="room-submit" />
     </form>
   );
 }

@@ -5,9 +5,11 @@ import { ALL_PERMISSIONS, type Application, type AuditEntry, type Ban, type Chat
 import { can, isStaff, memberCan, selfOf } from '../store/state';
 import type { AppStore } from '../store/store';
 import { Avatar } from './Avatar';
+import { LeaveChatConfirm } from './ChatInfo';
 import { useApp } from './context';
 import { Confirm, Dialog } from './Dialog';
 import { formatDateTime } from './format';
+import { FormButtons } from './formParts';
 import { IconLink } from './icons';
 import { EditRoomForm } from './OpenCreate';
 import { roomLink } from './openForm';
@@ -63,7 +65,7 @@ export function OpenInfo({ chat, onClose, initial = 'info' }: { chat: ChatSummar
 }
 
 function InfoPane({ chat, onClose }: { chat: ChatSummary; onClose: () => void }) {
-  const { store, t, lang, toast, navigate } = useApp();
+  const { store, t, lang, toast } = useApp();
   const room = chat.open;
   const me = store.me?.user_id ?? -1;
   const self = chat.members.find((m) => m.user_id === selfOf(chat, me));
@@ -124,14 +126,7 @@ function InfoPane({ chat, onClose }: { chat: ChatSummary; onClose: () => void })
             }}
           >
             <textarea name="notice" rows={3} value={notice} maxLength={1000} onInput={(e) => setNotice(e.currentTarget.value)} autofocus />
-            <div class="dialog-actions">
-              <button type="button" class="btn" onClick={() => setEditingNotice(false)}>
-                {t('common.cancel')}
-              </button>
-              <button type="submit" class="btn primary">
-                {notice.trim() ? t('profile.save') : t('open.noticeClear')}
-              </button>
-            </div>
+            <FormButtons submitLabel={notice.trim() ? t('profile.save') : t('open.noticeClear')} onCancel={() => setEditingNotice(false)} />
           </form>
         ) : (
           <>
@@ -173,21 +168,11 @@ function InfoPane({ chat, onClose }: { chat: ChatSummary; onClose: () => void })
         </button>
       </div>
       {leaving && (
-        <Confirm
+        <LeaveChatConfirm
+          chatId={chat.chat_id}
           text={self?.role === 'owner' ? t('open.leaveOwner') : t('group.leaveConfirm')}
-          okLabel={t('group.leave')}
-          danger
           onCancel={() => setLeaving(false)}
-          onOk={async () => {
-            try {
-              await store.leave(chat.chat_id);
-              onClose();
-              navigate({ chat: null });
-            } catch (e) {
-              fail(e);
-              setLeaving(false);
-            }
-          }}
+          onLeft={onClose}
         />
       )}
     </>

@@ -5,6 +5,7 @@ import type { Application, OpResult } from '../protocol/types';
 import { useApp } from './context';
 import { Dialog } from './Dialog';
 import { formatDateTime } from './format';
+import { FormButtons, FormError } from './formParts';
 import { type AnswerProblem, checkAnswers, cleanAnswers } from './openForm';
 import {
   AnswersForm,
@@ -215,26 +216,11 @@ export function JoinDialog({ code, onClose }: { code: string; onClose: () => voi
               />
             )}
             {approval && <p class="muted small">{t('open.apply.hint')}</p>}
-            {error && (
-              <p class="form-error" role="alert">
-                {error}
-              </p>
-            )}
-            <div class="dialog-actions">
-              <button type="button" class="btn" onClick={onClose}>
-                {t('common.cancel')}
-              </button>
-              <button type="submit" class="btn primary join-submit" disabled={busy || !online}>
-                {approval ? t('open.apply') : t('open.join')}
-              </button>
-            </div>
+            <FormError error={error} />
+            <FormButtons submitLabel={approval ? t('open.apply') : t('open.join')} onCancel={onClose} disabled={busy || !online} submitClass="join-submit" />
           </form>
         )}
-        {!showForm && error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
+        {!showForm && <FormError error={error} />}
       </div>
     </Dialog>
   );

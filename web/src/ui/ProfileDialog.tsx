@@ -5,6 +5,7 @@ import type { Profile } from '../protocol/types';
 import { Avatar } from './Avatar';
 import { useApp } from './context';
 import { Dialog } from './Dialog';
+import { FormButtons, FormError } from './formParts';
 import { IconChat, IconClose, IconEdit } from './icons';
 
 /** A person's profile card, with "1:1 Chat" (or, for me, "Chat with myself" and edit). */
@@ -98,19 +99,8 @@ export function EditProfileDialog({ onClose }: { onClose: () => void }) {
           <span>{t('profile.avatar')}</span>
           <input name="avatar" type="url" value={avatar} onInput={(e) => setAvatar(e.currentTarget.value)} placeholder="https://" />
         </label>
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="btn primary" disabled={busy}>
-            {t('profile.save')}
-          </button>
-        </div>
+        <FormError error={error} />
+        <FormButtons submitLabel={t('profile.save')} onCancel={onClose} disabled={busy} />
       </form>
     </Dialog>
   );

@@ -6,6 +6,7 @@ import type { FormField, JoinPolicy, Room, RoomProfileArg } from '../protocol/ty
 import { Avatar } from './Avatar';
 import { useApp } from './context';
 import { Dialog } from './Dialog';
+import { FormButtons, FormError } from './formParts';
 import { IconLock, IconShield, IconUsers } from './icons';
 import { type AnswerProblem, nicknameOk } from './openForm';
 
@@ -287,19 +288,8 @@ export function NicknameDialog({ onClose }: { onClose: () => void }) {
           <span>{t('profile.avatar')}</span>
           <input name="saved-avatar" type="url" placeholder="https://" value={avatar} onInput={(e) => setAvatar(e.currentTarget.value)} />
         </label>
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class="btn primary" disabled={busy}>
-            {t('profile.save')}
-          </button>
-        </div>
+        <FormError error={error} />
+        <FormButtons submitLabel={t('profile.save')} onCancel={onClose} disabled={busy} />
       </form>
     </Dialog>
   );
@@ -345,19 +335,8 @@ export function ReasonDialog(props: {
           <span>{props.required ? t('open.reason') : t('open.reasonOptional')}</span>
           <input name="reason" value={reason} maxLength={200} onInput={(e) => setReason(e.currentTarget.value)} required={props.required} autofocus />
         </label>
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="btn" onClick={props.onCancel}>
-            {t('common.cancel')}
-          </button>
-          <button type="submit" class={`btn ${props.danger ? 'danger' : 'primary'}`} disabled={busy || (props.required && !reason.trim())}>
-            {props.okLabel}
-          </button>
-        </div>
+        <FormError error={error} />
+        <FormButtons submitLabel={props.okLabel} onCancel={props.onCancel} disabled={busy || (props.required && !reason.trim())} danger={props.danger} />
       </form>
     </Dialog>
   );
