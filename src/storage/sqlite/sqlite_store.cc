@@ -580,9 +580,10 @@ std::atomic<std::uint64_t> g_store_generation{0};
 //    frames (16 MiB); a page rewritten by many batches in between is copied once.
 //  * kRestartFrames: a background checkpoint never catches up with a busy writer, and the
 //    WAL only starts over from its beginning when a write transaction begins with every
-//    frame copied. Past this size the committer runs a checkpoint itself between batches:
-//    by then nearly every frame has been copied, so it only copies the tail, and the next
-//    batch rewinds the WAL. This bounds the WAL at about kRestartFrames pages.
+//    frame copied. Past this size the committer, between batches and while the
+//    checkpointer is idle, copies the remaining tail itself (the checkpointer has copied
+//    the rest), and the next batch rewinds the WAL. This bounds the WAL at 64–128 MiB and
+//    keeps its file overwritten in place, not extended.
 constexpr int kCheckpointFrames = 4000;
 constexpr int kRestartFrames = 16000;
 
@@ -606,8 +607,9 @@ class SqliteStore final : public Store {
                                               : "PRAGMA synchronous = OFF");
     writer_db_->exec("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; "
                      "PRAGMA temp_store = MEMORY");
-    // After the WAL starts over, truncate a file that grew past this (bytes).
-    writer_db_->exec("PRAGMA journal_size_limit = 67108864");
+    // After the WAL starts over, truncate a file that grew past this (bytes; see
+    // kRestartFrames).
+    writer_db_->exec("PRAGMA journal_size_limit = 134217728");
     migrate(*writer_db_);
     Pos pos = 0;
     {
@@ -722,16 +724,18 @@ class SqliteStore final : public Store {
   // On the committer, between batches (after the batch's answers went out).
   void maintain_wal() {
     if (wal_frames_ < checkpoint_requested_at_) checkpoint_requested_at_ = 0;  // WAL rewound
-    if (wal_frames_ >= kRestartFrames && !checkpoint_running_.load()) {
-      // Only the tail the checkpointer has not copied is left; copy it here when it is
-      // small, so that the next batch rewinds the WAL. Otherwise let the checkpointer
-      // catch up first.
-      if (wal_frames_ - checkpointed_frames_.load() <= kCheckpointFrames / 4) {
+    if (wal_frames_ >= kRestartFrames) {
+      if (checkpoint_running_.load()) return;  // two checkpoints cannot overlap
+      // The checkpointer has copied everything up to where it was last asked; the tail
+      // since then is left. Copy it here so that the next batch rewinds the WAL, when it is
+      // short, or when the WAL has grown to twice the limit (a busy writer can outrun the
+      // checkpointer forever); else let the checkpointer shorten it first.
+      int tail = wal_frames_ - checkpoint_requested_at_;
+      if (tail <= kCheckpointFrames / 2 || wal_frames_ >= 2 * kRestartFrames)
         sqlite3_wal_checkpoint_v2(writer_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                   nullptr);
-        return;
-      }
-      request_checkpoint();
+      else
+        request_checkpoint();
       return;
     }
     // One background checkpoint per kCheckpointFrames of growth, not one per batch.
@@ -755,12 +759,10 @@ class SqliteStore final : public Store {
         checkpoint_wanted_ = false;
       }
       // PASSIVE: copies the frames no reader still needs, never blocks the writer or readers.
-      int log = 0, copied = 0;
       int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                         &log, &copied);
+                                         nullptr, nullptr);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         spdlog::warn("WAL checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_->raw()));
-      checkpointed_frames_ = rc == SQLITE_OK ? copied : 0;
       checkpoint_running_ = false;
     }
   }
@@ -810,7 +812,6 @@ class SqliteStore final : public Store {
   bool checkpoint_wanted_ = false;    // GUARDED_BY(checkpoint_mu_)
   bool checkpoint_stopping_ = false;  // GUARDED_BY(checkpoint_mu_)
   std::atomic<bool> checkpoint_running_{false};  // requested and not finished
-  std::atomic<int> checkpointed_frames_{0};      // WAL frames copied by its last run
   std::thread checkpointer_;
 
   std::mutex mu_;
