@@ -67,8 +67,16 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     std::string_view host(req[http::field::host].data(), req[http::field::host].size());
     if (!origin_allowed(origin, host, ctx_.options.allowed_origins))
       return respond(http::status::forbidden, "text/plain", "origin not allowed\n", req);
-    auto session = std::make_shared<WsSession<Stream>>(std::move(stream_), loop_, ctx_);
-    session->start(parser_->release());
+    if constexpr (kTls) {
+      auto session = std::make_shared<WsSession<Stream>>(std::move(stream_), loop_, ctx_);
+      session->start(parser_->release());
+    } else {
+      // A plain WebSocket runs on the bare socket (see WsSession).
+      beast::get_lowest_layer(stream_).expires_never();
+      auto session = std::make_shared<WsSession<boost::asio::ip::tcp::socket>>(
+          stream_.release_socket(), loop_, ctx_);
+      session->start(parser_->release());
+    }
   }
 
   void handle(http::request<http::string_body>& req) {

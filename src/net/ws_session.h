@@ -13,8 +13,10 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "net/rate_limiter.h"
@@ -32,6 +34,8 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace http = beast::http;
 
+// `Stream` is a plain `tcp::socket` (the WebSocket's own timer bounds the handshake and
+// idle time, so the timers of a `beast::tcp_stream` would only cost memory) or a TLS stream.
 template <class Stream>
 class WsSession final : public Connection, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
@@ -44,7 +48,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   ~WsSession() override { on_closed(); }
 
   void start(http::request<http::string_body> req) {
-    beast::get_lowest_layer(ws_).expires_never();
+    if constexpr (!std::is_same_v<Stream, boost::asio::ip::tcp::socket>)
+      beast::get_lowest_layer(ws_).expires_never();  // Beast's own timeouts (below) take over
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = ctx_.options.handshake_timeout;
     timeouts.idle_timeout = ctx_.options.idle_timeout;
@@ -95,6 +100,11 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
  private:
   Metrics& metrics() { return ctx_.services.metrics; }
 
+  boost::asio::ip::tcp::socket& raw_socket() {
+    if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) return ws_.next_layer();
+    else return beast::get_lowest_layer(ws_).socket();
+  }
+
   void on_accept(beast::error_code ec) {
     if (ec) return on_closed();
     counted_ = true;
@@ -107,9 +117,18 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     do_read();
   }
 
+  // An idle connection spends its life waiting in this read, holding whatever the buffer
+  // was given, so the first read of a message asks for at most kFirstReadBytes (most
+  // requests fit); the rest of a longer message follows in steps of up to kReadChunkBytes.
+  // The read goes into a plain buffer (not Beast's dynamic-buffer overload, whose extra
+  // composed operation would also stay allocated for as long as the connection idles).
   void do_read() {
-    ws_.async_read_some(in_, kReadChunkBytes,
-                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+    std::size_t want = in_.size() == 0
+                           ? kFirstReadBytes
+                           : std::clamp<std::size_t>(ws_.read_size_hint(in_), 1, kReadChunkBytes);
+    ws_.async_read_some(in_.prepare(want),
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                          self->in_.commit(n);
                           self->on_read(ec);
                         });
   }
@@ -128,7 +147,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     std::string_view text(static_cast<const char*>(in_.data().data()), in_.size());
     handle_frames(text);
     in_.consume(in_.size());
-    if (in_.capacity() > 64 * 1024) in_.shrink_to_fit();
+    // Keep only a first-read's worth between messages (idle connections are the many).
+    if (in_.capacity() > kFirstReadBytes) in_ = beast::flat_buffer();
     if (!close_requested_) do_read();
   }
 
@@ -167,7 +187,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       pending_.clear();
       queued_bytes_ = 0;
       beast::error_code ignored;
-      beast::get_lowest_layer(ws_).socket().close(ignored);
+      raw_socket().close(ignored);
       return on_closed();
     }
     if (!writing_) flush();
@@ -230,6 +250,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     counted_ = false;
   }
 
+  static constexpr std::size_t kFirstReadBytes = 256;
   static constexpr std::size_t kReadChunkBytes = 16 * 1024;
 
   websocket::stream<Stream> ws_;

@@ -580,18 +580,43 @@ class WriteTxImpl final : public Reads<WriteTx> {
 // reused across stores, even when a new store reuses an old one's address.
 std::atomic<std::uint64_t> g_store_generation{0};
 
+// Checkpoints (copying WAL pages back into the database file, then syncing it) run on a
+// thread of their own, so the committer never stalls a batch behind one. SQLite's own
+// auto-checkpoint would run inside the COMMIT of every batch that crosses 1,000 pages.
+//  * kCheckpointFrames: the committer wakes the checkpointer once the WAL holds this many
+//    frames (16 MiB); a page rewritten by many batches in between is copied once.
+//  * kRestartFrames: a background checkpoint never catches up with a busy writer, and the
+//    WAL only starts over from its beginning when a write transaction begins with every
+//    frame copied. Past this size the committer, between batches and while the
+//    checkpointer is idle, copies the remaining tail itself (the checkpointer has copied
+//    the rest), and the next batch rewinds the WAL. This bounds the WAL at 64–128 MiB and
+//    keeps its file overwritten in place, not extended.
+constexpr int kCheckpointFrames = 4000;
+constexpr int kRestartFrames = 16000;
+
+// Once per process, before the first connection: SQLite's memory statistics take a global
+// mutex on every allocation; nothing here reads them.
+void configure_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const SqliteOptions& options)
       : options_(options),
         path_((std::filesystem::path(options.directory) / "modu.db").string()),
         generation_(++g_store_generation) {
+    configure_sqlite_once();
     writer_db_ = std::make_unique<Db>(path_, false);
     writer_db_->exec("PRAGMA journal_mode = WAL");
     writer_db_->exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
                                               : "PRAGMA synchronous = OFF");
     writer_db_->exec("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; "
                      "PRAGMA temp_store = MEMORY");
+    // After the WAL starts over, truncate a file that grew past this (bytes; see
+    // kRestartFrames).
+    writer_db_->exec("PRAGMA journal_size_limit = 134217728");
     migrate(*writer_db_);
     Pos pos = 0;
     {
@@ -599,6 +624,12 @@ class SqliteStore final : public Store {
       if (s.step()) pos = s.int64(0);
     }
     tx_ = std::make_unique<WriteTxImpl>(*writer_db_, pos);
+    // Replaces SQLite's auto-checkpoint on the writer (see kCheckpointFrames).
+    sqlite3_wal_hook(writer_db_->raw(), &SqliteStore::on_wal_commit, this);
+    checkpoint_db_ = std::make_unique<Db>(path_, false);
+    checkpoint_db_->exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
+                                                  : "PRAGMA synchronous = OFF");
+    checkpointer_ = std::thread([this] { run_checkpointer(); });
     committer_ = std::thread([this] { run_committer(); });
   }
 
@@ -647,6 +678,12 @@ class SqliteStore final : public Store {
       cv_.notify_one();
     }
     if (committer_.joinable()) committer_.join();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stopping_ = true;
+      checkpoint_cv_.notify_one();
+    }
+    if (checkpointer_.joinable()) checkpointer_.join();
   }
 
   std::size_t queued() const override { return queued_.load(std::memory_order_relaxed); }
@@ -681,6 +718,59 @@ class SqliteStore final : public Store {
         if (batch[i].done) batch[i].done(results[i]);
       if (hooks_.after_done) hooks_.after_done();
       if (hooks_.after_commit) hooks_.after_commit(batch.size(), seconds);
+      maintain_wal();
+    }
+  }
+
+  // SQLite calls this on the committer thread after each commit, with the WAL's size.
+  static int on_wal_commit(void* self, sqlite3*, const char*, int frames) {
+    static_cast<SqliteStore*>(self)->wal_frames_ = frames;
+    return SQLITE_OK;
+  }
+
+  // On the committer, between batches (after the batch's answers went out).
+  void maintain_wal() {
+    if (wal_frames_ < checkpoint_requested_at_) checkpoint_requested_at_ = 0;  // WAL rewound
+    if (wal_frames_ >= kRestartFrames) {
+      if (checkpoint_running_.load()) return;  // two checkpoints cannot overlap
+      // The checkpointer has copied everything up to where it was last asked; the tail
+      // since then is left. Copy it here so that the next batch rewinds the WAL, when it is
+      // short, or when the WAL has grown to twice the limit (a busy writer can outrun the
+      // checkpointer forever); else let the checkpointer shorten it first.
+      int tail = wal_frames_ - checkpoint_requested_at_;
+      if (tail <= kCheckpointFrames / 2 || wal_frames_ >= 2 * kRestartFrames)
+        sqlite3_wal_checkpoint_v2(writer_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr);
+      else
+        request_checkpoint();
+      return;
+    }
+    // One background checkpoint per kCheckpointFrames of growth, not one per batch.
+    if (wal_frames_ >= checkpoint_requested_at_ + kCheckpointFrames) request_checkpoint();
+  }
+
+  void request_checkpoint() {
+    checkpoint_requested_at_ = wal_frames_;
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_wanted_ = true;
+    checkpoint_running_ = true;
+    checkpoint_cv_.notify_one();
+  }
+
+  void run_checkpointer() {
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mu_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stopping_; });
+        if (checkpoint_stopping_) return;
+        checkpoint_wanted_ = false;
+      }
+      // PASSIVE: copies the frames no reader still needs, never blocks the writer or readers.
+      int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                         nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        spdlog::warn("WAL checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_->raw()));
+      checkpoint_running_ = false;
     }
   }
 
@@ -718,6 +808,18 @@ class SqliteStore final : public Store {
   std::unique_ptr<Db> writer_db_;
   std::unique_ptr<WriteTxImpl> tx_;
   CommitHooks hooks_;
+  // Committer thread only: frames in the WAL after the last commit, and at the last
+  // request to the checkpointer.
+  int wal_frames_ = 0;
+  int checkpoint_requested_at_ = 0;
+
+  std::unique_ptr<Db> checkpoint_db_;  // used only by the checkpointer thread
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;    // GUARDED_BY(checkpoint_mu_)
+  bool checkpoint_stopping_ = false;  // GUARDED_BY(checkpoint_mu_)
+  std::atomic<bool> checkpoint_running_{false};  // requested and not finished
+  std::thread checkpointer_;
 
   std::mutex mu_;
   std::condition_variable cv_;
