@@ -487,6 +487,22 @@ TEST_F(PostgresShardStoreTest, ACrossShardWriteThrowsAndFailsItsPart) {
   }
 }
 
+TEST_F(PostgresShardStoreTest, APlacementBeyondTheMapRunsOnShardZeroAndFindsNothing) {
+  ChatId made_up(first_id_of_shard(7) + 5);  // say, a client's guess
+  Status status = run_on(*store_, made_up.value, [&](WriteTx& tx) -> Status {
+    EXPECT_EQ(tx.shard(), 0);
+    if (!tx.chat(made_up) && !tx.membership(made_up, UserId(1)) && tx.active_members(made_up).empty())
+      return make_error(ErrorCode::kChatNotFound, "no such chat");
+    return ok_status();
+  });
+  EXPECT_EQ(status.error().code, ErrorCode::kChatNotFound);
+  EXPECT_EQ(run_on(*store_, -1, [&](WriteTx& tx) {
+              tx.update_chat_title(made_up, "x");  // a write of a row beyond the map
+              return ok_status();
+            }).error().code,
+            ErrorCode::kUnavailable);
+}
+
 TEST_F(PostgresShardStoreTest, FriendChangesSpanShards) {
   UserId owner = add_user(handle_on(0, "owner"));
   UserId far = add_user(handle_on(1, "far"), "b far");    // on the other shard

@@ -844,16 +844,11 @@ class PostgresStore final : public Store {
       // Each shard's jobs, in submission order, run as one transaction of that shard; the
       // shards commit one after another (never holding two position locks at once).
       for (auto& job : batch) {
+        // A placement beyond the map (an id no shard holds, say a client's made-up chat id)
+        // runs on shard 0, where its reads of that id find nothing and its writes of it
+        // are refused like any other cross-shard write.
         int k = shard_of_id(job.placement);
-        if (job.placement < 0 || k >= static_cast<int>(shards_.size())) {
-          std::int64_t placement = job.placement;
-          job.apply = [placement, this](WriteTx&) -> Status {
-            return make_error(ErrorCode::kInternal,
-                              fmt::format("a job placed on {} (shard {}) of a store of {} shards",
-                                          placement, shard_of_id(placement), shards_.size()));
-          };
-          k = 0;
-        }
+        if (job.placement < 0 || k >= static_cast<int>(shards_.size())) k = 0;
         parts[static_cast<std::size_t>(k)].push_back(std::move(job));
       }
       for (std::size_t k = 0; k < shards_.size(); ++k) {
