@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/pg_database.h"
@@ -501,6 +502,43 @@ TEST_F(PostgresShardStoreTest, APlacementBeyondTheMapRunsOnShardZeroAndFindsNoth
               return ok_status();
             }).error().code,
             ErrorCode::kUnavailable);
+}
+
+TEST_F(PostgresShardStoreTest, ALostShardFailsOnlyItsJobsAndReconnects) {
+  UserId zero = add_user(handle_on(0, "zero")), one = add_user(handle_on(1, "one"));
+  ChatId c0 = add_chat(zero, {zero}, 1), c1 = add_chat(one, {one}, 1);
+  ReadView& r = store_->reader();
+  ASSERT_TRUE(r.chat(c1));
+  EXPECT_EQ(store_->unavailable_reason(), "");
+
+  // Shard 1's server drops every connection (a restart or failover).
+  modu_testing::pg_run(b_.dsn(),
+                       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  auto rename = [&](ChatId chat, const std::string& title) {
+    return run_on(*store_, chat.value, [chat, title](WriteTx& tx) {
+      tx.update_chat_title(chat, title);
+      return ok_status();
+    });
+  };
+  Status lost = rename(c1, "lost");
+  EXPECT_EQ(lost.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(store_->unavailable_reason().find("shard 1: database unreachable"), std::string::npos)
+      << store_->unavailable_reason();
+  EXPECT_EQ(store_->unavailable_reason().find("shard 0"), std::string::npos);
+  EXPECT_TRUE(rename(c0, "fine").ok());  // shard 0 goes on meanwhile
+  EXPECT_THROW(r.chat(c1), StorageError);  // the read met the loss
+  EXPECT_EQ(r.chat(c0)->title, "fine");
+
+  // After its backoff, shard 1 reconnects; so does the view.
+  Status again = rename(c1, "again");
+  for (int i = 0; i < 50 && !again.ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    again = rename(c1, "again");
+  }
+  EXPECT_TRUE(again.ok());
+  EXPECT_EQ(store_->unavailable_reason(), "");
+  EXPECT_EQ(r.chat(c1)->title, "again");
 }
 
 TEST_F(PostgresShardStoreTest, FriendChangesSpanShards) {
