@@ -1,6 +1,8 @@
 // Several `modu serve` nodes acting as one service: one PostgreSQL store, a NATS server
 // between the nodes, three nodes, clients on different nodes. Every server here is real and
 // started by the test itself on loopback (scripts/pg-instance, nats-server from Debian).
+// Every test runs twice: on one database (`OneDatabase/…`), and on a store split into two
+// shards held by two PostgreSQL instances (`TwoShards/…`, the shard map of docs/deploy.md).
 //
 // What must hold (docs/deploy.md): a message stored by one node reaches members on every
 // node, in seq order, exactly once; read pointers and sync agree across nodes; a node
@@ -97,24 +99,45 @@ class NatsServer {
   pid_t pid_ = -1;
 };
 
-class ClusterTest : public ::testing::Test {
+// The directory of the second PostgreSQL instance (shard 1 of the sharded runs).
+std::string second_instance_dir() {
+  const char* first = std::getenv("MODU_PG_DIR");
+  return (first && *first ? std::string(first) : "/tmp/modu-pg-" + std::to_string(::getuid())) + "-shard1";
+}
+
+// A fresh database on the instance whose maintenance DSN is `admin`; returns its DSN.
+std::string create_database(const std::string& admin) {
+  static int counter = 0;
+  std::string db = "modu_cluster_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+  shell("psql '" + admin + "' -qc 'CREATE DATABASE " + db + "'");
+  return admin.substr(0, admin.rfind('/') + 1) + db;
+}
+
+// GetParam(): whether the store is split into two shards on two PostgreSQL instances.
+class ClusterTest : public ::testing::TestWithParam<bool> {
  protected:
   static void SetUpTestSuite() {
-    // The throwaway PostgreSQL instance (started once, shared by the suite).
-    pg_dsn_ = new std::string(shell(std::string(MODU_SOURCE_DIR) + "/scripts/pg-instance start --fast"));
+    // The throwaway PostgreSQL instances (started once, shared by the suite).
+    std::string script = std::string(MODU_SOURCE_DIR) + "/scripts/pg-instance";
+    pg_dsn_ = new std::string(shell(script + " start --fast"));
+    second_pg_dsn_ = new std::string(shell("MODU_PG_DIR='" + second_instance_dir() + "' " + script + " start --fast"));
   }
+  static void TearDownTestSuite() {
+    shell("MODU_PG_DIR='" + second_instance_dir() + "' " + std::string(MODU_SOURCE_DIR) + "/scripts/pg-instance stop");
+  }
+
+  bool sharded() const { return GetParam(); }
 
   void SetUp() override {
     nats_ = std::make_unique<NatsServer>(free_port());
-    // A fresh database for this test.
-    static int counter = 0;
-    std::string db = "modu_cluster_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
-    shell("psql '" + *pg_dsn_ + "' -qc 'CREATE DATABASE " + db + "'");
-    dsn_ = pg_dsn_->substr(0, pg_dsn_->rfind('/') + 1) + db;
+    dsn_ = create_database(*pg_dsn_);
+    std::vector<std::string> store{"--store", dsn_};
+    if (sharded()) store.insert(store.end(), {"--shard", create_database(*second_pg_dsn_)});
     for (int i = 0; i < 3; ++i) {
-      nodes_.push_back(std::make_unique<ServerProcess>(std::vector<std::string>{
-          "--store", dsn_, "--bus", nats_->url(), "--password-memory-kib", "8", "--password-ops", "1",
-          "--rate-limit", "100000", "--rate-burst", "100000"}));
+      std::vector<std::string> args = store;
+      args.insert(args.end(), {"--bus", nats_->url(), "--password-memory-kib", "8", "--password-ops", "1",
+                               "--rate-limit", "100000", "--rate-burst", "100000"});
+      nodes_.push_back(std::make_unique<ServerProcess>(args));
       nodes_.back()->start();
     }
   }
@@ -135,12 +158,14 @@ class ClusterTest : public ::testing::Test {
   }
 
   static std::string* pg_dsn_;
+  static std::string* second_pg_dsn_;
   std::string dsn_;
   std::unique_ptr<NatsServer> nats_;
   std::vector<std::unique_ptr<ServerProcess>> nodes_;
 };
 
 std::string* ClusterTest::pg_dsn_ = nullptr;
+std::string* ClusterTest::second_pg_dsn_ = nullptr;
 
 // A group of one user per node; returns the chat id. users[i] is connected to node i.
 std::int64_t make_group(std::vector<std::unique_ptr<Client>>& clients, const std::vector<Account>& accounts) {
@@ -155,7 +180,7 @@ std::int64_t make_group(std::vector<std::unique_ptr<Client>>& clients, const std
   return chat_id;
 }
 
-TEST_F(ClusterTest, MessagesReachMembersOnEveryNodeInSeqOrderOnce) {
+TEST_P(ClusterTest, MessagesReachMembersOnEveryNodeInSeqOrderOnce) {
   std::vector<std::unique_ptr<Client>> clients;
   std::vector<Account> accounts;
   for (int i = 0; i < 3; ++i) {
@@ -192,7 +217,7 @@ TEST_F(ClusterTest, MessagesReachMembersOnEveryNodeInSeqOrderOnce) {
   }
 }
 
-TEST_F(ClusterTest, ReadPointersAndSyncAgreeAcrossNodes) {
+TEST_P(ClusterTest, ReadPointersAndSyncAgreeAcrossNodes) {
   Client a(port(0)), b(port(1));
   auto alice = a.register_user("alice");
   auto bob = b.register_user("bob");
@@ -209,13 +234,14 @@ TEST_F(ClusterTest, ReadPointersAndSyncAgreeAcrossNodes) {
   for (const auto& m : history["messages"].items()) EXPECT_EQ(m["unread"].i64(), 0);
 
   // Bob goes offline; messages arrive; he comes back on node 2 and catches up exactly.
-  auto since = b.ok("sync", JsonObj().set("since", 0))["pos"].i64();
+  // (one position, or one per shard: handed back as it came)
+  std::string since = b.ok("sync", JsonObj().set("since", 0))["pos"].dump();
   b.close();
   for (int i = 5; i < 25; ++i)
     a.ok("messages.send", JsonObj().set("chat_id", chat_id).set("client_id", "r" + std::to_string(i)).set("text", "later"));
   Client b2(port(2));
   b2.resume(bob);
-  auto sync = b2.ok("sync", JsonObj().set("since", since));
+  auto sync = b2.ok("sync", JsonObj().set_raw("since", since));
   bool found = false;
   for (const auto& chat : sync["chats"].items())
     if (chat["chat_id"].i64() == chat_id) {
@@ -229,7 +255,7 @@ TEST_F(ClusterTest, ReadPointersAndSyncAgreeAcrossNodes) {
   for (std::size_t i = 0; i < 20; ++i) EXPECT_EQ(missed["messages"][i]["seq"].i64(), static_cast<std::int64_t>(6 + i));
 }
 
-TEST_F(ClusterTest, KilledNodeLosesNoAcknowledgedMessage) {
+TEST_P(ClusterTest, KilledNodeLosesNoAcknowledgedMessage) {
   // Two users per node, one group; everyone sends while node 2 is killed.
   std::vector<std::unique_ptr<Client>> clients;
   std::vector<Account> accounts;
@@ -323,7 +349,7 @@ TEST_F(ClusterTest, KilledNodeLosesNoAcknowledgedMessage) {
   }
 }
 
-TEST_F(ClusterTest, NatsOutageMakesNodesNotReadyAndTheyRecover) {
+TEST_P(ClusterTest, NatsOutageMakesNodesNotReadyAndTheyRecover) {
   Client a(port(0)), b(port(1));
   auto alice = a.register_user("outage_a");
   auto bob = b.register_user("outage_b");
@@ -352,6 +378,105 @@ TEST_F(ClusterTest, NatsOutageMakesNodesNotReadyAndTheyRecover) {
   auto history = b.ok("messages.history", JsonObj().set("chat_id", chat_id).set("after_seq", 0));
   EXPECT_EQ(history["messages"][0]["text"].str(), "during the outage");
 }
+
+// The shard map: users and chats spread over the shards, every id names its shard, events
+// name the shard of their position, and sync with a cursor per shard skips nothing and
+// repeats nothing, friends' profile changes on the other shard included.
+TEST_P(ClusterTest, ChatsAndUsersSpreadOverShardsAndSyncPerShard) {
+  auto shard_of = [](std::int64_t id) { return static_cast<int>(id >> 44); };
+  // Users until both shards hold some (the handle decides the home shard).
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<Account> accounts;
+  std::map<int, std::size_t> first_on;  // shard -> index of its first user
+  for (int i = 0; i < 24 && first_on.size() < (sharded() ? 2u : 1u); ++i) {
+    clients.push_back(std::make_unique<Client>(port(i % 3)));
+    accounts.push_back(clients.back()->register_user("spread" + std::to_string(i)));
+    first_on.try_emplace(shard_of(accounts.back().user_id), accounts.size() - 1);
+  }
+  if (!sharded()) {
+    EXPECT_EQ(first_on.begin()->first, 0) << "one database: every id is a plain count";
+    first_on[1] = first_on[0] == 0 ? 1 : 0;  // any second user
+    if (accounts.size() < 2) {
+      clients.push_back(std::make_unique<Client>(port(1)));
+      accounts.push_back(clients.back()->register_user("spread_second"));
+      first_on[1] = accounts.size() - 1;
+    }
+  }
+  ASSERT_EQ(first_on.size(), 2u) << "24 handles all hashed to one shard";
+  Client& a = *clients[first_on[0]];
+  Client& b = *clients[first_on[1]];
+  const Account alice = accounts[first_on[0]], bob = accounts[first_on[1]];
+  a.ok("friends.add", JsonObj().set("user_id", bob.user_id));
+
+  // Alice's cursor before anything that follows.
+  std::string cursor = a.ok("sync", JsonObj().set("since", 0))["pos"].dump();
+  if (sharded()) EXPECT_EQ(cursor.front(), '[') << "a sharded server answers a position per shard: " << cursor;
+  else EXPECT_NE(cursor.front(), '[') << cursor;
+
+  // A group made by each of them lives on its maker's home shard.
+  auto group = [](Client& c, const std::string& title, std::int64_t other) {
+    return c.ok("chats.create_group", JsonObj().set("title", title).set("user_ids", JsonArr().add(other)))["chat"]["chat_id"].i64();
+  };
+  std::int64_t on_alice = group(a, "alice's", bob.user_id);
+  std::int64_t on_bob = group(b, "bob's", alice.user_id);
+  if (sharded()) {
+    EXPECT_EQ(shard_of(on_alice), shard_of(alice.user_id));
+    EXPECT_EQ(shard_of(on_bob), shard_of(bob.user_id));
+    EXPECT_NE(shard_of(on_alice), shard_of(on_bob));
+  }
+  a.clear_events();
+  // Messages in both chats; Alice gets each live, once, naming the chat's shard.
+  for (int i = 0; i < 5; ++i) {
+    b.ok("messages.send", JsonObj().set("chat_id", on_alice).set("client_id", "x" + std::to_string(i)).set("text", "in alice's"));
+    b.ok("messages.send", JsonObj().set("chat_id", on_bob).set("client_id", "y" + std::to_string(i)).set("text", "in bob's"));
+  }
+  std::map<std::int64_t, std::vector<std::int64_t>> live;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while ((live[on_alice].size() < 5 || live[on_bob].size() < 5) && std::chrono::steady_clock::now() < deadline) {
+    auto e = a.next_event("message.new", 2s);
+    if (!e) continue;
+    std::int64_t chat = (*e)["data"]["message"]["chat_id"].i64();
+    live[chat].push_back((*e)["data"]["message"]["seq"].i64());
+    int shard = (*e).has("shard") ? static_cast<int>((*e)["shard"].i64()) : 0;
+    EXPECT_EQ(shard, sharded() ? shard_of(chat) : 0) << (*e).dump();
+  }
+  for (std::int64_t chat : {on_alice, on_bob}) {
+    ASSERT_EQ(live[chat].size(), 5u) << "chat " << chat;
+    for (std::size_t i = 1; i < 5; ++i) EXPECT_EQ(live[chat][i], live[chat][i - 1] + 1);
+  }
+  EXPECT_TRUE(a.events_within("message.new", 300ms).empty()) << "a duplicate arrived";
+
+  // Bob, on the other shard, renames himself; Alice's sync from her cursor lists both chats
+  // and Bob's new profile, in pages of one chat, and then nothing more.
+  b.ok("profile.update", JsonObj().set("display_name", "Bob B."));
+  std::set<std::int64_t> chats;
+  bool saw_bob = false;
+  for (int page = 0; page < 10; ++page) {
+    auto sync = a.ok("sync", JsonObj().set_raw("since", cursor).set("limit", 1));
+    EXPECT_LE(sync["chats"].size(), 1u);
+    for (const auto& c : sync["chats"].items()) {
+      EXPECT_TRUE(chats.insert(c["chat_id"].i64()).second) << "chat listed twice: " << c["chat_id"].i64();
+      EXPECT_EQ(c["last_seq"].i64(), 5);
+    }
+    for (const auto& f : sync["friends"].items())
+      if (f["friend"]["user_id"].i64() == bob.user_id && f["friend"]["display_name"].str() == "Bob B.") saw_bob = true;
+    cursor = sync["pos"].dump();
+    if (!sync["has_more"].boolean()) break;
+  }
+  EXPECT_EQ(chats, (std::set<std::int64_t>{on_alice, on_bob}));
+  EXPECT_TRUE(saw_bob) << "the friend's profile change on the other shard was not synced";
+  auto again = a.ok("sync", JsonObj().set_raw("since", cursor));
+  EXPECT_EQ(again["chats"].size(), 0u) << again.dump();
+  EXPECT_EQ(again["friends"].size(), 0u) << again.dump();
+
+  // A 1:1 chat lives on the shard of the lower user id, whoever opens it.
+  std::int64_t direct = b.ok("chats.direct", JsonObj().set("user_id", alice.user_id))["chat"]["chat_id"].i64();
+  EXPECT_EQ(a.ok("chats.direct", JsonObj().set("user_id", bob.user_id))["chat"]["chat_id"].i64(), direct);
+  if (sharded()) EXPECT_EQ(shard_of(direct), shard_of(std::min(alice.user_id, bob.user_id)));
+}
+
+INSTANTIATE_TEST_SUITE_P(OneDatabase, ClusterTest, ::testing::Values(false));
+INSTANTIATE_TEST_SUITE_P(TwoShards, ClusterTest, ::testing::Values(true));
 
 }  // namespace
 }  // namespace modu_it

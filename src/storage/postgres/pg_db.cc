@@ -14,6 +14,7 @@ constexpr Oid kInt8Oid = 20;
 constexpr Oid kTextOid = 25;
 constexpr Oid kByteaOid = 17;
 constexpr Oid kTextArrayOid = 1009;
+constexpr Oid kInt8ArrayOid = 1016;
 
 // Results of statements queued in pipeline mode are read back after at most this many,
 // so neither side's socket buffer can fill up while the other waits.
@@ -78,6 +79,23 @@ Params& Params::add_text_array(const std::vector<std::string>& items) {
     out += item;
   }
   return push(kTextArrayOid, std::move(out), false);
+}
+
+Params& Params::add_int_array(const std::vector<std::int64_t>& items) {
+  std::string out;
+  put_int32(out, items.empty() ? 0 : 1);  // dimensions
+  put_int32(out, 0);                      // no nulls
+  put_int32(out, static_cast<std::int32_t>(kInt8Oid));
+  if (!items.empty()) {
+    put_int32(out, static_cast<std::int32_t>(items.size()));
+    put_int32(out, 1);  // lower bound
+  }
+  for (std::int64_t item : items) {
+    put_int32(out, 8);
+    std::uint64_t be = htobe64(static_cast<std::uint64_t>(item));
+    out.append(reinterpret_cast<const char*>(&be), 8);
+  }
+  return push(kInt8ArrayOid, std::move(out), false);
 }
 
 // A null's type is left to the server (oid 0), which infers it from the statement.

@@ -37,6 +37,7 @@ class Params {
   Params& add(const std::string& text) { return add(std::string_view(text)); }
   Params& add_bytes(std::string_view bytes);  // bytea
   Params& add_text_array(const std::vector<std::string>& items);  // text[]
+  Params& add_int_array(const std::vector<std::int64_t>& items);  // bigint[]
   Params& add_null();
   template <class T>
   Params& add_optional(const std::optional<T>& value) {

@@ -6,6 +6,16 @@
 // position order, and a batch's positions continue from the value it locked. When that
 // value is not the one this node last committed, another node wrote in between, and the
 // chats it changed (chats.pos beyond ours) are reported through CommitHooks::forget_chats.
+//
+// Shards (store.h): with `more_shards`, the store is a map of databases, shard 0 being
+// `dsn`. Each database records its number (schema.cc) and numbers its ids from its own
+// range (ids.h). There is still one committer thread (the chat engine relies on one writer
+// thread), with one writer connection, one `meta.pos` and one committed position per shard:
+// a batch is split by the shard of each job's placement, and each shard's part runs as one
+// transaction of that shard exactly as above, the shards one after another (never holding
+// two position locks at once, which could deadlock nodes across databases). Jobs see a
+// routed transaction (RoutedTx) and threads a routed view (RoutedReadView, routed.h). With
+// one database none of that is built: jobs and threads get the single-database classes.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -22,29 +33,18 @@
 #include "storage/postgres/open_rooms_store.h"
 #include "storage/postgres/pg_db.h"
 #include "storage/postgres/records_io.h"
+#include "storage/postgres/routed.h"
 #include "storage/postgres/schema.h"
 
 namespace modu {
 namespace pg {
 namespace {
 
-#define USER_COLS "id, handle, display_name, status_message, avatar, created_at, profile_pos"
+#define USER_COLS MODU_PG_USER_COLS
 #define DEVICE_COLS "id, user_id, kind, name, created_at, last_seen_at, revoked"
 #define CHAT_COLS MODU_PG_CHAT_COLS
 #define MEMBER_COLS MODU_PG_MEMBER_COLS
 #define MESSAGE_COLS "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden"
-
-UserRecord read_user(const Rows& r, int c = 0) {
-  UserRecord u;
-  u.id = UserId(r.int64(c));
-  u.handle = r.text(c + 1);
-  u.display_name = r.text(c + 2);
-  u.status_message = r.text(c + 3);
-  u.avatar = r.text(c + 4);
-  u.created_at = r.int64(c + 5);
-  u.profile_pos = r.int64(c + 6);
-  return u;
-}
 
 DeviceRecord read_device(const Rows& r) {
   DeviceRecord d;
@@ -78,6 +78,8 @@ template <class Base>
 class Reads : public Base {
  public:
   explicit Reads(Conn& db) : db_(db) {}
+
+  Conn& conn() { return db_; }
 
   using Base::changed_chats;
   using Base::current_pos;
@@ -519,29 +521,197 @@ class WriteTxImpl final : public Reads<WriteTx> {
   std::unique_ptr<OpenRoomsTx> open_rooms_;
 };
 
+// --- A store split into shards ------------------------------------------------------------
+
+// The per-thread read view of a split store: one connection per shard, opened on first use,
+// each reconnecting like the single view. A snapshot pins every shard it reads (each one
+// from its first read inside the snapshot on).
+class RoutedReadView final : public Routed<ReadView> {
+ public:
+  explicit RoutedReadView(const std::vector<std::string>& dsns)
+      : dsns_(dsns), views_(dsns.size()), pinned_(dsns.size(), false), open_rooms_(*this, nullptr, 0) {}
+
+  int shards() const override { return static_cast<int>(dsns_.size()); }
+
+  ShardSide side(int k) override {
+    auto& view = views_[static_cast<std::size_t>(k)];
+    if (!view)
+      view = std::make_unique<ReadViewImpl>(std::make_unique<Conn>(dsns_[static_cast<std::size_t>(k)]));
+    else
+      view->reconnect_if_lost();
+    if (depth_ > 0 && !pinned_[static_cast<std::size_t>(k)]) {
+      view->begin_snapshot();
+      pinned_[static_cast<std::size_t>(k)] = true;
+    }
+    return ShardSide{*view, view->conn()};
+  }
+
+  void begin_snapshot() override { ++depth_; }
+  void end_snapshot() override {  // never throws (see Reads::end_snapshot)
+    if (--depth_ != 0) return;
+    for (std::size_t k = 0; k < views_.size(); ++k)
+      if (pinned_[k]) {
+        views_[k]->end_snapshot();
+        pinned_[k] = false;
+      }
+  }
+
+  OpenRoomsView& open_rooms() override { return open_rooms_; }
+
+ private:
+  std::vector<std::string> dsns_;
+  std::vector<std::unique_ptr<ReadViewImpl>> views_;
+  std::vector<bool> pinned_;
+  int depth_ = 0;
+  RoutedOpenRooms open_rooms_;  // read-only here
+};
+
+// The transaction a job of a split store sees: writes go to its shard's batch transaction,
+// and only for rows of that shard (anything else is a bug of the caller: StorageError);
+// reads of its shard see the batch's writes, reads of other shards go to committer-owned
+// read connections (committed data).
+class RoutedTx final : public Routed<WriteTx> {
+ public:
+  RoutedTx(int shards, std::function<ShardSide(int)> other)
+      : shards_(shards), other_(std::move(other)), open_rooms_(*this, nullptr, 0) {}
+
+  RoutedTx& bind(int shard, WriteTxImpl& local) {
+    shard_ = shard;
+    local_ = &local;
+    open_rooms_.bind(&local.open_rooms(), shard);
+    return *this;
+  }
+
+  int shards() const override { return shards_; }
+  ShardSide side(int k) override {
+    if (k == shard_) return ShardSide{*local_, local_->conn()};
+    return other_(k);
+  }
+  int own_shard() const override { return shard_; }
+  int shard() const override { return shard_; }
+
+  void begin_snapshot() override {}  // already inside the batch transaction
+  void end_snapshot() override {}
+  OpenRoomsTx& open_rooms() override { return open_rooms_; }
+
+  Pos next_pos() override { return local_->next_pos(); }
+
+  UserId insert_user(const UserRecord& u, std::string_view password_hash) override {
+    return local_->insert_user(u, password_hash);
+  }
+  void update_profile(const UserRecord& u) override { mine("user", u.id.value).update_profile(u); }
+  void scrub_user(UserId user, Pos pos) override { mine("user", user.value).scrub_user(user, pos); }
+  DeviceId insert_device(const DeviceRecord& d, std::string_view token_hash) override {
+    return mine("device of user", d.user.value).insert_device(d, token_hash);
+  }
+  bool revoke_device(UserId user, DeviceId device) override {
+    return mine("device", device.value).revoke_device(user, device);
+  }
+  void touch_device(DeviceId device, TimeMs now) override {
+    mine("device", device.value).touch_device(device, now);
+  }
+  bool add_friend(UserId owner, UserId other, Pos pos, TimeMs now) override {
+    return mine("friend edge of user", owner.value).add_friend(owner, other, pos, now);
+  }
+  bool remove_friend(UserId owner, UserId other, Pos pos) override {
+    return mine("friend edge of user", owner.value).remove_friend(owner, other, pos);
+  }
+  // The edges of this shard's owners; owners elsewhere see the change through profile_pos.
+  void touch_friend_edges_to(UserId user, Pos pos) override { local_->touch_friend_edges_to(user, pos); }
+  ChatId insert_chat(const ChatRecord& c, std::optional<std::string_view> direct_key) override {
+    return local_->insert_chat(c, direct_key);
+  }
+  void update_chat_title(ChatId chat, std::string_view title) override {
+    mine("chat", chat.value).update_chat_title(chat, title);
+  }
+  void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at, Pos pos) override {
+    mine("chat", chat.value).update_chat_last(chat, last_seq, last_activity_at, pos);
+  }
+  void upsert_member(const MemberRecord& m) override { mine("member of chat", m.chat.value).upsert_member(m); }
+  void set_member_left(ChatId chat, UserId user, Pos pos) override {
+    mine("member of chat", chat.value).set_member_left(chat, user, pos);
+  }
+  void set_read_seq(ChatId chat, UserId user, Seq read_seq) override {
+    mine("member of chat", chat.value).set_read_seq(chat, user, read_seq);
+  }
+  void touch_members(ChatId chat, Pos pos) override { mine("members of chat", chat.value).touch_members(chat, pos); }
+  void insert_message(const MessageRecord& m) override { mine("message of chat", m.chat.value).insert_message(m); }
+  void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {
+    mine("message of chat", chat.value).mark_message_deleted(chat, seq, pos);
+  }
+  void set_message_hidden(ChatId chat, Seq seq, bool hidden, Pos pos) override {
+    mine("message of chat", chat.value).set_message_hidden(chat, seq, hidden, pos);
+  }
+
+ private:
+  WriteTxImpl& mine(const char* what, std::int64_t id) {
+    if (shard_of_id(id) != shard_)
+      throw StorageError(fmt::format("cross-shard write: {} {} (shard {}) in a transaction of shard {}",
+                                     what, id, shard_of_id(id), shard_));
+    return *local_;
+  }
+
+  int shards_;
+  std::function<ShardSide(int)> other_;
+  int shard_ = 0;
+  WriteTxImpl* local_ = nullptr;
+  RoutedOpenRooms open_rooms_;
+};
+
 // Distinguishes store instances in the per-thread reader cache (see the embedded store).
 std::atomic<std::uint64_t> g_store_generation{0};
 
 using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kMinBackoff{100};
+constexpr std::chrono::milliseconds kMaxBackoff{2000};
+
+// One database of the shard map, as the committer drives it.
+struct Shard {
+  int index = 0;
+  std::string dsn;
+  std::unique_ptr<Conn> writer;
+  std::unique_ptr<WriteTxImpl> tx;
+  Pos committed_pos = 0;
+  std::chrono::milliseconds backoff = kMinBackoff;
+  // (Several shards) while a lost shard waits for its backoff, its jobs fail at once rather
+  // than holding up the other shards' jobs.
+  Clock::time_point retry_at{};
+  // The committer's reads of this shard for transactions of other shards (opened on use).
+  std::unique_ptr<ReadViewImpl> reader;
+};
 
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(const PostgresOptions& options)
       : options_(options), generation_(++g_store_generation) {
-    {
-      Conn setup(options_.dsn);
-      migrate(setup);
+    dsns_.push_back(options_.dsn);
+    for (const auto& dsn : options_.more_shards) dsns_.push_back(dsn);
+    if (dsns_.size() > static_cast<std::size_t>(kMaxShards))
+      throw StorageError(fmt::format("postgres: {} shards, at most {}", dsns_.size(), kMaxShards));
+    for (std::size_t k = 0; k < dsns_.size(); ++k) {
+      Conn setup(dsns_[k]);
+      migrate(setup, static_cast<int>(k));
     }
-    writer_ = std::make_unique<Conn>(options_.dsn);
-    writer_->set_setup("SET synchronous_commit = on");
-    writer_->script("SET synchronous_commit = on");
-    {
-      auto r = writer_->query("SELECT value FROM meta WHERE key = 'pos'");
-      if (!r.next()) throw StorageError("postgres: meta.pos is missing");
-      committed_pos_ = r.int64(0);
+    shards_.resize(dsns_.size());
+    reasons_.assign(dsns_.size(), std::string());
+    for (std::size_t k = 0; k < dsns_.size(); ++k) {
+      Shard& sh = shards_[k];
+      sh.index = static_cast<int>(k);
+      sh.dsn = dsns_[k];
+      sh.writer = std::make_unique<Conn>(sh.dsn);
+      sh.writer->set_setup("SET synchronous_commit = on");
+      sh.writer->script("SET synchronous_commit = on");
+      {
+        auto r = sh.writer->query("SELECT value FROM meta WHERE key = 'pos'");
+        if (!r.next()) throw StorageError("postgres: meta.pos is missing");
+        sh.committed_pos = r.int64(0);
+      }
+      sh.writer->enter_pipeline();
+      sh.tx = std::make_unique<WriteTxImpl>(*sh.writer, sh.committed_pos);
     }
-    writer_->enter_pipeline();
-    tx_ = std::make_unique<WriteTxImpl>(*writer_, committed_pos_);
+    if (split())
+      routed_ = std::make_unique<RoutedTx>(static_cast<int>(shards_.size()),
+                                           [this](int k) { return committer_side(k); });
     committer_ = std::thread([this] { run_committer(); });
   }
 
@@ -550,20 +720,29 @@ class PostgresStore final : public Store {
   ReadView& reader() override {
     struct Cached {
       std::uint64_t generation = 0;
-      ReadViewImpl* view = nullptr;
+      ReadView* view = nullptr;
+      ReadViewImpl* single = nullptr;  // the view when the store is not split
     };
     thread_local Cached cached;
     if (cached.generation == generation_) {
-      cached.view->reconnect_if_lost();
+      if (cached.single) cached.single->reconnect_if_lost();
       return *cached.view;
     }
-    auto view = std::make_unique<ReadViewImpl>(std::make_unique<Conn>(options_.dsn));
-    ReadViewImpl* raw = view.get();
+    std::unique_ptr<ReadView> view;
+    ReadViewImpl* single = nullptr;
+    if (split()) {
+      view = std::make_unique<RoutedReadView>(dsns_);
+    } else {
+      auto impl = std::make_unique<ReadViewImpl>(std::make_unique<Conn>(options_.dsn));
+      single = impl.get();
+      view = std::move(impl);
+    }
+    ReadView* raw = view.get();
     {
       std::lock_guard lock(readers_mu_);
       readers_.push_back(std::move(view));
     }
-    cached = Cached{generation_, raw};
+    cached = Cached{generation_, raw, single};
     return *raw;
   }
 
@@ -594,32 +773,58 @@ class PostgresStore final : public Store {
 
   std::size_t queued() const override { return queued_.load(std::memory_order_relaxed); }
 
+  std::int64_t new_user_placement(std::string_view handle) const override {
+    if (!split()) return 0;
+    return first_id_of_shard(handle_shard(handle, static_cast<int>(dsns_.size())));
+  }
+
   std::string unavailable_reason() const override {
     std::lock_guard lock(reason_mu_);
-    return unavailable_reason_;
+    if (reasons_.size() == 1) return reasons_[0];
+    std::string out;
+    for (std::size_t k = 0; k < reasons_.size(); ++k) {
+      if (reasons_[k].empty()) continue;
+      if (!out.empty()) out += "; ";
+      out += fmt::format("shard {}: {}", k, reasons_[k]);
+    }
+    return out;
   }
 
  private:
-  void set_reason(std::string reason) {
+  bool split() const { return dsns_.size() > 1; }
+
+  void set_reason(const Shard& sh, std::string reason) {
     std::lock_guard lock(reason_mu_);
-    unavailable_reason_ = std::move(reason);
+    reasons_[static_cast<std::size_t>(sh.index)] = std::move(reason);
+  }
+
+  // The committer's reads of shard `k`, for a transaction of another shard.
+  ShardSide committer_side(int k) {
+    Shard& sh = shards_[static_cast<std::size_t>(k)];
+    if (!sh.reader)
+      sh.reader = std::make_unique<ReadViewImpl>(std::make_unique<Conn>(sh.dsn));
+    else
+      sh.reader->reconnect_if_lost();
+    return ShardSide{*sh.reader, sh.reader->conn()};
   }
 
   void run_committer() {
     std::vector<WriteJob> batch;
-    std::vector<Status> results;
+    std::vector<std::vector<WriteJob>> parts(shards_.size());
     for (;;) {
       batch.clear();
       {
         std::unique_lock lock(mu_);
         committer_idle_ = true;
-        // While idle, the connection is checked now and then so that readiness notices a
+        // While idle, the connections are checked now and then so that readiness notices a
         // lost database (and a lost connection is re-established) without waiting for a write.
         while (queue_.empty() && !stopping_) {
-          auto wait = writer_->broken() ? backoff_ : std::chrono::milliseconds(2000);
+          auto wait = std::chrono::milliseconds(2000);
+          for (const auto& sh : shards_)
+            if (sh.writer->broken()) wait = std::min(wait, sh.backoff);
           if (cv_.wait_for(lock, wait) == std::cv_status::timeout && queue_.empty() && !stopping_) {
             lock.unlock();
-            check_connection();
+            for (auto& sh : shards_) check_connection(sh);
             lock.lock();
           }
         }
@@ -632,49 +837,88 @@ class PostgresStore final : public Store {
         }
         queued_.store(queue_.size(), std::memory_order_relaxed);
       }
-      auto started = Clock::now();
-      Pos from = committed_pos_, to = committed_pos_;
-      bool committed = run_batch(batch, results, from, to);
-      double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-      if (hooks_.before_done) hooks_.before_done(0, from, to);
-      for (std::size_t i = 0; i < batch.size(); ++i)
-        if (batch[i].done) batch[i].done(results[i]);
-      if (hooks_.after_done) hooks_.after_done();
-      if (committed && hooks_.after_commit) hooks_.after_commit(batch.size(), seconds);
-      if (!committed && writer_->broken()) {
-        // Do not spin on a database that is down: the next batch waits for the backoff.
-        std::unique_lock lock(mu_);
-        cv_.wait_for(lock, backoff_, [&] { return stopping_; });
-        backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      if (!split()) {
+        commit_part(shards_[0], batch);
+        continue;
       }
+      // Each shard's jobs, in submission order, run as one transaction of that shard; the
+      // shards commit one after another (never holding two position locks at once).
+      for (auto& job : batch) {
+        // A placement beyond the map (an id no shard holds, say a client's made-up chat id)
+        // runs on shard 0, where its reads of that id find nothing and its writes of it
+        // are refused like any other cross-shard write.
+        int k = shard_of_id(job.placement);
+        if (job.placement < 0 || k >= static_cast<int>(shards_.size())) k = 0;
+        parts[static_cast<std::size_t>(k)].push_back(std::move(job));
+      }
+      for (std::size_t k = 0; k < shards_.size(); ++k) {
+        if (parts[k].empty()) continue;
+        commit_part(shards_[k], parts[k]);
+        parts[k].clear();
+      }
+    }
+  }
+
+  // Runs one shard's part of a batch, then its hooks and `done` callbacks.
+  void commit_part(Shard& sh, std::vector<WriteJob>& jobs) {
+    auto started = Clock::now();
+    // (Several shards) a lost shard still inside its backoff fails the part without trying.
+    bool backing_off = split() && sh.writer->broken() && started < sh.retry_at;
+    Pos from = sh.committed_pos, to = sh.committed_pos;
+    bool committed = run_batch(sh, jobs, results_, from, to);
+    double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (hooks_.before_done) hooks_.before_done(sh.index, from, to);
+    for (std::size_t i = 0; i < jobs.size(); ++i)
+      if (jobs[i].done) jobs[i].done(results_[i]);
+    if (hooks_.after_done) hooks_.after_done();
+    if (committed && hooks_.after_commit) hooks_.after_commit(jobs.size(), seconds);
+    if (!committed && sh.writer->broken()) {
+      if (split()) {
+        // The other shards go on; this one's jobs fail at once until its backoff passed.
+        if (backing_off) return;
+        sh.retry_at = Clock::now() + sh.backoff;
+        sh.backoff = std::min(sh.backoff * 2, kMaxBackoff);
+        return;
+      }
+      // Do not spin on a database that is down: the next batch waits for the backoff.
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, sh.backoff, [&] { return stopping_; });
+      sh.backoff = std::min(sh.backoff * 2, kMaxBackoff);
     }
   }
 
   // Reconnects a lost writer connection, or probes a live one. Never throws.
-  void check_connection() {
+  void check_connection(Shard& sh) {
     try {
-      if (writer_->broken()) {
-        writer_->reconnect();
+      if (sh.writer->broken()) {
+        sh.writer->reconnect();
       } else {
-        writer_->query("SELECT 1");
-        writer_->sync();
+        sh.writer->query("SELECT 1");
+        sh.writer->sync();
       }
-      backoff_ = kMinBackoff;
-      set_reason("");
+      sh.backoff = kMinBackoff;
+      sh.retry_at = {};
+      set_reason(sh, "");
     } catch (const StorageError& e) {
-      writer_->recover();
-      set_reason(fmt::format("database unreachable: {}", e.what()));
-      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      sh.writer->recover();
+      set_reason(sh, fmt::format("database unreachable: {}", e.what()));
+      sh.backoff = std::min(sh.backoff * 2, kMaxBackoff);
     }
   }
 
-  // Runs the batch in one transaction; returns whether it committed. `from` and `to` get
-  // the positions the batch committed, (from, to] (equal when it failed).
-  bool run_batch(std::vector<WriteJob>& batch, std::vector<Status>& results, Pos& from, Pos& to) {
+  // Runs the jobs in one transaction of the shard; returns whether it committed. `from` and
+  // `to` get the positions it committed, (from, to] (equal when it failed).
+  bool run_batch(Shard& sh, std::vector<WriteJob>& batch, std::vector<Status>& results, Pos& from, Pos& to) {
     results.assign(batch.size(), ok_status());
-    Conn& db = *writer_;
+    Conn& db = *sh.writer;
+    WriteTxImpl& local = *sh.tx;
     try {
-      if (db.broken()) db.reconnect();
+      if (db.broken()) {
+        if (split() && Clock::now() < sh.retry_at)
+          throw StorageError("postgres: the connection is lost; reconnecting after a backoff");
+        db.reconnect();
+      }
+      WriteTx& tx = split() ? static_cast<WriteTx&>(routed_->bind(sh.index, local)) : local;
       db.exec("BEGIN");
       Pos locked = 0;
       {
@@ -683,57 +927,58 @@ class PostgresStore final : public Store {
         if (!r.next()) throw StorageError("postgres: meta.pos is missing");
         locked = r.int64(0);
       }
-      if (locked != committed_pos_) {
+      if (locked != sh.committed_pos) {
         std::vector<ChatId> stale;
         {
-          auto r = db.query("SELECT id FROM chats WHERE pos > $1", Params().add(committed_pos_));
+          auto r = db.query("SELECT id FROM chats WHERE pos > $1", Params().add(sh.committed_pos));
           while (r.next()) stale.push_back(ChatId(r.int64(0)));
         }
-        committed_pos_ = locked;
-        tx_->reset_pos(locked);
+        sh.committed_pos = locked;
+        local.reset_pos(locked);
         if (hooks_.forget_chats) hooks_.forget_chats(stale);
       }
       for (std::size_t i = 0; i < batch.size(); ++i) {
         db.exec("SAVEPOINT job");
         // A returned error fails only this job; an exception (storage failure or bug)
         // aborts the whole batch below, so no half-applied job can ever commit.
-        Status status = batch[i].apply(*tx_);
+        Status status = batch[i].apply(tx);
         if (!status.ok()) db.exec("ROLLBACK TO SAVEPOINT job");
         db.exec("RELEASE SAVEPOINT job");
         results[i] = std::move(status);
       }
-      if (hooks_.before_commit) hooks_.before_commit(*tx_);
-      tx_->persist_pos();
+      if (hooks_.before_commit) hooks_.before_commit(tx);
+      local.persist_pos();
       db.exec("COMMIT");
       db.sync();
       from = locked;
-      to = committed_pos_ = tx_->last_pos();
-      backoff_ = kMinBackoff;
-      set_reason("");
+      to = sh.committed_pos = local.last_pos();
+      sh.backoff = kMinBackoff;
+      sh.retry_at = {};
+      set_reason(sh, "");
       return true;
     } catch (const std::exception& e) {
-      spdlog::error("batch of {} writes failed to commit: {}", batch.size(), e.what());
+      if (split())
+        spdlog::error("batch of {} writes on shard {} failed to commit: {}", batch.size(), sh.index, e.what());
+      else
+        spdlog::error("batch of {} writes failed to commit: {}", batch.size(), e.what());
       db.recover();
       // Whatever this batch handed out was not persisted (if its COMMIT's outcome is unknown,
       // the next batch finds meta.pos moved and forgets the chats as another node's).
-      tx_->reset_pos(committed_pos_);
-      from = to = committed_pos_;
+      local.reset_pos(sh.committed_pos);
+      from = to = sh.committed_pos;
       for (auto& r : results) r = make_error(ErrorCode::kUnavailable, "storage error; retry");
-      if (db.broken()) set_reason(fmt::format("database unreachable: {}", e.what()));
+      if (db.broken()) set_reason(sh, fmt::format("database unreachable: {}", e.what()));
       if (hooks_.after_abort) hooks_.after_abort();
       return false;
     }
   }
 
-  static constexpr std::chrono::milliseconds kMinBackoff{100};
-  static constexpr std::chrono::milliseconds kMaxBackoff{2000};
-
   PostgresOptions options_;
+  std::vector<std::string> dsns_;  // the shard map: shard k is dsns_[k]
   std::uint64_t generation_;
-  std::unique_ptr<Conn> writer_;
-  std::unique_ptr<WriteTxImpl> tx_;
-  Pos committed_pos_ = 0;  // committer thread only
-  std::chrono::milliseconds backoff_ = kMinBackoff;  // committer thread only
+  std::vector<Shard> shards_;           // committer thread only (after construction)
+  std::unique_ptr<RoutedTx> routed_;    // split stores only; committer thread only
+  std::vector<Status> results_;         // committer thread only
   CommitHooks hooks_;
 
   std::mutex mu_;
@@ -745,7 +990,7 @@ class PostgresStore final : public Store {
   std::thread committer_;
 
   mutable std::mutex reason_mu_;
-  std::string unavailable_reason_;  // GUARDED_BY(reason_mu_)
+  std::vector<std::string> reasons_;  // per shard; GUARDED_BY(reason_mu_)
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ReadView>> readers_;  // GUARDED_BY(readers_mu_)

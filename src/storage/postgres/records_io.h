@@ -6,12 +6,25 @@
 
 namespace modu::pg {
 
+#define MODU_PG_USER_COLS "id, handle, display_name, status_message, avatar, created_at, profile_pos"
 #define MODU_PG_CHAT_COLS "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at"
 #define MODU_PG_MEMBER_COLS                                                                 \
   "m.chat_id, m.user_id, m.role, m.joined_seq, m.read_seq, m.active, m.pos, m.public_id, " \
   "m.nickname, m.room_avatar, m.permissions, m.joined_at"
 
 inline constexpr int kChatCols = 7;  // columns of MODU_PG_CHAT_COLS
+
+inline UserRecord read_user(const Rows& r, int c = 0) {
+  UserRecord u;
+  u.id = UserId(r.int64(c));
+  u.handle = r.text(c + 1);
+  u.display_name = r.text(c + 2);
+  u.status_message = r.text(c + 3);
+  u.avatar = r.text(c + 4);
+  u.created_at = r.int64(c + 5);
+  u.profile_pos = r.int64(c + 6);
+  return u;
+}
 
 inline ChatRecord read_chat(const Rows& r, int c = 0) {
   ChatRecord chat;

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace modu::pg {
 namespace {
@@ -222,7 +225,65 @@ constexpr std::int64_t kMigrationLock = 0x6d6f64755f6d6967;  // "modu_mig"
 
 int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
 
-void migrate(Conn& conn) {
+namespace {
+
+// Records the database's number in the shard map (meta 'shard') the first time, refuses it
+// as any other number later, and makes every id sequence of shard k > 0 start at
+// first_id_of_shard(k), so that each id says which shard holds its row (ids.h). Shard 0
+// keeps plain counts: a database from before the shard map is shard 0 unchanged.
+void check_shard(Conn& conn, int shard) {
+  std::string name;
+  {
+    auto r = conn.query("SELECT current_database()::text");
+    if (r.next()) name = r.text(0);
+  }
+  conn.script("BEGIN");
+  try {
+    std::optional<std::int64_t> recorded;
+    {
+      auto r = conn.query("SELECT value FROM meta WHERE key = 'shard'");
+      if (r.next()) recorded = r.int64(0);
+    }
+    if (recorded && *recorded != shard)
+      throw StorageError(fmt::format("database {} is shard {} of the map, not shard {}", name,
+                                     *recorded, shard));
+    if (!recorded && shard > 0) {
+      auto r = conn.query(
+          "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM chats) + "
+          "(SELECT count(*) FROM devices)");
+      if (r.next() && r.int64(0) > 0)
+        throw StorageError(fmt::format(
+            "database {} holds data but no shard number: a database from before the shard map "
+            "can only be shard 0, not shard {}",
+            name, shard));
+    }
+    if (shard > 0) {
+      // Every sequence of the schema (identity and serial columns alike) that was never used
+      // and still starts below the shard's range: fresh tables (and those of later migrations).
+      std::int64_t first = first_id_of_shard(shard);
+      std::vector<std::string> sequences;
+      {
+        auto r = conn.query(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND start_value < $1 AND last_value IS NULL",
+            Params().add(first));
+        while (r.next()) sequences.push_back(r.text(0));
+      }
+      for (const auto& sequence : sequences)
+        conn.script(fmt::format("ALTER SEQUENCE {} START WITH {} RESTART", sequence, first));
+    }
+    if (!recorded)
+      conn.exec("INSERT INTO meta(key, value) VALUES ('shard', $1)", Params().add(shard));
+    conn.script("COMMIT");
+  } catch (...) {
+    conn.recover();
+    throw;
+  }
+}
+
+}  // namespace
+
+void migrate(Conn& conn, int shard) {
   conn.query("SELECT pg_advisory_lock($1)", Params().add(kMigrationLock));
   try {
     conn.script("CREATE TABLE IF NOT EXISTS schema_version (version bigint NOT NULL)");
@@ -247,6 +308,7 @@ void migrate(Conn& conn) {
         throw;
       }
     }
+    check_shard(conn, shard);
   } catch (...) {
     try {
       conn.query("SELECT pg_advisory_unlock($1)", Params().add(kMigrationLock));

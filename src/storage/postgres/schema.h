@@ -12,6 +12,10 @@ int latest_schema_version();
 // recorded in the `schema_version` table. Runs under a session advisory lock, so several
 // nodes starting together migrate once. Refuses (StorageError) a database written by a
 // newer build. `conn` must not be in pipeline mode.
-void migrate(Conn& conn);
+//
+// `shard` is the database's number in the shard map (store.h): recorded the first time,
+// refused as any other number later (StorageError). On a fresh shard k > 0 every id sequence
+// starts at first_id_of_shard(k).
+void migrate(Conn& conn, int shard = 0);
 
 }  // namespace modu::pg
