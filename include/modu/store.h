@@ -201,6 +201,12 @@ class WriteTx : public ReadView {
   OpenRoomsTx& open_rooms() override = 0;
 };
 
+// A message's idempotency key: its sender and the client's id for it.
+struct ClientKey {
+  UserId sender;
+  std::string client_id;
+};
+
 struct WriteJob {
   // Runs on the committer thread inside the batch transaction, in its own savepoint.
   // A returned error rolls back the savepoint and fails only this job; it must be
@@ -213,6 +219,12 @@ struct WriteJob {
   // Any id (user, chat, device, or a `Store::new_user_placement`) on the shard this job
   // writes to; 0 is shard 0. Writing a row of another shard is a bug (StorageError).
   std::int64_t placement = 0;
+  // The key the job will look up with `message_by_client_id`, if any (a send). A store may
+  // read the keys of a whole batch in one statement before the batch takes its position
+  // lock, instead of one round trip per job while holding it. A message with the key stored
+  // by another writer in between still cannot be stored twice (the key is unique): the
+  // batch then fails with `unavailable`, and the retry finds the message.
+  std::optional<ClientKey> client_key;
 };
 
 // Hooks the owner of committer-thread state registers with the store.

@@ -12,7 +12,8 @@ void Effects::deliver(Hub& hub, Metrics& metrics) const {
   if (messages_stored_) metrics.messages_stored.fetch_add(messages_stored_, std::memory_order_relaxed);
 }
 
-void submit_write(Services& services, Reply reply, Placement placement, WriteFn apply, AfterFn after) {
+void submit_write(Services& services, Reply reply, Placement placement, WriteFn apply, AfterFn after,
+                  std::optional<ClientKey> client_key) {
   struct State {
     Effects effects;
     std::string result;
@@ -36,6 +37,7 @@ void submit_write(Services& services, Reply reply, Placement placement, WriteFn 
             if (after) after(reply, state->result); else reply.ok(state->result);
           },
       .placement = placement.id,
+      .client_key = std::move(client_key),
   });
 }
 

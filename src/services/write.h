@@ -61,7 +61,8 @@ using WriteFn = std::function<Result<std::string>(WriteTx&, Effects&)>;
 // After the commit, publishes the effects, then answers with the result, or hands the
 // result to `after` (which must answer) when given.
 using AfterFn = std::function<void(const Reply&, const std::string& result)>;
+// `client_key`: the idempotency key `apply` looks up, for a send (WriteJob::client_key).
 void submit_write(Services& services, Reply reply, Placement placement, WriteFn apply,
-                  AfterFn after = nullptr);
+                  AfterFn after = nullptr, std::optional<ClientKey> client_key = std::nullopt);
 
 }  // namespace modu

@@ -615,6 +615,49 @@ TEST_P(StoreMessagesTest, MessageByClientIdIsPerSender) {
   EXPECT_EQ(r.message_by_client_id(sender_, "c2")->seq, 2);
 }
 
+// A batch's idempotency keys may be read up front (WriteJob::client_key): a key stored
+// before the batch is found, one stored by an earlier job of the same batch too, and a new
+// one is absent.
+TEST_P(StoreMessagesTest, ClientKeysOfABatchAreFoundWhateverWroteThem) {
+  make_chat(3);
+  auto expect = [](bool ok, const char* what) { return ok ? ok_status() : Status(make_error(ErrorCode::kInternal, what)); };
+  std::promise<Status> first, second, earlier, fresh;
+  Gate gate;
+  store_->submit(gate.job());
+  gate.wait_entered();
+  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
+                            if (tx.message_by_client_id(sender_, "k1")) return expect(false, "k1 found before it was stored");
+                            tx.insert_message(MessageRecord{.chat = chat_, .seq = 4, .client_id = "k1", .sender = sender_, .text = "k"});
+                            tx.update_chat_last(chat_, 4, 2000, 0);
+                            return ok_status();
+                          },
+                          .done = fulfil(first),
+                          .client_key = ClientKey{sender_, "k1"}});
+  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
+                            auto m = tx.message_by_client_id(sender_, "k1");
+                            return expect(m && m->seq == 4, "k1 stored by the batch's first job not found");
+                          },
+                          .done = fulfil(second),
+                          .client_key = ClientKey{sender_, "k1"}});
+  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
+                            auto m = tx.message_by_client_id(sender_, "c2");
+                            return expect(m && m->seq == 2, "c2 stored before the batch not found");
+                          },
+                          .done = fulfil(earlier),
+                          .client_key = ClientKey{sender_, "c2"}});
+  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
+                            return expect(!tx.message_by_client_id(sender_, "never"), "a key never stored was found");
+                          },
+                          .done = fulfil(fresh),
+                          .client_key = ClientKey{sender_, "never"}});
+  gate.release();
+  for (auto* p : {&first, &second, &earlier, &fresh}) {
+    Status s = p->get_future().get();
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+  }
+  EXPECT_EQ(store_->reader().message_by_client_id(sender_, "k1")->seq, 4);
+}
+
 TEST_P(StoreMessagesTest, DuplicateClientIdOfTheSameSenderIsRefusedByTheStore) {
   make_chat(3);
   Status s = run_job(*store_, [&](WriteTx& tx) {

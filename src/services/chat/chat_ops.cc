@@ -201,6 +201,7 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
   if (client_id.front() == '~')
     return call.reply.fail(ErrorCode::kBadRequest, "client_id must not start with '~'");
   UserId me = call.conn.user;
+  std::string key_client_id = client_id;  // the lambda takes the original
   submit_write(services, call.reply, chat_id,
                [&engine, me, chat_id, client_id = std::move(client_id), text = std::move(text),
                 reply_to](WriteTx& tx, Effects& fx) -> Result<std::string> {
@@ -232,7 +233,7 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
     fx.publish(chat->member_ids, share(event_frame("message.new", pos, json, tx.shard())));
     fx.count_stored_message();
     return json;
-  });
+  }, nullptr, ClientKey{me, key_client_id});
 }
 
 void messages_read(Call& call, Services& services, ChatEngine& engine) {

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 #include "modu/store.h"
 #include "storage/postgres/open_rooms_store.h"
@@ -487,7 +488,34 @@ class WriteTxImpl final : public Reads<WriteTx> {
              Params().add(pos).add(chat.value));
   }
 
+  // Idempotency keys the batch read up front and found absent (WriteJob::client_key): their
+  // lookups need no round trip while the batch holds the position lock. Cleared per batch.
+  void prefetch_client_keys(const std::vector<WriteJob>& jobs) {
+    absent_keys_.clear();
+    std::vector<std::int64_t> senders;
+    std::vector<std::string> ids;
+    for (const auto& job : jobs)
+      if (job.client_key) {
+        senders.push_back(job.client_key->sender.value);
+        ids.push_back(job.client_key->client_id);
+      }
+    if (senders.empty()) return;
+    for (std::size_t i = 0; i < senders.size(); ++i) absent_keys_.insert(key_of(UserId(senders[i]), ids[i]));
+    auto r = db_.query(
+        "SELECT sender_id, client_id FROM messages WHERE (sender_id, client_id) IN "
+        "(SELECT * FROM unnest($1::bigint[], $2::text[]))",
+        Params().add_int_array(senders).add_text_array(ids));
+    while (r.next()) absent_keys_.erase(key_of(UserId(r.int64(0)), r.text(1)));
+  }
+  void forget_prefetched_keys() { absent_keys_.clear(); }
+
+  std::optional<MessageRecord> message_by_client_id(UserId sender, std::string_view client_id) override {
+    if (!absent_keys_.empty() && absent_keys_.count(key_of(sender, client_id))) return std::nullopt;
+    return Reads::message_by_client_id(sender, client_id);
+  }
+
   void insert_message(const MessageRecord& m) override {
+    if (!absent_keys_.empty()) absent_keys_.erase(key_of(m.sender, m.client_id));  // present now
     db_.exec(
         "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, "
         "created_at, deleted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
@@ -517,6 +545,13 @@ class WriteTxImpl final : public Reads<WriteTx> {
   void persist_pos() { db_.exec("UPDATE meta SET value = $1 WHERE key = 'pos'", Params().add(pos_)); }
 
  private:
+  static std::string key_of(UserId sender, std::string_view client_id) {
+    std::string key = std::to_string(sender.value);
+    key.push_back('\0');  // client ids hold no NUL
+    key.append(client_id);
+    return key;
+  }
+  std::unordered_set<std::string> absent_keys_;
   Pos pos_;
   std::unique_ptr<OpenRoomsTx> open_rooms_;
 };
@@ -920,6 +955,8 @@ class PostgresStore final : public Store {
       }
       WriteTx& tx = split() ? static_cast<WriteTx&>(routed_->bind(sh.index, local)) : local;
       db.exec("BEGIN");
+      // Before the lock: the one read most jobs would otherwise make while holding it.
+      local.prefetch_client_keys(batch);
       Pos locked = 0;
       {
         // Serialises the batches of every node sharing the database (see the file comment).
@@ -950,6 +987,7 @@ class PostgresStore final : public Store {
       local.persist_pos();
       db.exec("COMMIT");
       db.sync();
+      local.forget_prefetched_keys();
       from = locked;
       to = sh.committed_pos = local.last_pos();
       sh.backoff = kMinBackoff;
@@ -962,6 +1000,7 @@ class PostgresStore final : public Store {
       else
         spdlog::error("batch of {} writes failed to commit: {}", batch.size(), e.what());
       db.recover();
+      local.forget_prefetched_keys();
       // Whatever this batch handed out was not persisted (if its COMMIT's outcome is unknown,
       // the next batch finds meta.pos moved and forgets the chats as another node's).
       local.reset_pos(sh.committed_pos);
