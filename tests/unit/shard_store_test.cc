@@ -1,8 +1,9 @@
 // The PostgreSQL store split into shards (store.h, "Shards"; ids.h): two databases of the
 // test instance as shards 0 and 1 of one store. Ids carry their shard, rows live where their
 // ids say and reads route there (or ask every shard and merge), each shard commits its own
-// part of a batch with its own positions, a cross-shard write is refused, friends span
-// shards, and a database refuses to serve as another shard number than it recorded.
+// part of a batch with its own positions (chaining across nodes), a failing, lost or
+// cross-shard-writing part fails only its own jobs, friends span shards, and a database
+// refuses to serve as another shard number than it recorded.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
