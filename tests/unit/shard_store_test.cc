@@ -1,11 +1,14 @@
 // The PostgreSQL store split into shards (store.h, "Shards"; ids.h): two databases of the
 // test instance as shards 0 and 1 of one store. Ids carry their shard, rows live where their
 // ids say and reads route there (or ask every shard and merge), each shard commits its own
-// part of a batch with its own positions, a cross-shard write is refused, friends span
-// shards, and a database refuses to serve as another shard number than it recorded.
+// part of a batch with its own positions (chaining across nodes), a failing, lost or
+// cross-shard-writing part fails only its own jobs, friends span shards, and a database
+// refuses to serve as another shard number than it recorded.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <atomic>
 #include <future>
 #include <map>
 #include <mutex>
@@ -539,6 +542,59 @@ TEST_F(PostgresShardStoreTest, ALostShardFailsOnlyItsJobsAndReconnects) {
   EXPECT_TRUE(again.ok());
   EXPECT_EQ(store_->unavailable_reason(), "");
   EXPECT_EQ(r.chat(c1)->title, "again");
+}
+
+TEST_F(PostgresShardStoreTest, BatchesOfSeveralNodesChainPerShard) {
+  static constexpr int kNodes = 2, kJobsPerNode = 200;
+  UserId owners[2] = {add_user(handle_on(0, "zero")), add_user(handle_on(1, "one"))};
+  std::vector<std::unique_ptr<Store>> nodes;
+  std::vector<std::unique_ptr<ShardHookLog>> logs;
+  for (int i = 0; i < kNodes; ++i) {
+    auto node = open_shards({a_.dsn(), b_.dsn()});
+    ASSERT_TRUE(node.ok());
+    nodes.push_back(std::move(node).value());
+    logs.push_back(std::make_unique<ShardHookLog>());
+    nodes.back()->set_hooks(logs.back()->hooks());
+  }
+  // Every job takes a position of its shard (alternating shards) and leaves a friend edge.
+  std::vector<std::thread> writers;
+  std::atomic<int> failed{0};
+  for (int n = 0; n < kNodes; ++n)
+    writers.emplace_back([&, n] {
+      std::vector<std::promise<Status>> outcomes(kJobsPerNode);
+      for (int j = 0; j < kJobsPerNode; ++j) {
+        UserId owner = owners[j % 2];
+        nodes[static_cast<std::size_t>(n)]->submit(
+            WriteJob{[owner, n, j](WriteTx& tx) {
+                       Pos pos = tx.next_pos();
+                       tx.add_friend(owner, UserId(1000 + n * kJobsPerNode + j), pos, pos);
+                       return ok_status();
+                     },
+                     test::fulfil(outcomes[static_cast<std::size_t>(j)]), owner.value});
+      }
+      for (auto& o : outcomes)
+        if (!o.get_future().get().ok()) failed.fetch_add(1);
+    });
+  for (auto& w : writers) w.join();
+  for (auto& node : nodes) node->stop();
+  EXPECT_EQ(failed.load(), 0);
+
+  for (int shard = 0; shard < 2; ++shard) {
+    std::vector<std::pair<Pos, Pos>> all;
+    for (auto& log : logs)
+      for (auto [k, from, to] : log->parts)
+        if (k == shard && from != to) all.emplace_back(from, to);
+    std::sort(all.begin(), all.end());
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(all.front().first, 0);
+    for (std::size_t i = 1; i < all.size(); ++i)
+      EXPECT_EQ(all[i].first, all[i - 1].second) << "shard " << shard << ": batch " << i << " does not chain";
+    EXPECT_EQ(all.back().second, kNodes * kJobsPerNode / 2);
+    EXPECT_EQ(store_->reader().current_pos(shard), kNodes * kJobsPerNode / 2);
+  }
+  EXPECT_EQ(pg_count(a_.dsn(), "SELECT count(*) FROM friends"), kNodes * kJobsPerNode / 2);
+  EXPECT_EQ(pg_count(b_.dsn(), "SELECT count(*) FROM friends"), kNodes * kJobsPerNode / 2);
+  EXPECT_TRUE(store_->reader().check_integrity().empty());
 }
 
 TEST_F(PostgresShardStoreTest, FriendChangesSpanShards) {
