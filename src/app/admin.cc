@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <future>
 #include <memory>
 
@@ -87,8 +88,11 @@ int list_users(const AdminOptions& o) {
   auto store = open_or_report(o);
   if (!store) return 1;
   auto users = store->reader().list_users(o.limit, UserId());
-  fmt::print("{:>8}  {:<32}  {}\n", "ID", "HANDLE", "DISPLAY NAME");
-  for (const auto& u : users) fmt::print("{:>8}  {:<32}  {}\n", u.id.value, u.handle, u.display_name);
+  // Ids of a store split into shards are large (ids.h): the column is as wide as the widest.
+  std::size_t width = 2;
+  for (const auto& u : users) width = std::max(width, std::to_string(u.id.value).size());
+  fmt::print("{:>{}}  {:<32}  {}\n", "ID", width, "HANDLE", "DISPLAY NAME");
+  for (const auto& u : users) fmt::print("{:>{}}  {:<32}  {}\n", u.id.value, width, u.handle, u.display_name);
   fmt::print("{} user(s)\n", users.size());
   return 0;
 }
@@ -124,7 +128,7 @@ void add_admin_commands(CLI::App& admin, int& exit_code) {
   admin.add_option("--store", o->store, "PostgreSQL URI (postgres://user@host:port/db) instead of --data")
       ->envname("MODU_STORE");
   admin.add_option("--shard", o->shards, "Another PostgreSQL URI: the next shard of --store (repeat in order)")
-      ->envname("MODU_SHARDS")->delimiter(' ');
+      ->envname("MODU_SHARDS")->delimiter(' ')->allow_extra_args(false);
   admin.require_subcommand(1);
 
   auto* users = admin.add_subcommand("users", "Manage user accounts");

@@ -28,7 +28,7 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("STORE"));
   app.add_option("--shard", c.shards,
                  "Another PostgreSQL URI as the next shard of the --store (repeat in order: shard 1, 2, ...)")
-      ->envname(env("SHARDS"))->delimiter(' ');
+      ->envname(env("SHARDS"))->delimiter(' ')->allow_extra_args(false);
   app.add_option("--web", c.net.web_root, "Directory of the built web client to serve at /")
       ->envname(env("WEB"));
   app.add_option("--threads", c.net.threads, "Event-loop threads (0 = one per core)")

@@ -127,5 +127,34 @@ TEST(FinishConfigTest, RefusesBadListenAddresses) {
   }
 }
 
+// The shard map: each --shard takes one URI (any argument may follow), in order;
+// shards need a PostgreSQL --store and must be PostgreSQL themselves.
+TEST(ServeFlagsTest, ShardsAreTakenOneUriEachInOrder) {
+  CLI::App app;
+  ServeConfig c;
+  add_serve_options(app, c);
+  std::string positional;
+  app.add_option("positional", positional);
+  std::vector<std::string> argv{"modu", "--store", "postgres://h/a", "--shard", "postgres://h/b",
+                                "--shard", "postgres://h/c", "next"};
+  std::vector<char*> raw;
+  for (auto& a : argv) raw.push_back(a.data());
+  ASSERT_NO_THROW(app.parse(static_cast<int>(raw.size()), raw.data()));
+  EXPECT_EQ(c.shards, (std::vector<std::string>{"postgres://h/b", "postgres://h/c"}));
+  EXPECT_EQ(positional, "next") << "the argument after the last shard was taken as a shard";
+  EXPECT_TRUE(finish_config(c).ok());
+
+  ServeConfig no_store;
+  no_store.shards = {"postgres://h/b"};
+  Status s = finish_config(no_store);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("--shard needs --store"), std::string::npos) << s.error().message;
+
+  ServeConfig not_pg;
+  not_pg.store = "postgres://h/a";
+  not_pg.shards = {"/var/lib/modu"};
+  EXPECT_FALSE(finish_config(not_pg).ok());
+}
+
 }  // namespace
 }  // namespace modu
