@@ -41,6 +41,17 @@ Config Config::parse(int argc, char** argv) {
     std::exit(argc < 2 ? 2 : 0);
   }
   c.scenario = argv[1];
+  c.command = "modu-bench";
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--quiet") continue;
+    if ((a == "--json" || a == "--label") && i + 1 < argc) {
+      ++i;
+      continue;
+    }
+    c.command += ' ';
+    c.command += a;
+  }
   if (c.scenario == "catchup") c.scenario = "catch-up";
   static const char* known[] = {"idle", "direct", "group", "reconnect", "catch-up", "history"};
   bool ok = false;

@@ -52,6 +52,7 @@ struct Config {
   std::string json;       // write the report as JSON here
   std::string run_id;     // prefix of account handles (random by default)
   std::string label;      // name of the server in reports (default: the driver)
+  std::string command;    // the command line that reproduces the run (argv without --json/--quiet/--label)
 
   /// Parses argv; on error prints usage and exits with 2.
   static Config parse(int argc, char** argv);

@@ -172,6 +172,7 @@ std::string Report::to_json() const {
   const Config& c = *cfg;
   std::ostringstream o;
   o << "{\"tool\":\"modu-bench\",\"scenario\":" << json_string(c.scenario) << ",\"driver\":" << json_string(c.driver) << ",\"label\":" << json_string(c.label)
+    << ",\"command\":" << json_string(c.command)
     << ",\"pass\":" << (pass() ? "true" : "false") << ",\"failures\":[";
   for (size_t i = 0; i < failures.size(); ++i) o << (i ? "," : "") << json_string(failures[i]);
   o << "],\"config\":{\"conns\":" << c.conns << ",\"users\":" << c.users << ",\"rooms\":" << c.rooms << ",\"members\":" << c.members

@@ -20,6 +20,7 @@ void Hub::begin_batch(int shard, Pos from, Pos to) {
 
 void Hub::end_batch() {
   batching_ = nullptr;
+  fill_merged_frames();
   for (std::size_t i = 0; i < loops_.size(); ++i) {
     if (pending_[i].empty()) continue;
     boost::asio::post(*loops_[i], [this, i, items = std::move(pending_[i])] {
@@ -51,6 +52,46 @@ void Hub::broadcast(SharedFrame frame) {
         for (Connection* c : conns) c->send(frame);
     });
   }
+}
+
+void Hub::publish_merged(MergeKey key, std::shared_ptr<const std::vector<UserId>> users,
+                         std::shared_ptr<const Mergeable> part) {
+  if (batching_ != this) return publish(std::move(users), part->merged_frame({part}));
+  Merging& m = merging_[key];
+  // Withdraw the earlier parts' slots (a withdrawn slot has no frame and is skipped).
+  for (std::size_t i = 0; i < m.slots.size(); ++i) {
+    if (sink_) batch_events_[m.slots[i]].frame = nullptr;
+    else pending_[i][m.slots[i]].frame = nullptr;
+  }
+  m.slots.clear();
+  m.parts.push_back(std::move(part));
+  if (sink_) {
+    m.slots.push_back(batch_events_.size());
+    batch_events_.push_back(Event{std::move(users), nullptr, DeviceId()});
+    return;
+  }
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    m.slots.push_back(pending_[i].size());
+    pending_[i].push_back(Delivery{users, nullptr, nullptr, DeviceId()});
+  }
+}
+
+void Hub::fill_merged_frames() {
+  if (merging_.empty()) return;
+  bool withdrew = false;
+  for (auto& [key, m] : merging_) {
+    withdrew |= m.parts.size() > 1;
+    SharedFrame frame = m.parts.back()->merged_frame(m.parts);
+    for (std::size_t i = 0; i < m.slots.size(); ++i) {
+      if (sink_) batch_events_[m.slots[i]].frame = frame;
+      else pending_[i][m.slots[i]].frame = frame;
+    }
+  }
+  merging_.clear();
+  if (!withdrew) return;
+  auto withdrawn = [](const auto& d) { return !d.frame; };
+  std::erase_if(batch_events_, withdrawn);
+  for (auto& p : pending_) std::erase_if(p, withdrawn);
 }
 
 void Hub::deliver(std::size_t loop, const Delivery& d) {

@@ -36,6 +36,27 @@ class Hub {
   // Sends `notice` to the device's connections and closes them.
   void disconnect_device(UserId user, DeviceId device, SharedFrame notice);
 
+  // An event that later events of the same key may absorb (read receipts: one frame per
+  // chat per batch instead of one per read). Outside a batch it is sent at once, alone.
+  class Mergeable {
+   public:
+    virtual ~Mergeable() = default;
+    // The frame that stands for `parts` (in publish order; `*this` is the last of them).
+    virtual SharedFrame merged_frame(const std::vector<std::shared_ptr<const Mergeable>>& parts) const = 0;
+  };
+  struct MergeKey {
+    int kind;          // what the parts are (one number per kind of Mergeable)
+    std::int64_t id;   // which of them merge (for read receipts, the chat)
+    bool operator==(const MergeKey&) const = default;
+  };
+  // Within a batch, every earlier part published under `key` is withdrawn and one frame built
+  // from all parts goes out at this part's place in the order, to `users` (the last part's
+  // audience). Events reach a connection in position order, and the merged frame carries the
+  // last part's position: a device that misses it has not passed that position either, and
+  // catches up by sync.
+  void publish_merged(MergeKey key, std::shared_ptr<const std::vector<UserId>> users,
+                      std::shared_ptr<const Mergeable> part);
+
   // Batching, for the thread that produces many frames at once (the store's committer):
   // between begin_batch and end_batch, frames published *from that thread* are collected
   // and then handed to each loop in one task, instead of one task (and possibly one wake-up)
@@ -80,6 +101,19 @@ class Hub {
   std::vector<std::vector<Delivery>> pending_;  // per loop; only the batching thread
   BatchSink sink_;
   std::vector<Event> batch_events_;  // with a sink; only the batching thread
+
+  // The batch's mergeable parts by key, and where the frame standing for them will go.
+  struct MergeKeyHash {
+    std::size_t operator()(const MergeKey& k) const noexcept {
+      return std::hash<std::int64_t>()(k.id) * 31 + std::size_t(k.kind);
+    }
+  };
+  struct Merging {
+    std::vector<std::shared_ptr<const Mergeable>> parts;
+    std::vector<std::size_t> slots;  // per loop, or one slot in batch_events_ with a sink
+  };
+  std::unordered_map<MergeKey, Merging, MergeKeyHash> merging_;  // only the batching thread
+  void fill_merged_frames();
   int batch_shard_ = 0;
   Pos batch_from_ = 0, batch_to_ = 0;
   static thread_local Hub* batching_;         // the hub this thread is batching for

@@ -4,7 +4,9 @@ namespace modu {
 
 void Effects::deliver(Hub& hub, Metrics& metrics) const {
   for (const auto& e : events_) {
-    if (e.disconnect_device)
+    if (e.part)
+      hub.publish_merged(e.merge_key, e.to, e.part);
+    else if (e.disconnect_device)
       hub.disconnect_device((*e.to)[0], e.disconnect_device, e.frame);
     else
       hub.publish(e.to, e.frame);

@@ -23,6 +23,11 @@ class Effects {
   void publish(UserId to, SharedFrame frame) {
     publish(std::make_shared<const std::vector<UserId>>(1, to), std::move(frame));
   }
+  // An event that later ones of the same key in the batch absorb (Hub::publish_merged).
+  void publish_merged(Hub::MergeKey key, std::shared_ptr<const std::vector<UserId>> to,
+                      std::shared_ptr<const Hub::Mergeable> part) {
+    events_.push_back(Event{std::move(to), nullptr, DeviceId(), key, std::move(part)});
+  }
   // Sends `notice` to the device's connections and closes them.
   void disconnect(UserId user, DeviceId device, SharedFrame notice) {
     events_.push_back(Event{std::make_shared<const std::vector<UserId>>(1, user), std::move(notice), device});
@@ -37,6 +42,8 @@ class Effects {
     std::shared_ptr<const std::vector<UserId>> to;
     SharedFrame frame;
     DeviceId disconnect_device;  // set: close that device's connections after the frame
+    Hub::MergeKey merge_key{};
+    std::shared_ptr<const Hub::Mergeable> part;  // set: a mergeable event instead of `frame`
   };
   std::vector<Event> events_;
   int messages_stored_ = 0;

@@ -227,9 +227,9 @@ TEST_P(ClusterTest, ReadPointersAndSyncAgreeAcrossNodes) {
   // Bob reads on node 1; Alice on node 0 sees the "1" go away.
   b.ok("messages.read", JsonObj().set("chat_id", chat_id).set("seq", 5));
   auto read = a.expect_event_matching("chat.read", [&](const JsonRef& e) {
-    return e["data"]["user_id"].i64() == bob.user_id;
+    return e["data"]["reads"][0]["user_id"].i64() == bob.user_id;
   }, 10s);
-  EXPECT_EQ(read["data"]["read_seq"].i64(), 5);
+  EXPECT_EQ(read["data"]["reads"][0]["read_seq"].i64(), 5);
   auto history = a.ok("messages.history", JsonObj().set("chat_id", chat_id));
   for (const auto& m : history["messages"].items()) EXPECT_EQ(m["unread"].i64(), 0);
 

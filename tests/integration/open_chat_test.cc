@@ -1892,7 +1892,7 @@ TEST_F(OpenChatIdentityTest, NicknameMembersNeverRevealTheirAccount) {
   EXPECT_EQ(hello["sender_id"].i64(), smid);
   std::int64_t watcher_seq = send_text(*watcher, room, "반가워요")["seq"].i64();
   secret->ok("messages.read", JsonObj().set("chat_id", room).set("seq", watcher_seq));
-  watcher->expect_event_matching("chat.read", [&](const JsonRef& e) { return e["data"]["user_id"].i64() == smid; });
+  watcher->expect_event_matching("chat.read", [&](const JsonRef& e) { return e["data"]["reads"][0]["user_id"].i64() == smid; });
   secret->ok("profile.update", JsonObj().set("status_message", secret_name + " 상태"));
   for (Session* s : {&owner, &watcher, &other, &candid}) {
     JsonRef c = get_chat(**s, room);

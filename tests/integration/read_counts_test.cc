@@ -24,13 +24,14 @@ struct ReadModel {
   std::map<std::int64_t, std::int64_t> read_pointer;  // user_id -> read_seq
 
   void apply(const JsonRef& chat_read_event) {
-    JsonRef data = chat_read_event["data"];
-    std::int64_t user = data["user_id"].i64();
-    std::int64_t to = data["read_seq"].i64();
-    std::int64_t from = read_pointer[user];
-    for (auto& [seq, count] : unread)
-      if (seq > from && seq <= to) --count;
-    if (to > from) read_pointer[user] = to;
+    for (const JsonRef& read : chat_read_event["data"]["reads"].items()) {
+      std::int64_t user = read["user_id"].i64();
+      std::int64_t to = read["read_seq"].i64();
+      std::int64_t from = read_pointer[user];
+      for (auto& [seq, count] : unread)
+        if (seq > from && seq <= to) --count;
+      if (to > from) read_pointer[user] = to;
+    }
   }
 };
 
@@ -68,7 +69,8 @@ TEST_F(ReadCountsTest, TwoMembersWithTwoDevicesEachSeeCountsUpdateLive) {
   auto expect_chat_read_everywhere = [&](std::int64_t user_id, std::int64_t read_seq) {
     for (Client* device : all_devices) {
       JsonRef ev = device->expect_event_matching("chat.read", [&](const JsonRef& e) {
-        return e["data"]["user_id"].i64() == user_id && e["data"]["read_seq"].i64() == read_seq;
+        return e["data"]["reads"].size() == 1 && e["data"]["reads"][0]["user_id"].i64() == user_id &&
+               e["data"]["reads"][0]["read_seq"].i64() == read_seq;
       });
       EXPECT_EQ(ev["data"]["chat_id"].i64(), chat);
       EXPECT_TRUE(ev["pos"].is_int()) << ev.dump();
@@ -118,8 +120,9 @@ TEST_F(ReadCountsTest, DirectChatSenderNeverCounts) {
   bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", m["seq"].i64()));
   JsonRef ev = alice->expect_event("chat.read");
   EXPECT_EQ(ev["data"]["chat_id"].i64(), chat);
-  EXPECT_EQ(ev["data"]["user_id"].i64(), bob.id());
-  EXPECT_EQ(ev["data"]["read_seq"].i64(), m["seq"].i64());
+  ASSERT_EQ(ev["data"]["reads"].size(), 1u) << ev.dump();
+  EXPECT_EQ(ev["data"]["reads"][0]["user_id"].i64(), bob.id());
+  EXPECT_EQ(ev["data"]["reads"][0]["read_seq"].i64(), m["seq"].i64());
   EXPECT_EQ(history_after(*alice, chat, m["seq"].i64() - 1).at(0)["unread"].i64(), 0);
   EXPECT_EQ(get_chat(*bob, chat)["unread_count"].i64(), 0);
 }
@@ -136,7 +139,7 @@ TEST_F(ReadCountsTest, SendingAndBackwardReadsSendNoChatRead) {
   EXPECT_FALSE(bob->next_event("chat.read", 300ms).has_value());
 
   bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", s2));
-  EXPECT_EQ(alice->expect_event("chat.read")["data"]["read_seq"].i64(), s2);
+  EXPECT_EQ(alice->expect_event("chat.read")["data"]["reads"][0]["read_seq"].i64(), s2);
   // At or below the pointer: nothing changes, nothing is sent.
   EXPECT_EQ(bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", s1))["read_seq"].i64(), s2);
   EXPECT_EQ(bob->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", s2))["read_seq"].i64(), s2);
@@ -190,6 +193,58 @@ TEST_F(ReadCountsTest, LateJoinerDoesNotCountForOlderMessages) {
   JsonRef fresh = send_text(*alice, chat, "new news");
   EXPECT_EQ(fresh["unread"].i64(), 2);
   EXPECT_EQ(get_chat(*dave, chat)["unread_count"].i64(), dave_unread + 1);
+}
+
+// Reads committed in one batch reach members as one chat.read listing them all (KakaoTalk's
+// big rooms: a burst of reads must not cost every member one frame per reader). Whatever
+// the batching, every receipt arrives exactly once, in position order, and the counts add up.
+TEST_F(ReadCountsTest, ABurstOfReadsArrivesOnceEachPossiblyMerged) {
+  auto owner = new_user("owner");
+  std::vector<Session> readers;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 12; ++i) {
+    readers.push_back(new_user("reader" + std::to_string(i)));
+    ids.push_back(readers.back().id());
+  }
+  std::int64_t chat = create_group(*owner, "burst", ids)["chat_id"].i64();
+  std::int64_t last = 0;
+  ReadModel model;
+  for (int i = 0; i < 3; ++i) {
+    JsonRef m = send_text(*owner, chat, "m" + std::to_string(i));
+    last = m["seq"].i64();
+    model.unread[last] = m["unread"].i64();
+    EXPECT_EQ(model.unread[last], 12);
+  }
+  for (auto& r : readers) r->expect_event_matching("message.new", [&](const JsonRef& e) { return e["data"]["message"]["seq"].i64() == last; });
+  owner->clear_events();
+
+  // Every reader marks read at once, without waiting for the others.
+  std::vector<std::int64_t> requests;
+  for (auto& r : readers) requests.push_back(r->send_request("messages.read", JsonObj().set("chat_id", chat).set("seq", last)));
+  for (std::size_t i = 0; i < readers.size(); ++i) EXPECT_EQ(readers[i]->wait_response(requests[i]).result()["read_seq"].i64(), last);
+
+  std::map<std::int64_t, int> receipts;  // reader -> how many times its receipt arrived
+  std::int64_t previous_pos = 0;
+  int events = 0;
+  while (receipts.size() < readers.size()) {
+    auto ev = owner->next_event("chat.read", 5s);
+    ASSERT_TRUE(ev.has_value()) << "receipts seen: " << receipts.size() << " of " << readers.size();
+    ++events;
+    EXPECT_EQ((*ev)["data"]["chat_id"].i64(), chat);
+    EXPECT_GT((*ev)["pos"].i64(), previous_pos) << "events reach a connection in position order";
+    previous_pos = (*ev)["pos"].i64();
+    ASSERT_GE((*ev)["data"]["reads"].size(), 1u);
+    for (const JsonRef& read : (*ev)["data"]["reads"].items()) {
+      EXPECT_EQ(read["read_seq"].i64(), last);
+      ++receipts[read["user_id"].i64()];
+    }
+    model.apply(*ev);
+  }
+  for (std::int64_t id : ids) EXPECT_EQ(receipts[id], 1) << "reader " << id;
+  EXPECT_FALSE(owner->next_event("chat.read", 300ms).has_value()) << "nothing is sent twice";
+  for (auto& [seq, count] : model.unread) EXPECT_EQ(count, 0) << "seq " << seq;
+  for (auto& [seq, count] : served_unread(*owner, chat, last - 3)) EXPECT_EQ(count, 0) << "seq " << seq;
+  RecordProperty("chat_read_events", events);
 }
 
 }  // namespace

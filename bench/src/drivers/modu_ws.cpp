@@ -393,7 +393,10 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
         handlers.on_message(e);
       } else if (ev == "chat.read") {
         if (!handlers.on_read) return;
-        handlers.on_read(ReadEvent{get_i64(data, "chat_id"), get_i64(data, "user_id"), get_i64(data, "read_seq")});
+        int64_t chat = get_i64(data, "chat_id");
+        dom::array reads;
+        if (data["reads"].get_array().get(reads)) return;
+        for (dom::element r : reads) handlers.on_read(ReadEvent{chat, get_i64(r, "user_id"), get_i64(r, "read_seq")});
       }
       return;
     }

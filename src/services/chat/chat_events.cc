@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_set>
+
 #include "services/views.h"
 
 namespace modu {
@@ -20,6 +22,47 @@ std::string message_json(WriteTx& tx, ChatState& chat, const MessageRecord& m) {
 
 void publish_message(WriteTx& tx, Effects& fx, ChatState& chat, const MessageRecord& m, Pos pos) {
   fx.publish(chat.member_ids, share(event_frame("message.new", pos, message_json(tx, chat, m), tx.shard())));
+}
+
+namespace {
+
+// One member's read pointer move; merged per chat per batch into one chat.read.
+class ReadReceipt final : public Hub::Mergeable {
+ public:
+  ReadReceipt(ChatId chat, std::int64_t reader, Seq read_seq, Pos pos, int shard)
+      : chat_(chat), reader_(reader), read_seq_(read_seq), pos_(pos), shard_(shard) {}
+
+  SharedFrame merged_frame(const std::vector<std::shared_ptr<const Mergeable>>& parts) const override {
+    // A reader's later receipt in the batch supersedes an earlier one; the newest come last.
+    std::vector<const ReadReceipt*> newest;
+    std::unordered_set<std::int64_t> readers;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+      const auto* r = static_cast<const ReadReceipt*>(it->get());
+      if (readers.insert(r->reader_).second) newest.push_back(r);
+    }
+    JsonWriter w;
+    w.begin_object().field("chat_id", chat_.value).key("reads").begin_array();
+    for (auto it = newest.rbegin(); it != newest.rend(); ++it)
+      w.begin_object().field("user_id", (*it)->reader_).field("read_seq", (*it)->read_seq_).end_object();
+    w.end_array().end_object();
+    return share(event_frame("chat.read", pos_, w.view(), shard_));
+  }
+
+ private:
+  ChatId chat_;
+  std::int64_t reader_;
+  Seq read_seq_;
+  Pos pos_;
+  int shard_;
+};
+
+constexpr int kReadReceipts = 1;  // Hub::MergeKey::kind
+
+}  // namespace
+
+void publish_read(WriteTx& tx, Effects& fx, const ChatState& chat, std::int64_t reader, Seq read_seq, Pos pos) {
+  fx.publish_merged(Hub::MergeKey{kReadReceipts, chat.chat.id.value}, chat.member_ids,
+                    std::make_shared<ReadReceipt>(chat.chat.id, reader, read_seq, pos, tx.shard()));
 }
 
 void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos) {

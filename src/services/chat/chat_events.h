@@ -20,6 +20,10 @@ std::string message_json(const MessageRecord& m, std::int64_t unread, std::int64
 // message.new to every active member.
 void publish_message(WriteTx& tx, Effects& fx, ChatState& chat, const MessageRecord& m, Pos pos);
 
+// chat.read to every active member: `reader` (as the chat shows them) read up to `read_seq`.
+// The read receipts of one chat committed in one batch go out as one event listing them all.
+void publish_read(WriteTx& tx, Effects& fx, const ChatState& chat, std::int64_t reader, Seq read_seq, Pos pos);
+
 // chat.updated to every active member, each with their own view (read pointer, unread).
 void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos);
 // chat.updated to one member.

@@ -248,10 +248,7 @@ void messages_read(Call& call, Services& services, ChatEngine& engine) {
     if (target > chat->member(me)->read_seq) {
       Pos pos = tx.next_pos();
       engine.advance_read(*chat, me, target, pos);
-      JsonWriter w;
-      w.begin_object().field("chat_id", chat_id.value).field("user_id", chat->member(me)->shown_id())
-          .field("read_seq", target).end_object();
-      fx.publish(chat->member_ids, share(event_frame("chat.read", pos, w.view(), tx.shard())));
+      publish_read(tx, fx, *chat, chat->member(me)->shown_id(), target, pos);
     }
     return fmt::format(R"({{"read_seq":{}}})", chat->member(me)->read_seq);
   });

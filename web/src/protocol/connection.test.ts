@@ -86,8 +86,8 @@ describe('Connection', () => {
     conn.onEvent((e) => seen.push(e));
     conn.start();
     sockets[0]!.open();
-    sockets[0]!.recv({ event: 'chat.read', pos: 9, data: { chat_id: 1, user_id: 2, read_seq: 3 } });
-    expect(seen).toEqual([{ event: 'chat.read', pos: 9, data: { chat_id: 1, user_id: 2, read_seq: 3 } }]);
+    sockets[0]!.recv({ event: 'chat.read', pos: 9, data: { chat_id: 1, reads: [{ user_id: 2, read_seq: 3 }] } });
+    expect(seen).toEqual([{ event: 'chat.read', pos: 9, data: { chat_id: 1, reads: [{ user_id: 2, read_seq: 3 }] } }]);
   });
 
   it('rejects requests when offline and when the socket drops', async () => {

@@ -361,7 +361,8 @@ export interface Events {
   hello: Hello;
   'message.new': { message: Message };
   'message.deleted': { message: Message };
-  'chat.read': { chat_id: ChatId; user_id: UserId; read_seq: Seq };
+  /** Read pointers that moved; one event lists a chat's receipts committed together. */
+  'chat.read': { chat_id: ChatId; reads: { user_id: UserId; read_seq: Seq }[] };
   'chat.updated': { chat: WireChat };
   'chat.removed': { chat_id: ChatId };
   'profile.updated': { profile: Profile };

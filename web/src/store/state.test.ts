@@ -3,6 +3,7 @@ import type { ChatSummary, Message } from '../protocol/types';
 import {
   applyNewMessage,
   applyRead,
+  applyReads,
   can,
   countUnread,
   hasOlder,
@@ -97,6 +98,16 @@ describe('read counts', () => {
     const c2 = applyRead(c, 2, 3, 1);
     expect(unreadOf(c2, msg(3))).toBe(1);
     expect(applyRead(c2, 2, 2, 1)).toBe(c2);
+  });
+
+  it('applies a batch of receipts at once, each pointer only forward', () => {
+    const c = chat({ read_seq: 1, last_seq: 3, unread_count: 2, members: [member(1, 1), member(2, 1), member(3, 2)] });
+    const next = applyReads(c, [{ user_id: 2, read_seq: 3 }, { user_id: 3, read_seq: 1 }, { user_id: 1, read_seq: 3 }], 1);
+    expect(next.members.map((m) => m.read_seq)).toEqual([3, 3, 2]);
+    expect(next.read_seq).toBe(3);
+    expect(next.unread_count).toBe(0);
+    expect(unreadOf(next, msg(3))).toBe(1); // member 3 is still at 2
+    expect(applyReads(next, [{ user_id: 3, read_seq: 2 }], 1)).toBe(next);
   });
 
   it('applies a new message once, whichever way it arrives', () => {

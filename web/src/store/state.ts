@@ -101,15 +101,24 @@ export function unreadOf(chat: ChatSummary | undefined, msg: Message): number {
 
 /** Moves one member's read pointer forward (never back). Returns the same object if unchanged. */
 export function applyRead(chat: ChatSummary, userId: UserId, readSeq: Seq, me: UserId): ChatSummary {
+  return applyReads(chat, [{ user_id: userId, read_seq: readSeq }], me);
+}
+
+/** Moves members' read pointers forward (never back), in one pass over the members. */
+export function applyReads(chat: ChatSummary, reads: readonly { user_id: UserId; read_seq: Seq }[], me: UserId): ChatSummary {
+  const target = new Map<UserId, Seq>();
+  for (const r of reads) target.set(r.user_id, Math.max(target.get(r.user_id) ?? 0, r.read_seq));
   let changed = false;
   const members = chat.members.map((m) => {
-    if (m.user_id !== userId || m.read_seq >= readSeq) return m;
+    const to = target.get(m.user_id);
+    if (to === undefined || m.read_seq >= to) return m;
     changed = true;
-    return { ...m, read_seq: readSeq };
+    return { ...m, read_seq: to };
   });
   let next = changed ? { ...chat, members } : chat;
-  if (userId === me && readSeq > chat.read_seq) {
-    next = { ...next, read_seq: readSeq, unread_count: readSeq >= chat.last_seq ? 0 : next.unread_count };
+  const mine = target.get(me);
+  if (mine !== undefined && mine > chat.read_seq) {
+    next = { ...next, read_seq: mine, unread_count: mine >= chat.last_seq ? 0 : next.unread_count };
     changed = true;
   }
   return changed ? next : chat;

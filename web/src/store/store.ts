@@ -37,7 +37,7 @@ import { advance, isAhead, isCursor, type Cursor } from './cursor';
 import { loadSession, newClientId, saveSession, type Session } from './session';
 import {
   applyNewMessage,
-  applyRead,
+  applyReads,
   type ChatMessages,
   countUnread,
   firstSeq,
@@ -447,7 +447,7 @@ export class AppStore {
         this.receiveApplication(ev.data.application);
         break;
       case 'chat.read':
-        this.receiveRead(ev.data.chat_id, ev.data.user_id, ev.data.read_seq);
+        this.receiveReads(ev.data.chat_id, ev.data.reads);
         break;
       case 'chat.updated':
         if (ev.data.chat.left) this.removeChat(ev.data.chat.chat_id);
@@ -522,11 +522,17 @@ export class AppStore {
   }
 
   private receiveRead(chatId: ChatId, userId: UserId, readSeq: Seq): void {
+    this.receiveReads(chatId, [{ user_id: userId, read_seq: readSeq }]);
+  }
+
+  /** Moves members' read pointers (a chat.read event lists a batch of them); one update. */
+  private receiveReads(chatId: ChatId, reads: { user_id: UserId; read_seq: Seq }[]): void {
     const chat = this.chats.get(chatId);
     if (!chat || !this.me) return;
     const self = selfOf(chat, this.me.user_id);
-    let next = applyRead(chat, userId, readSeq, self);
-    if (userId === self) {
+    let next = applyReads(chat, reads, self);
+    if (next === chat) return;
+    if (reads.some((r) => r.user_id === self)) {
       const n = countUnread(next, this.messages.get(chatId), self);
       if (n !== null && n !== next.unread_count) next = { ...next, unread_count: n };
     }

@@ -134,7 +134,7 @@ export class FakeServer {
     const m = chat.members.get(sid);
     if (!m || seq <= m.read_seq) return;
     m.read_seq = seq;
-    this.broadcast(chat, 'chat.read', () => ({ chat_id: chatId, user_id: sid, read_seq: seq }));
+    this.broadcast(chat, 'chat.read', () => ({ chat_id: chatId, reads: [{ user_id: sid, read_seq: seq }] }));
   }
 
   /** The id that names a user in a chat: the member id in open chats. */

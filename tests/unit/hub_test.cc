@@ -1,0 +1,112 @@
+// The hub's batching and merging (realtime/hub.h): what connections receive, in what order.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <string>
+#include <vector>
+
+#include "realtime/hub.h"
+
+namespace modu {
+namespace {
+
+class RecordingConnection final : public Connection {
+ public:
+  explicit RecordingConnection(UserId u, std::size_t loop = 0) : loop_(loop) { user = u; }
+  void send(SharedFrame frame) override { frames.push_back(*frame); }
+  void close_after(SharedFrame last) override {
+    if (last) frames.push_back(*last);
+  }
+  void close_going_away() override {}
+  void run_on_loop(std::function<void()> fn) override { fn(); }
+  std::size_t loop_index() const override { return loop_; }
+  void sign_in(UserId, DeviceId) override {}
+  std::vector<std::string> frames;
+
+ private:
+  std::size_t loop_;
+};
+
+// A part that names itself; the merged frame lists the parts' names in order.
+class Named final : public Hub::Mergeable {
+ public:
+  explicit Named(std::string name) : name_(std::move(name)) {}
+  SharedFrame merged_frame(const std::vector<std::shared_ptr<const Mergeable>>& parts) const override {
+    std::string s = "merged:";
+    for (const auto& p : parts) s += static_cast<const Named&>(*p).name_ + ",";
+    return share(s);
+  }
+
+ private:
+  std::string name_;
+};
+
+std::shared_ptr<const std::vector<UserId>> to(std::initializer_list<std::int64_t> ids) {
+  auto v = std::make_shared<std::vector<UserId>>();
+  for (auto i : ids) v->push_back(UserId(i));
+  return v;
+}
+
+std::shared_ptr<const Hub::Mergeable> part(std::string name) { return std::make_shared<Named>(std::move(name)); }
+
+TEST(HubTest, MergedPartsGoOutOnceAtTheLastPartsPlace) {
+  boost::asio::io_context loop0, loop1;
+  Hub hub({&loop0, &loop1});
+  RecordingConnection a(UserId(1), 0), b(UserId(2), 1);
+  hub.attach(a);
+  hub.attach(b);
+
+  hub.begin_batch(0, 10, 20);
+  hub.publish_merged({1, 7}, to({1, 2}), part("r1"));
+  hub.publish(to({1, 2}), share("message"));
+  hub.publish_merged({1, 8}, to({1, 2}), part("other-chat"));
+  hub.publish_merged({1, 7}, to({1, 2}), part("r2"));
+  hub.publish_merged({2, 7}, to({1}), part("other-kind"));
+  hub.publish(to({1}), share("last"));
+  hub.end_batch();
+  loop0.run();
+  loop1.run();
+
+  std::vector<std::string> want_a = {"message", "merged:other-chat,", "merged:r1,r2,", "merged:other-kind,", "last"};
+  EXPECT_EQ(a.frames, want_a);
+  std::vector<std::string> want_b = {"message", "merged:other-chat,", "merged:r1,r2,"};
+  EXPECT_EQ(b.frames, want_b);
+}
+
+TEST(HubTest, PartsOfDifferentBatchesAreNotMerged) {
+  boost::asio::io_context loop;
+  Hub hub({&loop});
+  RecordingConnection a(UserId(1));
+  hub.attach(a);
+  hub.begin_batch();
+  hub.publish_merged({1, 7}, to({1}), part("r1"));
+  hub.end_batch();
+  hub.begin_batch();
+  hub.publish_merged({1, 7}, to({1}), part("r2"));
+  hub.end_batch();
+  hub.publish_merged({1, 7}, to({1}), part("outside-a-batch"));
+  loop.run();
+  std::vector<std::string> want = {"merged:r1,", "merged:r2,", "merged:outside-a-batch,"};
+  EXPECT_EQ(a.frames, want);
+}
+
+TEST(HubTest, ASinkGetsTheMergedEventInPlace) {
+  boost::asio::io_context loop;
+  Hub hub({&loop});
+  std::vector<std::string> got;
+  hub.set_batch_sink([&](int, Pos, Pos, std::vector<Hub::Event> events) {
+    for (auto& e : events) got.push_back(*e.frame);
+  });
+  hub.begin_batch(0, 1, 3);
+  hub.publish_merged({1, 7}, to({1}), part("r1"));
+  hub.publish(to({1}), share("message"));
+  hub.publish_merged({1, 7}, to({1}), part("r2"));
+  hub.publish_merged({1, 7}, to({1}), part("r3"));
+  hub.end_batch();
+  std::vector<std::string> want = {"message", "merged:r1,r2,r3,"};
+  EXPECT_EQ(got, want);
+}
+
+}  // namespace
+}  // namespace modu
