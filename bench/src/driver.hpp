@@ -128,6 +128,18 @@ class Client {
   virtual void mark_read(int64_t chat_id, int64_t seq, std::function<void(const Ack&)> done) = 0;
   virtual void ping(std::function<void(const Ack&)> done) = 0;
 
+  /// Servers without sync (Driver::pushes_missed): signs in as the account's one lasting
+  /// device, whose messages the server keeps while it is offline and pushes when it is back
+  /// (MQTT: a persistent session; XMPP: offline storage). Sync-based servers: resume().
+  virtual awaitable<void> resume_lasting(const Account& account) { co_await resume(account); }
+  /// Goes offline as a device that will come back does, then closes (XMPP: unavailable
+  /// presence first, so the server stores what arrives instead of holding it for a stream
+  /// resumption; MQTT: DISCONNECT, keeping the session).
+  virtual awaitable<void> go_offline() {
+    close();
+    co_return;
+  }
+
   /// Closes at once (no goodbye). Outstanding callbacks complete with ok=false "closed".
   virtual void close() = 0;
   virtual bool is_open() const = 0;
@@ -148,6 +160,9 @@ class Driver {
   virtual bool has_server_seq() const { return true; }
   /// Whether read pointers (mark_read / ReadEvent) exist.
   virtual bool has_reads() const { return true; }
+  /// Whether a device catches up by being pushed what it missed when it signs in again
+  /// (MQTT, XMPP) rather than by sync + history (Modu): reconnect runs that way.
+  virtual bool pushes_missed() const { return false; }
   /// Whether a sender receives its own message (Modu: yes; XMPP 1:1: no).
   virtual bool echoes_sender(bool /*group*/) const { return true; }
   virtual std::shared_ptr<Client> make_client(boost::asio::io_context& ioc, const Endpoint& target,

@@ -7,8 +7,10 @@
 //   messages.send  -> PUBLISH QoS 1, acknowledged by PUBACK; payload "<sender> <client_id> <text>"
 //   message.new    -> an incoming PUBLISH (we answer QoS 1 with PUBACK)
 //   ping           -> PINGREQ / PINGRESP
-// MQTT has no per-chat sequence numbers, no read pointers and no history, so only idle,
-// direct and group run, with ordering checked per sender (see traffic.cpp).
+//   a device that comes back -> a persistent session (fixed client id, clean session off):
+//                     the broker queues its QoS 1 messages while it is away (reconnect)
+// MQTT has no per-chat sequence numbers, no read pointers and no history: idle, direct,
+// group and reconnect run, with ordering checked per sender (see traffic.cpp, backlog.cpp).
 #include <utility>
 
 #include <unistd.h>
@@ -71,6 +73,13 @@ class MqttClient final : public TcpFramedConnection<MqttClient> {
     co_return a;
   }
   awaitable<void> resume(const Account& a) override { co_await mqtt_connect(a.token); }
+  // The device's session outlives its connections: a fixed client id, clean session off.
+  awaitable<void> resume_lasting(const Account& a) override { co_await mqtt_connect(a.token, /*lasting=*/true); }
+  awaitable<void> go_offline() override {
+    write(std::string("\xe0\x00", 2));  // DISCONNECT
+    co_await drain_writes();
+    close();
+  }
 
   awaitable<ChatInfo> open_direct(int64_t peer) override {
     auto [lo, hi] = std::minmax(me_, peer);
@@ -135,13 +144,13 @@ class MqttClient final : public TcpFramedConnection<MqttClient> {
     return packet(0x32, body);  // PUBLISH, QoS 1
   }
 
-  awaitable<void> mqtt_connect(const std::string& account) {
+  awaitable<void> mqtt_connect(const std::string& account, bool lasting = false) {
     me_ = fnv1a(account);
-    client_id_ = account + "." + std::to_string(getpid()) + "." + std::to_string(g_conn_counter++);
+    client_id_ = lasting ? account + ".device" : account + "." + std::to_string(getpid()) + "." + std::to_string(g_conn_counter++);
     std::string body;
     put_str(body, "MQTT");
-    body += char(4);     // protocol level 3.1.1
-    body += char(0x02);  // clean session
+    body += char(4);                    // protocol level 3.1.1
+    body += char(lasting ? 0 : 0x02);  // clean session unless the session must last
     put_u16(body, 300);  // keepalive seconds
     put_str(body, client_id_);
     co_await wait_for([&](std::function<void(bool)> cb) { connack_ = std::move(cb); }, packet(0x10, body), "connect");
@@ -295,6 +304,7 @@ class MqttDriver final : public Driver {
   bool has_history() const override { return false; }
   bool has_server_seq() const override { return false; }
   bool has_reads() const override { return false; }
+  bool pushes_missed() const override { return true; }
   std::shared_ptr<Client> make_client(asio::io_context& ioc, const Endpoint& t, double timeout_s) override {
     return std::make_shared<MqttClient>(ioc, t, timeout_s);
   }

@@ -107,6 +107,15 @@ class TcpFramedConnection : public Client, public std::enable_shared_from_this<D
     out_ += bytes;
     flush();
   }
+  /// Waits until everything queued has been handed to the kernel (at most the request timeout).
+  awaitable<void> drain_writes() {
+    boost::asio::steady_timer t(ioc_);
+    auto until = std::chrono::steady_clock::now() + timeout_;
+    while (open_ && (writing_ || !out_.empty()) && std::chrono::steady_clock::now() < until) {
+      t.expires_after(std::chrono::milliseconds(1));
+      co_await t.async_wait(boost::asio::use_awaitable);
+    }
+  }
   /// Starts writing out_ unless a write is in flight (its completion writes the rest).
   void flush() {
     if (!writing_) start_write();

@@ -9,6 +9,8 @@
 //   messages.send  -> the message stanza followed by <r/>; the server's <a h='N'/> (it has
 //                     handled our N-th stanza) acknowledges it
 //   ping           -> XEP-0199 iq ping to the server
+//   a device that comes back -> unavailable presence, then offline storage keeps its 1:1
+//                     messages and pushes them at its next initial presence (reconnect)
 // The body carries "<sender id> <client id> <text>"; order is checked per sender (no seqs).
 #include <utility>
 
@@ -184,6 +186,20 @@ class XmppClient final : public TcpFramedConnection<XmppClient> {
     co_await login(a.token);
   }
 
+  // Unavailable first: with no available resource the server stores what arrives (offline
+  // storage, pushed at the next initial presence) instead of holding it for a resumption.
+  awaitable<void> go_offline() override {
+    if (open_) {
+      count_out();
+      write("<presence type='unavailable'/>");
+      std::string id = next_id();
+      co_await request("<iq type='get' id='" + id + "' to='" + kDomain + "'><ping xmlns='urn:xmpp:ping'/></iq>", id, "ping");
+      write("</stream:stream>");
+      co_await drain_writes();
+    }
+    close();
+  }
+
   awaitable<ChatInfo> open_direct(int64_t peer) override {
     int64_t id = direct_id(me_, peer);
     {
@@ -221,8 +237,28 @@ class XmppClient final : public TcpFramedConnection<XmppClient> {
 
   awaitable<SyncPage> sync(const SyncCursor&) override { throw BenchError("unsupported", "no sync over XMPP"); }
   awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "history over MAM is not driven"); }
-  awaitable<int64_t> send_wait(int64_t, std::string_view, std::string_view) override {
-    throw BenchError("unsupported", "send_wait over XMPP");
+  awaitable<int64_t> send_wait(int64_t chat_id, std::string_view cid, std::string_view text) override {
+    struct State {
+      explicit State(asio::io_context& io) : timer(io) {}
+      asio::steady_timer timer;
+      bool done = false, ok = false;
+      std::string error;
+    };
+    auto st = std::make_shared<State>(ioc_);
+    st->timer.expires_after(timeout_);
+    send(chat_id, cid, text, [st](const Ack& a) {
+      st->done = true;
+      st->ok = a.ok;
+      st->error = a.error;
+      st->timer.cancel();
+    });
+    if (!st->done) {
+      boost::system::error_code ec;
+      co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (!st->done) throw BenchError("timeout", "send: no acknowledgement");
+    if (!st->ok) throw BenchError(st->error, "send refused or connection closed");
+    co_return 0;
   }
 
   void send(int64_t chat_id, std::string_view cid, std::string_view text, std::function<void(const Ack&)> done) override {
@@ -497,6 +533,7 @@ class XmppDriver final : public Driver {
   bool has_server_seq() const override { return false; }
   bool has_reads() const override { return false; }
   bool echoes_sender(bool group) const override { return group; }
+  bool pushes_missed() const override { return true; }
   std::shared_ptr<Client> make_client(asio::io_context& ioc, const Endpoint& t, double timeout_s) override {
     return std::make_shared<XmppClient>(ioc, t, timeout_s);
   }
