@@ -36,6 +36,9 @@ std::string Metrics::render(std::size_t queued_writes) const {
   counter("modu_messages_stored_total", "Chat messages durably stored.", get(messages_stored));
   counter("modu_slow_consumers_closed_total", "Connections closed because they did not read.",
           get(slow_consumers_closed));
+  counter("modu_reads_paused_total",
+          "Times a connection was not read for a moment because too many writes waited to be stored.",
+          get(reads_paused));
   gauge("modu_store_queued_writes", "Write jobs waiting for the committer.",
         static_cast<std::int64_t>(queued_writes));
   gauge("modu_bus_connected", "1 while this node is connected to the cluster's NATS (0 alone or cut off).",

@@ -39,6 +39,7 @@ struct Metrics {
   std::atomic<std::int64_t> ws_messages_out{0};      // WebSocket messages (batches of frames)
   std::atomic<std::int64_t> messages_stored{0};
   std::atomic<std::int64_t> slow_consumers_closed{0};
+  std::atomic<std::int64_t> reads_paused{0};          // reads put off while the store catches up
   std::array<std::atomic<std::int64_t>, kErrorCodeCount> errors{};
   // Cluster event bus (zero on a single node).
   std::atomic<std::int64_t> bus_connected{0};

@@ -18,6 +18,10 @@ struct NetOptions {
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds idle_timeout{60};
   std::size_t max_queued_bytes = 8 * 1024 * 1024;  // per connection, before it is cut off
+  // Writes waiting for the committer (Store::queued) above which connections are not read
+  // until it catches up: an overloaded server keeps requests in the kernel's socket buffers
+  // (and closes its clients' TCP windows) instead of in its own memory.
+  std::size_t max_queued_writes = 10000;
   std::vector<std::string> allowed_origins;
   std::string web_root;               // built web client; empty = none
   std::string tls_cert;               // PEM files; both set = TLS on

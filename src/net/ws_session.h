@@ -5,9 +5,11 @@
 // Writes are coalesced: frames queued while a write is in flight leave together in the
 // next WebSocket message, joined by '\n' (one send for many frames). A client whose queue
 // grows past `max_queued_bytes` is disconnected; it reconnects and catches up with sync.
+// While more than `max_queued_writes` writes wait to be stored, connections are not read.
 #pragma once
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -149,7 +151,24 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     in_.consume(in_.size());
     // Keep only a first-read's worth between messages (idle connections are the many).
     if (in_.capacity() > kFirstReadBytes) in_ = beast::flat_buffer();
-    if (!close_requested_) do_read();
+    if (!close_requested_) read_when_store_keeps_up();
+  }
+
+  // Flow control: while more writes wait for the committer than `max_queued_writes`, this
+  // connection is not read; its requests wait in the kernel's buffers and its client's TCP
+  // window closes, so an overloaded server's memory stays bounded. The timer exists only
+  // while the connection waits.
+  void read_when_store_keeps_up() {
+    if (ctx_.services.store.queued() <= ctx_.options.max_queued_writes) {
+      pause_.reset();
+      return do_read();
+    }
+    metrics().reads_paused.fetch_add(1, std::memory_order_relaxed);
+    if (!pause_) pause_ = std::make_unique<boost::asio::steady_timer>(ws_.get_executor());
+    pause_->expires_after(std::chrono::milliseconds(1));
+    pause_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec && !self->close_requested_) self->read_when_store_keeps_up();
+    });
   }
 
   void handle_frames(std::string_view text) {
@@ -262,6 +281,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   std::string out_;                   // joined frames being written
   std::size_t queued_bytes_ = 0;
   RateLimiter limiter_;
+  std::unique_ptr<boost::asio::steady_timer> pause_;  // while reads wait for the store
   websocket::close_code close_code_ = websocket::close_code::normal;
   bool writing_ = false;
   bool close_requested_ = false;

@@ -472,7 +472,9 @@ TEST_P(ClusterTest, ChatsAndUsersSpreadOverShardsAndSyncPerShard) {
   // A 1:1 chat lives on the shard of the lower user id, whoever opens it.
   std::int64_t direct = b.ok("chats.direct", JsonObj().set("user_id", alice.user_id))["chat"]["chat_id"].i64();
   EXPECT_EQ(a.ok("chats.direct", JsonObj().set("user_id", bob.user_id))["chat"]["chat_id"].i64(), direct);
-  if (sharded()) EXPECT_EQ(shard_of(direct), shard_of(std::min(alice.user_id, bob.user_id)));
+  if (sharded()) {
+    EXPECT_EQ(shard_of(direct), shard_of(std::min(alice.user_id, bob.user_id)));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(OneDatabase, ClusterTest, ::testing::Values(false));

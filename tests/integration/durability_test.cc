@@ -178,6 +178,47 @@ TEST_F(DurabilityDrainTest, GracefulStopUnderLoadKeepsEveryAcknowledgedMessage) 
   }
 }
 
+// Flow control: with at most one write waiting for the committer, connections that keep
+// sending are not read until it catches up. Nothing is refused or lost; requests only wait.
+class FlowControlTest : public ModuTest {
+  std::vector<std::string> server_args() const override {
+    return {"--rate-limit", "100000", "--rate-burst", "100000", "--max-queued-writes", "1"};
+  }
+};
+
+TEST_F(FlowControlTest, AnOverloadedStoreSlowsReadingAndLosesNothing) {
+  constexpr int kSenders = 4, kEach = 150;
+  std::vector<Session> senders;
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < kSenders; ++i) {
+    senders.push_back(new_user("flow" + std::to_string(i)));
+    ids.push_back(senders.back().id());
+  }
+  std::int64_t chat = create_group(*senders[0], "flow", {ids.begin() + 1, ids.end()})["chat_id"].i64();
+  std::int64_t base = get_chat(*senders[0], chat)["last_seq"].i64();
+  std::vector<std::vector<std::int64_t>> requests(kSenders);
+  for (int k = 0; k < kEach; ++k)
+    for (int i = 0; i < kSenders; ++i) {
+      std::string cid = "flow-" + std::to_string(i) + "-" + std::to_string(k);
+      requests[i].push_back(senders[i]->send_request("messages.send", JsonObj().set("chat_id", chat).set("client_id", cid).set("text", cid)));
+    }
+  for (int i = 0; i < kSenders; ++i)
+    for (std::int64_t id : requests[i]) EXPECT_TRUE(senders[i]->wait_response(id, 20s).ok());
+
+  std::int64_t expected = base + 1;
+  std::map<int, int> next_of_sender;  // a sender's messages keep their order
+  for (const auto& m : history_after(*senders[0], chat, base)) {
+    EXPECT_EQ(m["seq"].i64(), expected++);
+    std::string cid = m["client_id"].str();
+    int sender = std::stoi(cid.substr(5, cid.find('-', 5) - 5));
+    EXPECT_EQ(std::stoi(cid.substr(cid.rfind('-') + 1)), next_of_sender[sender]++) << cid;
+  }
+  EXPECT_EQ(expected - 1 - base, kSenders * kEach) << "every send is stored once";
+  auto paused = metric_value(http_get(port(), "/metrics").body, "modu_reads_paused_total");
+  ASSERT_TRUE(paused.has_value());
+  EXPECT_GT(*paused, 0) << "600 pipelined sends over 4 connections must outrun a one-job queue";
+}
+
 // --- kill -9 under concurrent load (slow) ---------------------------------------------
 
 class DurabilityUnderLoadSlow : public ModuTest {

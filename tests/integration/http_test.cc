@@ -1,6 +1,5 @@
 // Plain HTTP endpoints (/healthz, /metrics, /v1/info), the Origin check at the WebSocket
 // upgrade, and the handshake and idle timeouts (docs/protocol.md, top and "Limits").
-#include <sstream>
 #include <thread>
 
 #include "harness/modu_test.h"
@@ -11,24 +10,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 class HttpTest : public ModuTest {};
-
-// The value of a Prometheus metric, summed over its label sets; nullopt when absent.
-// Lines look like `name value` or `name{label="x"} value`, optionally with a timestamp.
-std::optional<double> metric_value(const std::string& text, const std::string& name) {
-  std::istringstream lines(text);
-  std::string line;
-  std::optional<double> total;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::size_t name_end = line.find_first_of(" {");
-    if (name_end == std::string::npos || line.compare(0, name_end, name) != 0 || name_end != name.size()) continue;
-    std::size_t value_start = line[name_end] == '{' ? line.find('}', name_end) + 1 : name_end;
-    std::istringstream value_stream(line.substr(value_start));
-    double value = 0;
-    if (value_stream >> value) total = total.value_or(0) + value;
-  }
-  return total;
-}
 
 TEST_F(HttpTest, HealthzIsOk) {
   HttpResponse r = http_get(port(), "/healthz");

@@ -25,6 +25,7 @@ namespace modu {
 namespace {
 
 using modu_testing::PgTestDatabase;
+using test::Gate;
 
 // Runs one statement on `dsn` and returns its first column of the first row as an integer.
 std::int64_t pg_count(const std::string& dsn, const std::string& sql) {
@@ -77,26 +78,6 @@ struct ShardHookLog {
                          parts.emplace_back(shard, from, to);
                        }};
   }
-};
-
-// Blocks the committer (a job on shard 0) until released, so that the jobs submitted
-// meanwhile land in one batch.
-class Gate {
- public:
-  WriteJob job() {
-    return WriteJob{[this](WriteTx&) {
-                      entered_.set_value();
-                      release_.get_future().wait();
-                      return ok_status();
-                    },
-                    [](const Status&) {}, 0};
-  }
-  void wait_entered() { entered_.get_future().wait(); }
-  void release() { release_.set_value(); }
-
- private:
-  std::promise<void> entered_;
-  std::promise<void> release_;
 };
 
 class PostgresShardStoreTest : public ::testing::Test {

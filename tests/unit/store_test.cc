@@ -21,6 +21,7 @@ namespace modu {
 namespace {
 
 using test::fulfil;
+using test::Gate;
 using test::open_store;
 using test::run_job;
 using test::TempDir;
@@ -28,26 +29,6 @@ using test::TempDir;
 UserRecord user_named(std::string handle) {
   return UserRecord{.handle = std::move(handle), .display_name = "name", .created_at = 1000};
 }
-
-// A job that blocks the committer until released, so that the jobs submitted meanwhile
-// all land in the next batch.
-class Gate {
- public:
-  WriteJob job() {
-    return WriteJob{[this](WriteTx&) {
-                      entered_.set_value();
-                      release_.get_future().wait();
-                      return ok_status();
-                    },
-                    [](const Status&) {}};
-  }
-  void wait_entered() { entered_.get_future().wait(); }
-  void release() { release_.set_value(); }
-
- private:
-  std::promise<void> entered_;
-  std::promise<void> release_;
-};
 
 class StoreTest : public ::testing::TestWithParam<test::Backend> {
  protected:

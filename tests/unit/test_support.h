@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -112,5 +113,25 @@ inline Status run_job(Store& store, std::function<Status(WriteTx&)> apply) {
 inline std::function<void(const Status&)> fulfil(std::promise<Status>& promise) {
   return [&promise](const Status& s) { promise.set_value(s); };
 }
+
+// A job that blocks the committer until released, so that the jobs submitted meanwhile all
+// land in the next batch. `placement`: the shard the job is on (WriteJob::placement).
+class Gate {
+ public:
+  WriteJob job(std::int64_t placement = 0) {
+    return WriteJob{[this](WriteTx&) {
+                      entered_.set_value();
+                      release_.get_future().wait();
+                      return ok_status();
+                    },
+                    [](const Status&) {}, placement};
+  }
+  void wait_entered() { entered_.get_future().wait(); }
+  void release() { release_.set_value(); }
+
+ private:
+  std::promise<void> entered_;
+  std::promise<void> release_;
+};
 
 }  // namespace modu::test

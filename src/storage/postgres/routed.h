@@ -109,10 +109,16 @@ class RoutedOpenRooms final : public OpenRoomsTx {
     local_shard_ = local_shard;
   }
 
+  // Runs `read` on the part holding the row `id` names; an id of no shard finds nothing.
+  template <class Read>
+  auto on_shard_of(std::int64_t id, Read read) {
+    using Result = decltype(read(at(0)));
+    int k = router_.shard_of_value(id);
+    return k < 0 ? Result{} : read(at(k));
+  }
+
   std::optional<RoomRecord> room(ChatId chat) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return std::nullopt;
-    return at(k).room(chat);
+    return on_shard_of(chat.value, [&](auto& part) { return part.room(chat); });
   }
   std::optional<RoomRecord> room_by_code(std::string_view code) override {
     for (int k : router_.all())
@@ -137,9 +143,7 @@ class RoutedOpenRooms final : public OpenRoomsTx {
     return page(std::move(all), limit, offset);
   }
   std::optional<MemberRecord> member_by_public_id(ChatId chat, std::int64_t public_id) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return std::nullopt;
-    return at(k).member_by_public_id(chat, public_id);
+    return on_shard_of(chat.value, [&](auto& part) { return part.member_by_public_id(chat, public_id); });
   }
   std::int64_t community_count(UserId user) override {
     std::int64_t n = 0;
@@ -147,20 +151,14 @@ class RoutedOpenRooms final : public OpenRoomsTx {
     return n;
   }
   std::optional<ApplicationRecord> application(std::int64_t id) override {
-    int k = router_.shard_of_value(id);
-    if (k < 0) return std::nullopt;
-    return at(k).application(id);
+    return on_shard_of(id, [&](auto& part) { return part.application(id); });
   }
   std::optional<ApplicationRecord> pending_application(ChatId chat, UserId user) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return std::nullopt;
-    return at(k).pending_application(chat, user);
+    return on_shard_of(chat.value, [&](auto& part) { return part.pending_application(chat, user); });
   }
   std::vector<ApplicationRecord> applications(ChatId chat, ApplicationState state,
                                               std::int64_t limit) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return {};
-    return at(k).applications(chat, state, limit);
+    return on_shard_of(chat.value, [&](auto& part) { return part.applications(chat, state, limit); });
   }
   std::vector<ApplicationRecord> applications_of(UserId user, std::int64_t limit) override {
     std::vector<ApplicationRecord> all;
@@ -174,39 +172,25 @@ class RoutedOpenRooms final : public OpenRoomsTx {
     return all;
   }
   std::optional<BanRecord> ban(ChatId chat, UserId user) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return std::nullopt;
-    return at(k).ban(chat, user);
+    return on_shard_of(chat.value, [&](auto& part) { return part.ban(chat, user); });
   }
   std::optional<BanRecord> ban_by_id(std::int64_t id) override {
-    int k = router_.shard_of_value(id);
-    if (k < 0) return std::nullopt;
-    return at(k).ban_by_id(id);
+    return on_shard_of(id, [&](auto& part) { return part.ban_by_id(id); });
   }
   std::vector<BanRecord> bans(ChatId chat) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return {};
-    return at(k).bans(chat);
+    return on_shard_of(chat.value, [&](auto& part) { return part.bans(chat); });
   }
   std::optional<ReportRecord> report(std::int64_t id) override {
-    int k = router_.shard_of_value(id);
-    if (k < 0) return std::nullopt;
-    return at(k).report(id);
+    return on_shard_of(id, [&](auto& part) { return part.report(id); });
   }
   std::optional<std::int64_t> report_by(ChatId chat, UserId reporter, UserId target, Seq seq) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return std::nullopt;
-    return at(k).report_by(chat, reporter, target, seq);
+    return on_shard_of(chat.value, [&](auto& part) { return part.report_by(chat, reporter, target, seq); });
   }
   std::int64_t open_reporters(ChatId chat, Seq seq) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return 0;
-    return at(k).open_reporters(chat, seq);
+    return on_shard_of(chat.value, [&](auto& part) { return part.open_reporters(chat, seq); });
   }
   std::vector<ReportRecord> reports(ChatId chat, bool open, std::int64_t limit) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return {};
-    return at(k).reports(chat, open, limit);
+    return on_shard_of(chat.value, [&](auto& part) { return part.reports(chat, open, limit); });
   }
   std::int64_t reports_against(UserId user) override {
     std::int64_t n = 0;
@@ -214,19 +198,13 @@ class RoutedOpenRooms final : public OpenRoomsTx {
     return n;
   }
   std::vector<AuditRecord> audit(ChatId chat, std::int64_t before, std::int64_t limit) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return {};
-    return at(k).audit(chat, before, limit);
+    return on_shard_of(chat.value, [&](auto& part) { return part.audit(chat, before, limit); });
   }
   std::optional<SavedNickname> saved_nickname(UserId user) override {
-    int k = router_.shard_of_value(user.value);
-    if (k < 0) return std::nullopt;
-    return at(k).saved_nickname(user);
+    return on_shard_of(user.value, [&](auto& part) { return part.saved_nickname(user); });
   }
   std::optional<TimeMs> last_send(ChatId chat, UserId user) override {
-    int k = router_.shard_of_value(chat.value);
-    if (k < 0) return std::nullopt;
-    return at(k).last_send(chat, user);
+    return on_shard_of(chat.value, [&](auto& part) { return part.last_send(chat, user); });
   }
 
   // --- writes: the transaction's own shard only ---
@@ -308,15 +286,23 @@ class Routed : public Base, public ShardRouter {
 
   int shard_count() override { return shards(); }
 
+  // Runs `read` on the view of the shard holding the row `id` names; an id of no shard
+  // finds nothing.
+  template <class Read>
+  auto on_shard_of(std::int64_t id, Read read) {
+    using Result = decltype(read(side(0).view));
+    int k = shard_of_value(id);
+    return k < 0 ? Result{} : read(side(k).view);
+  }
+
+
   Pos current_pos(int shard) override {
     if (shard < 0 || shard >= shards()) return 0;
     return side(shard).view.current_pos(0);
   }
 
   std::optional<UserRecord> user_by_id(UserId id) override {
-    int k = shard_of_value(id.value);
-    if (k < 0) return std::nullopt;
-    return side(k).view.user_by_id(id);
+    return on_shard_of(id.value, [&](auto& part) { return part.user_by_id(id); });
   }
 
   std::optional<UserRecord> user_by_handle(std::string_view handle) override {
@@ -362,15 +348,11 @@ class Routed : public Base, public ShardRouter {
   }
 
   std::optional<DeviceRecord> device_by_id(DeviceId id) override {
-    int k = shard_of_value(id.value);
-    if (k < 0) return std::nullopt;
-    return side(k).view.device_by_id(id);
+    return on_shard_of(id.value, [&](auto& part) { return part.device_by_id(id); });
   }
 
   std::vector<DeviceRecord> devices_of(UserId user) override {
-    int k = shard_of_value(user.value);
-    if (k < 0) return {};
-    return side(k).view.devices_of(user);
+    return on_shard_of(user.value, [&](auto& part) { return part.devices_of(user); });
   }
 
   std::vector<UserRecord> friends_of(UserId owner) override {
@@ -395,9 +377,7 @@ class Routed : public Base, public ShardRouter {
   }
 
   bool is_friend(UserId owner, UserId other) override {
-    int k = shard_of_value(owner.value);
-    if (k < 0) return false;
-    return side(k).view.is_friend(owner, other);
+    return on_shard_of(owner.value, [&](auto& part) { return part.is_friend(owner, other); });
   }
 
   std::vector<UserId> friend_owners_of(UserId user) override {
@@ -459,9 +439,7 @@ class Routed : public Base, public ShardRouter {
   }
 
   std::optional<ChatRecord> chat(ChatId id) override {
-    int k = shard_of_value(id.value);
-    if (k < 0) return std::nullopt;
-    return side(k).view.chat(id);
+    return on_shard_of(id.value, [&](auto& part) { return part.chat(id); });
   }
 
   std::optional<ChatId> chat_by_direct_key(std::string_view key) override {
@@ -471,15 +449,11 @@ class Routed : public Base, public ShardRouter {
   }
 
   std::optional<MemberRecord> membership(ChatId chat, UserId user) override {
-    int k = shard_of_value(chat.value);
-    if (k < 0) return std::nullopt;
-    return side(k).view.membership(chat, user);
+    return on_shard_of(chat.value, [&](auto& part) { return part.membership(chat, user); });
   }
 
   std::vector<MemberRecord> active_members(ChatId chat) override {
-    int k = shard_of_value(chat.value);
-    if (k < 0) return {};
-    return side(k).view.active_members(chat);
+    return on_shard_of(chat.value, [&](auto& part) { return part.active_members(chat); });
   }
 
   std::vector<ChatListEntry> chat_list(UserId user, std::int64_t limit,
@@ -505,9 +479,7 @@ class Routed : public Base, public ShardRouter {
   }
 
   std::optional<MessageRecord> message(ChatId chat, Seq seq) override {
-    int k = shard_of_value(chat.value);
-    if (k < 0) return std::nullopt;
-    return side(k).view.message(chat, seq);
+    return on_shard_of(chat.value, [&](auto& part) { return part.message(chat, seq); });
   }
 
   std::optional<MessageRecord> message_by_client_id(UserId sender, std::string_view client_id) override {
@@ -517,21 +489,15 @@ class Routed : public Base, public ShardRouter {
   }
 
   std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) override {
-    int k = shard_of_value(chat.value);
-    if (k < 0) return {};
-    return side(k).view.messages_before(chat, before, limit);
+    return on_shard_of(chat.value, [&](auto& part) { return part.messages_before(chat, before, limit); });
   }
 
   std::vector<ModeratedMessage> moderated_since(ChatId chat, Pos since, std::int64_t limit) override {
-    int k = shard_of_value(chat.value);
-    if (k < 0) return {};
-    return side(k).view.moderated_since(chat, since, limit);
+    return on_shard_of(chat.value, [&](auto& part) { return part.moderated_since(chat, since, limit); });
   }
 
   std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) override {
-    int k = shard_of_value(chat.value);
-    if (k < 0) return {};
-    return side(k).view.messages_after(chat, after, limit);
+    return on_shard_of(chat.value, [&](auto& part) { return part.messages_after(chat, after, limit); });
   }
 
   StoreStats stats() override {

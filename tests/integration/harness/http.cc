@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 namespace modu_it {
@@ -216,6 +217,22 @@ int RawWebSocket::wait_close_code(std::chrono::milliseconds timeout) {
     if (Clock::now() >= deadline) return -1;
     ended = tcp_.wait_closed(std::chrono::milliseconds(20));
   }
+}
+
+std::optional<double> metric_value(const std::string& text, const std::string& name) {
+  std::istringstream lines(text);
+  std::string line;
+  std::optional<double> total;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::size_t name_end = line.find_first_of(" {");
+    if (name_end == std::string::npos || line.compare(0, name_end, name) != 0 || name_end != name.size()) continue;
+    std::size_t value_start = line[name_end] == '{' ? line.find('}', name_end) + 1 : name_end;
+    std::istringstream value_stream(line.substr(value_start));
+    double value = 0;
+    if (value_stream >> value) total = total.value_or(0) + value;
+  }
+  return total;
 }
 
 }  // namespace modu_it

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,10 @@ struct HttpResponse {
 // GET http://127.0.0.1:<port><target> with HTTP/1.1 and `Connection: close`.
 HttpResponse http_get(std::uint16_t port, const std::string& target,
                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// The value of a Prometheus metric, summed over its label sets; nullopt when absent.
+// Lines look like `name value` or `name{label="x"} value`, optionally with a timestamp.
+std::optional<double> metric_value(const std::string& text, const std::string& name);
 
 // A bare TCP connection to 127.0.0.1:<port>.
 class RawTcpConnection {
