@@ -108,6 +108,32 @@ awaitable<int64_t> fetch_after(ShardCtx& ctx, Client& c, int64_t chat, int64_t h
 
 namespace {
 
+/// The client id of the k-th message device i misses in reconnect.
+std::string missed_client_id(ShardCtx& ctx, int i, int k) { return ctx.handle('k', i) + "-" + std::to_string(k); }
+
+/// All n devices reconnect at once (paced by --connect-rate). `catch_up(i, client)` signs
+/// device i in on its new connection and brings it up to date, returning how many messages
+/// it got. Records each device's time from connecting to caught up.
+awaitable<void> reconnect_all(ShardCtx& ctx, int n, const std::function<awaitable<int64_t>(int, Client&)>& catch_up) {
+  Pacer pacer(ctx.ioc, ctx.cfg.connect_rate / ctx.shards_total);
+  int64_t caught = 0;
+  co_await ctx.for_each(n, n, [&](int i) -> awaitable<void> {
+    co_await pacer.next();
+    int64_t t0 = now_ns();
+    ctx.res.mark_min("t_reconnect_start", t0);
+    auto c = co_await ctx.connect_client();
+    int64_t got = co_await catch_up(i, *c);
+    int64_t t1 = now_ns();
+    ctx.res.hist("device_catch_up").record(uint64_t(t1 - t0));
+    ctx.res.mark_max("t_all_caught_up", t1);
+    ctx.res.add("messages_caught_up", got);
+    caught++;
+    c->close();
+  }, "catch_up");
+  ctx.res.add("devices_caught_up", caught);
+  co_await ctx.barrier("caught-up");
+}
+
 /// reconnect against a server that pushes what a device missed when it signs in again
 /// (Driver::pushes_missed: MQTT persistent sessions, XMPP offline storage). Same shape as
 /// the sync version; each device must get exactly its helper's messages, in order, once.
@@ -141,48 +167,34 @@ awaitable<void> run_reconnect_pushed(ShardCtx& ctx) {
   co_await ctx.for_each(n, cfg.setup_parallel, [&](int i) -> awaitable<void> {
     Dev& d = devs[size_t(i)];
     for (int k = 0; k < cfg.missed; ++k)
-      co_await d.helper_conn->send_wait(d.chat, ctx.handle('k', i) + "-" + std::to_string(k), make_text(now_ns(), cfg.size));
+      co_await d.helper_conn->send_wait(d.chat, missed_client_id(ctx, i, k), make_text(now_ns(), cfg.size));
     d.helper_conn->close();
   }, "setup.fill");
   ctx.res.add("messages_stored", int64_t(n) * cfg.missed);
   co_await ctx.barrier("missed");
 
-  Pacer pacer(ctx.ioc, cfg.connect_rate / ctx.shards_total);
-  int64_t caught = 0;
-  co_await ctx.for_each(n, n, [&](int i) -> awaitable<void> {
+  co_await reconnect_all(ctx, n, [&](int i, Client& c) -> awaitable<int64_t> {
     Dev& d = devs[size_t(i)];
-    co_await pacer.next();
-    int64_t t0 = now_ns();
-    ctx.res.mark_min("t_reconnect_start", t0);
-    auto c = co_await ctx.connect_client();
-    int next = 0;
-    c->handlers.on_message = [&, chat = d.chat, sender = d.helper.user_id](const MessageEvent& e) {
+    // Shared with the handler, which stays set until the connection closes: a duplicate
+    // pushed after the last expected message is still caught.
+    auto next = std::make_shared<int>(0);
+    c.handlers.on_message = [&ctx, next, chat = d.chat, sender = d.helper.user_id](const MessageEvent& e) {
       if (e.chat_id != chat) return;
       size_t dash = e.client_id.rfind('-');
       int k = -1;
       if (dash != std::string_view::npos) std::from_chars(e.client_id.data() + dash + 1, e.client_id.data() + e.client_id.size(), k);
       if (e.sender_id != sender || k < 0 || !text_send_ns(e.text))
         ctx.res.violation("content", "chat " + std::to_string(chat) + ": " + std::string(e.client_id) + " is not the helper's message");
-      else if (k < next) ctx.res.violation("duplicate", "chat " + std::to_string(chat) + " got " + std::string(e.client_id) + " again");
-      else if (k > next)
-        ctx.res.violation("gap_or_reorder", "chat " + std::to_string(chat) + " got " + std::string(e.client_id) + " expecting " + std::to_string(next));
-      next = std::max(next, k + 1);
+      else if (k < *next) ctx.res.violation("duplicate", "chat " + std::to_string(chat) + " got " + std::string(e.client_id) + " again");
+      else if (k > *next)
+        ctx.res.violation("gap_or_reorder", "chat " + std::to_string(chat) + " got " + std::string(e.client_id) + " expecting " + std::to_string(*next));
+      *next = std::max(*next, k + 1);
     };
-    co_await c->resume_lasting(d.acct);
-    if (!co_await ctx.wait_until([&] { return next >= cfg.missed; }, std::max(cfg.timeout, 30.0)))
-      ctx.res.violation("lost", "chat " + std::to_string(d.chat) + ": got " + std::to_string(next) + " of " + std::to_string(cfg.missed));
-    int64_t t1 = now_ns();
-    ctx.res.hist("device_catch_up").record(uint64_t(t1 - t0));
-    ctx.res.mark_max("t_all_caught_up", t1);
-    ctx.res.add("messages_caught_up", next);
-    caught++;
-    // Anything more (a duplicate pushed late) would still be seen by the handler until here.
-    co_await ctx.sleep(0.05);
-    c->handlers.on_message = nullptr;
-    c->close();
-  }, "catch_up");
-  ctx.res.add("devices_caught_up", caught);
-  co_await ctx.barrier("caught-up");
+    co_await c.resume_lasting(d.acct);
+    if (!co_await ctx.wait_until([&] { return *next >= cfg.missed; }, std::max(cfg.timeout, 30.0)))
+      ctx.res.violation("lost", "chat " + std::to_string(d.chat) + ": got " + std::to_string(*next) + " of " + std::to_string(cfg.missed));
+    co_return *next;
+  });
 }
 
 }  // namespace
@@ -222,7 +234,7 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
     std::set<int64_t> seqs;
     for (int k = 0; k < cfg.missed; ++k) {
       co_await pacer.next();
-      seqs.insert(co_await d.helper_conn->send_wait(d.chat, ctx.handle('k', i) + "-" + std::to_string(k), make_text(now_ns(), cfg.size)));
+      seqs.insert(co_await d.helper_conn->send_wait(d.chat, missed_client_id(ctx, i, k), make_text(now_ns(), cfg.size)));
     }
     d.last = d.base + int64_t(seqs.size());
     if (!seqs.empty() && (*seqs.begin() != d.base + 1 || *seqs.rbegin() != d.last))
@@ -233,34 +245,21 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
   co_await ctx.barrier("missed");
 
   // All devices reconnect at once.
-  Pacer pacer(ctx.ioc, cfg.connect_rate / ctx.shards_total);
-  int64_t caught = 0;
-  co_await ctx.for_each(n, n, [&](int i) -> awaitable<void> {
+  co_await reconnect_all(ctx, n, [&](int i, Client& c) -> awaitable<int64_t> {
     Dev& d = devs[size_t(i)];
-    co_await pacer.next();
-    int64_t t0 = now_ns();
-    ctx.res.mark_min("t_reconnect_start", t0);
-    auto c = co_await ctx.connect_client();
-    co_await c->resume(d.acct);
+    co_await c.resume(d.acct);
     std::unordered_map<int64_t, int64_t> last_seq;
     int requests = 0;
-    d.pos = co_await sync_all(ctx, *c, d.pos, &last_seq, &requests);
+    d.pos = co_await sync_all(ctx, c, d.pos, &last_seq, &requests);
     auto it = last_seq.find(d.chat);
     if (it == last_seq.end()) ctx.res.violation("sync_missing", "sync did not list chat " + std::to_string(d.chat));
     else if (it->second != d.last)
       ctx.res.violation("sync_last_seq", "sync says chat " + std::to_string(d.chat) + " ends at " + std::to_string(it->second) + ", expected " +
                                              std::to_string(d.last));
-    int64_t got = co_await fetch_after(ctx, *c, d.chat, d.base, d.last, d.helper.user_id, &requests);
-    int64_t t1 = now_ns();
-    ctx.res.hist("device_catch_up").record(uint64_t(t1 - t0));
-    ctx.res.mark_max("t_all_caught_up", t1);
-    ctx.res.add("messages_caught_up", got);
+    int64_t got = co_await fetch_after(ctx, c, d.chat, d.base, d.last, d.helper.user_id, &requests);
     ctx.res.add("requests", requests);
-    caught++;
-    c->close();
-  }, "catch_up");
-  ctx.res.add("devices_caught_up", caught);
-  co_await ctx.barrier("caught-up");
+    co_return got;
+  });
 }
 
 awaitable<void> run_catchup(ShardCtx& ctx) {
