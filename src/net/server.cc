@@ -48,6 +48,11 @@ Result<std::uint16_t> Server::start(NetContext& context) {
     return make_error(ErrorCode::kUnavailable,
                       "cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message());
   std::uint16_t port = acceptor_->local_endpoint().port();
+  for (auto& loop : loops_) {
+    loop->read_gate.open_while([&context] {
+      return context.services.store.queued() <= context.options.max_queued_writes;
+    });
+  }
   accept_next();
   for (auto& loop : loops_) {
     threads_.emplace_back([l = loop.get()] {

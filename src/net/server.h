@@ -3,7 +3,8 @@
 // Threading: `threads` event loops, each an io_context run by one thread. The acceptor
 // hands each new connection to the next loop, round-robin; from then on the connection
 // lives and dies on that loop. A loop owns a JSON parser reused by all its connections,
-// and its part of the hub's registry (realtime/hub.h).
+// a read gate for flow control (net/read_gate.h), and its part of the hub's registry
+// (realtime/hub.h).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -22,6 +23,7 @@
 #include "metrics/metrics.h"
 #include "modu/error.h"
 #include "net/options.h"
+#include "net/read_gate.h"
 #include "realtime/hub.h"
 #include "services/router.h"
 
@@ -32,6 +34,7 @@ struct Loop {
   boost::asio::io_context io{1};
   std::size_t index;
   simdjson::dom::parser parser;  // reused for every frame parsed on this loop
+  ReadGate read_gate{io};        // where this loop's connections wait while the store is behind
 };
 
 // What the sessions need from the rest of the server.

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -154,20 +153,13 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     if (!close_requested_) read_when_store_keeps_up();
   }
 
-  // Flow control: while more writes wait for the committer than `max_queued_writes`, this
-  // connection is not read; its requests wait in the kernel's buffers and its client's TCP
-  // window closes, so an overloaded server's memory stays bounded. The timer exists only
-  // while the connection waits.
+  // Flow control (net/read_gate.h): while the store is behind, the connection waits at its
+  // loop's gate instead of reading.
   void read_when_store_keeps_up() {
-    if (ctx_.services.store.queued() <= ctx_.options.max_queued_writes) {
-      pause_.reset();
-      return do_read();
-    }
+    if (loop_.read_gate.open()) return do_read();
     metrics().reads_paused.fetch_add(1, std::memory_order_relaxed);
-    if (!pause_) pause_ = std::make_unique<boost::asio::steady_timer>(ws_.get_executor());
-    pause_->expires_after(std::chrono::milliseconds(1));
-    pause_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
-      if (!ec && !self->close_requested_) self->read_when_store_keeps_up();
+    loop_.read_gate.park([self = this->shared_from_this()] {
+      if (!self->close_requested_) self->read_when_store_keeps_up();
     });
   }
 
@@ -281,7 +273,6 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   std::string out_;                   // joined frames being written
   std::size_t queued_bytes_ = 0;
   RateLimiter limiter_;
-  std::unique_ptr<boost::asio::steady_timer> pause_;  // while reads wait for the store
   websocket::close_code close_code_ = websocket::close_code::normal;
   bool writing_ = false;
   bool close_requested_ = false;
