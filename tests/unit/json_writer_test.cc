@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace modu {
 namespace {
@@ -97,6 +98,47 @@ TEST(JsonWriterTest, ObjectsArraysAndScalars) {
   EXPECT_EQ(std::string_view(obj["list"].at(1)), "two");
   EXPECT_EQ(std::int64_t(obj["raw"]["nested"].at(1)), 2);
   EXPECT_EQ(std::string_view(obj["quote\"key\n"]), "v");
+}
+
+// The string path copies runs itself; its output must be exactly rapidjson's own.
+std::string rapidjson_string(std::string_view s) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> plain(buffer);
+  plain.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+TEST(JsonWriterTest, StringsAreWrittenExactlyAsRapidjsonWritesThem) {
+  std::vector<std::string> cases = {"", "a", "\"", "\\", "plain ascii text", "끝", std::string(1, '\0'),
+                                    "tab\there", "\x1f\x7f\x80\xff", "runs \"between\" escapes\n\n"};
+  for (int c = 0; c < 256; ++c) {
+    cases.push_back(std::string(1, static_cast<char>(c)));
+    cases.push_back("ab" + std::string(1, static_cast<char>(c)) + "cd");
+  }
+  std::string long_text;  // longer than the buffer's first allocation, escapes spread through
+  for (int i = 0; i < 2000; ++i) long_text += (i % 97 == 0) ? '\n' : static_cast<char>('a' + i % 26);
+  cases.push_back(long_text);
+  cases.push_back(std::string(5000, '"'));  // all escaped: the most the writer reserves
+  for (const auto& s : cases) {
+    JsonWriter w;
+    w.value(s);
+    EXPECT_EQ(w.view(), rapidjson_string(s)) << "for a string of " << s.size() << " bytes";
+  }
+}
+
+TEST(JsonWriterTest, KeysAndValuesAreEscapedAlikeInsideStructures) {
+  JsonWriter w;
+  w.begin_object().field("k\"1", "v\n1").key("list").begin_array().value("a\tb").value("").end_array().end_object();
+  EXPECT_EQ(w.view(), R"({"k\"1":"v\n1","list":["a\tb",""]})");
+}
+
+TEST(JsonWriterTest, ClearStartsANewDocument) {
+  JsonWriter w;
+  w.begin_object().field("first", "document").end_object();
+  w.clear();
+  EXPECT_EQ(w.view(), "");
+  w.begin_array().value("second").end_array();
+  EXPECT_EQ(w.view(), R"(["second"])");
 }
 
 TEST(JsonWriterTest, ViewAndStrAgree) {
