@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "driver.hpp"
+#include "drivers/await_answer.hpp"
 #include "drivers/tcp_connection.hpp"
 #include "baseline/line_protocol.hpp"
 
@@ -122,27 +123,13 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
   }
 
   awaitable<std::string> call(std::string line) {
-    struct State {
-      explicit State(asio::io_context& io) : timer(io) {}
-      asio::steady_timer timer;
-      bool done = false, ok = false;
-      std::string payload;
-    };
-    auto st = std::make_shared<State>(ioc_);
-    st->timer.expires_after(timeout_);
-    request(line, [st](const LineReply& r) {
-      st->done = true;
-      st->ok = r.ok;
-      st->payload = std::string(r.ok ? r.rest : r.error);
-      st->timer.cancel();
+    using Answer = std::pair<bool, std::string>;  // ok, and the rest of the line or the error
+    auto r = co_await await_answer<Answer>(ioc_, timeout_, [&](auto answer) {
+      request(line, [answer](const LineReply& r) { answer(Answer{r.ok, std::string(r.ok ? r.rest : r.error)}); });
     });
-    if (!st->done) {
-      boost::system::error_code ec;
-      co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (!st->done) throw BenchError("timeout", line.substr(0, line.find(' ')) + ": no response");
-    if (!st->ok) throw BenchError(st->payload, line.substr(0, line.find(' ')) + " failed: " + st->payload);
-    co_return std::move(st->payload);
+    if (!r) throw BenchError("timeout", line.substr(0, line.find(' ')) + ": no response");
+    if (!r->first) throw BenchError(r->second, line.substr(0, line.find(' ')) + " failed: " + r->second);
+    co_return std::move(r->second);
   }
 
   /// Handles the complete lines received.

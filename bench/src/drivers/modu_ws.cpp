@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "driver.hpp"
+#include "drivers/await_answer.hpp"
 #include "drivers/tcp_connection.hpp"
 #include "json_util.hpp"
 
@@ -290,27 +291,15 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
 
   /// Awaitable request: returns the minified `result`, throws BenchError otherwise.
   awaitable<std::string> call(std::string_view op, std::string args) {
-    struct State {
-      explicit State(asio::io_context& io) : timer(io) {}
-      asio::steady_timer timer;
-      bool done = false, ok = false;
-      std::string payload;  // result JSON, or the error code
-    };
-    auto st = std::make_shared<State>(ioc_);
-    st->timer.expires_after(timeout_);
-    request(op, args, [st](const Reply& r) {
-      st->done = true;
-      st->ok = r.ok;
-      st->payload = r.ok ? simdjson::minify(r.result) : std::string(r.error);
-      st->timer.cancel();
+    using Answer = std::pair<bool, std::string>;  // ok, and the result JSON or the error code
+    auto r = co_await await_answer<Answer>(ioc_, timeout_, [&](auto answer) {
+      request(op, args, [answer](const Reply& r) {
+        answer(Answer{r.ok, r.ok ? simdjson::minify(r.result) : std::string(r.error)});
+      });
     });
-    if (!st->done) {
-      beast::error_code ec;
-      co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (!st->done) throw BenchError("timeout", std::string(op) + ": no response within the timeout");
-    if (!st->ok) throw BenchError(st->payload, std::string(op) + " failed: " + st->payload);
-    co_return std::move(st->payload);
+    if (!r) throw BenchError("timeout", std::string(op) + ": no response within the timeout");
+    if (!r->first) throw BenchError(r->second, std::string(op) + " failed: " + r->second);
+    co_return std::move(r->second);
   }
 
   void start_write() {

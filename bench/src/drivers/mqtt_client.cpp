@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "driver.hpp"
+#include "drivers/await_answer.hpp"
 #include "drivers/tcp_connection.hpp"
 
 namespace bench {
@@ -158,25 +159,12 @@ class MqttClient final : public TcpFramedConnection<MqttClient> {
 
   /// Sends `bytes` after `arm` stored a completion; waits for it with the request timeout.
   awaitable<void> wait_for(const std::function<void(std::function<void(bool)>)>& arm, const std::string& bytes, const char* what) {
-    struct State {
-      explicit State(asio::io_context& io) : timer(io) {}
-      asio::steady_timer timer;
-      bool done = false, ok = false;
-    };
-    auto st = std::make_shared<State>(ioc_);
-    st->timer.expires_after(timeout_);
-    arm([st](bool ok) {
-      st->done = true;
-      st->ok = ok;
-      st->timer.cancel();
+    auto ok = co_await await_answer<bool>(ioc_, timeout_, [&](auto answer) {
+      arm(answer);
+      write(bytes);
     });
-    write(bytes);
-    if (!st->done) {
-      boost::system::error_code ec;
-      co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (!st->done) throw BenchError("timeout", std::string(what) + ": no answer");
-    if (!st->ok) throw BenchError("refused", std::string(what) + " refused or connection closed");
+    if (!ok) throw BenchError("timeout", std::string(what) + ": no answer");
+    if (!*ok) throw BenchError("refused", std::string(what) + " refused or connection closed");
   }
 
   /// Handles the complete packets received.

@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "driver.hpp"
+#include "drivers/await_answer.hpp"
 #include "drivers/tcp_connection.hpp"
 
 namespace bench {
@@ -238,26 +239,12 @@ class XmppClient final : public TcpFramedConnection<XmppClient> {
   awaitable<SyncPage> sync(const SyncCursor&) override { throw BenchError("unsupported", "no sync over XMPP"); }
   awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "history over MAM is not driven"); }
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view cid, std::string_view text) override {
-    struct State {
-      explicit State(asio::io_context& io) : timer(io) {}
-      asio::steady_timer timer;
-      bool done = false, ok = false;
-      std::string error;
-    };
-    auto st = std::make_shared<State>(ioc_);
-    st->timer.expires_after(timeout_);
-    send(chat_id, cid, text, [st](const Ack& a) {
-      st->done = true;
-      st->ok = a.ok;
-      st->error = a.error;
-      st->timer.cancel();
+    using Answer = std::pair<bool, std::string>;  // ok, and the error (Ack's view of it dies with the call)
+    auto ack = co_await await_answer<Answer>(ioc_, timeout_, [&](auto answer) {
+      send(chat_id, cid, text, [answer](const Ack& a) { answer(Answer{a.ok, std::string(a.error)}); });
     });
-    if (!st->done) {
-      boost::system::error_code ec;
-      co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (!st->done) throw BenchError("timeout", "send: no acknowledgement");
-    if (!st->ok) throw BenchError(st->error, "send refused or connection closed");
+    if (!ack) throw BenchError("timeout", "send: no acknowledgement");
+    if (!ack->first) throw BenchError(ack->second, "send refused or connection closed");
     co_return 0;
   }
 
@@ -354,27 +341,13 @@ class XmppClient final : public TcpFramedConnection<XmppClient> {
 
   /// Writes `bytes` and waits for the first stanza matching `pred`.
   awaitable<std::string> wait_for(const std::string& bytes, const Pred& pred, const char* what) {
-    struct State {
-      explicit State(asio::io_context& io) : timer(io) {}
-      asio::steady_timer timer;
-      bool done = false;
-      std::string stanza;
-    };
-    auto st = std::make_shared<State>(ioc_);
-    st->timer.expires_after(timeout_);
-    waiters_.push_back({pred, [st](std::string_view s) {
-                          st->done = true;
-                          st->stanza = std::string(s);
-                          st->timer.cancel();
-                        }});
-    write(bytes);
-    if (!st->done) {
-      boost::system::error_code ec;
-      co_await st->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (!st->done) throw BenchError(open_ ? "timeout" : "closed", std::string(what) + ": no answer");
-    if (st->stanza.empty()) throw BenchError("closed", std::string(what) + ": connection closed");
-    co_return std::move(st->stanza);
+    auto stanza = co_await await_answer<std::string>(ioc_, timeout_, [&](auto answer) {
+      waiters_.push_back({pred, [answer](std::string_view s) { answer(std::string(s)); }});
+      write(bytes);
+    });
+    if (!stanza) throw BenchError(open_ ? "timeout" : "closed", std::string(what) + ": no answer");
+    if (stanza->empty()) throw BenchError("closed", std::string(what) + ": connection closed");
+    co_return std::move(*stanza);
   }
 
   /// Cuts complete top-level stanzas (children of <stream:stream>) out of the buffer.

@@ -108,6 +108,23 @@ awaitable<int64_t> fetch_after(ShardCtx& ctx, Client& c, int64_t chat, int64_t h
 
 namespace {
 
+/// Reconnect's device i: its account (registered on `c`), its helper's account, still
+/// connected, and the direct chat the helper opened to the device.
+struct DevicePair {
+  Account acct, helper;
+  std::shared_ptr<Client> helper_conn;
+  ChatInfo chat;
+};
+
+awaitable<DevicePair> register_pair(ShardCtx& ctx, Client& c, int i) {
+  DevicePair p;
+  p.acct = co_await c.register_account(ctx.handle('r', i));
+  p.helper_conn = co_await ctx.connect_client();
+  p.helper = co_await p.helper_conn->register_account(ctx.handle('h', i));
+  p.chat = co_await p.helper_conn->open_direct(p.acct.user_id);
+  co_return p;
+}
+
 /// The client id of the k-th message device i misses in reconnect.
 std::string missed_client_id(ShardCtx& ctx, int i, int k) { return ctx.handle('k', i) + "-" + std::to_string(k); }
 
@@ -140,45 +157,36 @@ awaitable<void> reconnect_all(ShardCtx& ctx, int n, const std::function<awaitabl
 awaitable<void> run_reconnect_pushed(ShardCtx& ctx) {
   const Config& cfg = ctx.cfg;
   int n = ctx.share(cfg.conns);
-  struct Dev {
-    Account acct, helper;
-    std::shared_ptr<Client> helper_conn;
-    int64_t chat = 0;
-  };
-  std::vector<Dev> devs(static_cast<size_t>(n));
+  std::vector<DevicePair> devs(static_cast<size_t>(n));
   ScopeExit guard{[&] { ctx.close_all(); }};
 
   co_await ctx.for_each(n, cfg.setup_parallel, [&](int i) -> awaitable<void> {
-    Dev& d = devs[size_t(i)];
+    DevicePair& d = devs[size_t(i)];
     auto c = co_await ctx.connect_client();
-    d.acct = co_await c->register_account(ctx.handle('r', i));
+    d = co_await register_pair(ctx, *c, i);
     c->close();
-    d.helper_conn = co_await ctx.connect_client();
-    d.helper = co_await d.helper_conn->register_account(ctx.handle('h', i));
-    ChatInfo chat = co_await d.helper_conn->open_direct(d.acct.user_id);
-    d.chat = chat.chat_id;
-    auto dev = co_await ctx.connect_client();
+    auto dev = co_await ctx.connect_client();  // the lasting session that will miss messages
     co_await dev->resume_lasting(d.acct);
-    co_await dev->join(chat);
+    co_await dev->join(d.chat);
     co_await dev->go_offline();
   }, "setup.devices");
   co_await ctx.barrier("online");
 
   co_await ctx.for_each(n, cfg.setup_parallel, [&](int i) -> awaitable<void> {
-    Dev& d = devs[size_t(i)];
+    DevicePair& d = devs[size_t(i)];
     for (int k = 0; k < cfg.missed; ++k)
-      co_await d.helper_conn->send_wait(d.chat, missed_client_id(ctx, i, k), make_text(now_ns(), cfg.size));
+      co_await d.helper_conn->send_wait(d.chat.chat_id, missed_client_id(ctx, i, k), make_text(now_ns(), cfg.size));
     d.helper_conn->close();
   }, "setup.fill");
   ctx.res.add("messages_stored", int64_t(n) * cfg.missed);
   co_await ctx.barrier("missed");
 
   co_await reconnect_all(ctx, n, [&](int i, Client& c) -> awaitable<int64_t> {
-    Dev& d = devs[size_t(i)];
+    DevicePair& d = devs[size_t(i)];
     // Shared with the handler, which stays set until the connection closes: a duplicate
     // pushed after the last expected message is still caught.
     auto next = std::make_shared<int>(0);
-    c.handlers.on_message = [&ctx, next, chat = d.chat, sender = d.helper.user_id](const MessageEvent& e) {
+    c.handlers.on_message = [&ctx, next, chat = d.chat.chat_id, sender = d.helper.user_id](const MessageEvent& e) {
       if (e.chat_id != chat) return;
       size_t dash = e.client_id.rfind('-');
       int k = -1;
@@ -192,7 +200,7 @@ awaitable<void> run_reconnect_pushed(ShardCtx& ctx) {
     };
     co_await c.resume_lasting(d.acct);
     if (!co_await ctx.wait_until([&] { return *next >= cfg.missed; }, std::max(cfg.timeout, 30.0)))
-      ctx.res.violation("lost", "chat " + std::to_string(d.chat) + ": got " + std::to_string(*next) + " of " + std::to_string(cfg.missed));
+      ctx.res.violation("lost", "chat " + std::to_string(d.chat.chat_id) + ": got " + std::to_string(*next) + " of " + std::to_string(cfg.missed));
     co_return *next;
   });
 }
@@ -203,10 +211,8 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
   if (ctx.driver.pushes_missed()) co_return co_await run_reconnect_pushed(ctx);
   const Config& cfg = ctx.cfg;
   int n = ctx.share(cfg.conns);
-  struct Dev {
-    Account acct, helper;
-    std::shared_ptr<Client> helper_conn;
-    int64_t chat = 0, base = 0, last = 0;
+  struct Dev : DevicePair {
+    int64_t base = 0, last = 0;
     SyncCursor pos;
   };
   std::vector<Dev> devs(static_cast<size_t>(n));
@@ -215,13 +221,9 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
   co_await ctx.for_each(n, cfg.setup_parallel, [&](int i) -> awaitable<void> {
     Dev& d = devs[size_t(i)];
     auto c = co_await ctx.connect_client();
-    d.acct = co_await c->register_account(ctx.handle('r', i));
-    d.helper_conn = co_await ctx.connect_client();
-    d.helper = co_await d.helper_conn->register_account(ctx.handle('h', i));
-    ChatInfo chat = co_await d.helper_conn->open_direct(d.acct.user_id);
-    d.chat = chat.chat_id;
+    static_cast<DevicePair&>(d) = co_await register_pair(ctx, *c, i);
     co_await ctx.sleep(0.1);
-    d.base = (co_await c->get_chat(d.chat)).last_seq;
+    d.base = (co_await c->get_chat(d.chat.chat_id)).last_seq;
     d.pos = co_await sync_all(ctx, *c, {}, nullptr, nullptr);
     c->close();  // the device goes offline
   }, "setup.devices");
@@ -234,11 +236,11 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
     std::set<int64_t> seqs;
     for (int k = 0; k < cfg.missed; ++k) {
       co_await pacer.next();
-      seqs.insert(co_await d.helper_conn->send_wait(d.chat, missed_client_id(ctx, i, k), make_text(now_ns(), cfg.size)));
+      seqs.insert(co_await d.helper_conn->send_wait(d.chat.chat_id, missed_client_id(ctx, i, k), make_text(now_ns(), cfg.size)));
     }
     d.last = d.base + int64_t(seqs.size());
     if (!seqs.empty() && (*seqs.begin() != d.base + 1 || *seqs.rbegin() != d.last))
-      ctx.res.violation("seq_mismatch", "chat " + std::to_string(d.chat) + " seqs are not contiguous");
+      ctx.res.violation("seq_mismatch", "chat " + std::to_string(d.chat.chat_id) + " seqs are not contiguous");
     d.helper_conn->close();
   }, "setup.fill");
   ctx.res.add("messages_stored", int64_t(n) * cfg.missed);
@@ -251,12 +253,12 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
     std::unordered_map<int64_t, int64_t> last_seq;
     int requests = 0;
     d.pos = co_await sync_all(ctx, c, d.pos, &last_seq, &requests);
-    auto it = last_seq.find(d.chat);
-    if (it == last_seq.end()) ctx.res.violation("sync_missing", "sync did not list chat " + std::to_string(d.chat));
+    auto it = last_seq.find(d.chat.chat_id);
+    if (it == last_seq.end()) ctx.res.violation("sync_missing", "sync did not list chat " + std::to_string(d.chat.chat_id));
     else if (it->second != d.last)
-      ctx.res.violation("sync_last_seq", "sync says chat " + std::to_string(d.chat) + " ends at " + std::to_string(it->second) + ", expected " +
+      ctx.res.violation("sync_last_seq", "sync says chat " + std::to_string(d.chat.chat_id) + " ends at " + std::to_string(it->second) + ", expected " +
                                              std::to_string(d.last));
-    int64_t got = co_await fetch_after(ctx, c, d.chat, d.base, d.last, d.helper.user_id, &requests);
+    int64_t got = co_await fetch_after(ctx, c, d.chat.chat_id, d.base, d.last, d.helper.user_id, &requests);
     ctx.res.add("requests", requests);
     co_return got;
   });
