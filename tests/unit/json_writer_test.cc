@@ -114,6 +114,13 @@ TEST(JsonWriterTest, StringsAreWrittenExactlyAsRapidjsonWritesThem) {
   for (int c = 0; c < 256; ++c) {
     cases.push_back(std::string(1, static_cast<char>(c)));
     cases.push_back("ab" + std::string(1, static_cast<char>(c)) + "cd");
+    // at every offset of 8-byte blocks (the writer tests eight bytes at a time), next to
+    // UTF-8 bytes, whose high bit must not hide it
+    for (std::size_t at = 0; at < 17; ++at) {
+      std::string s = "0123456789\xea\xb0\x80" "bcdef";
+      s[at] = static_cast<char>(c);
+      cases.push_back(s);
+    }
   }
   std::string long_text;  // longer than the buffer's first allocation, escapes spread through
   for (int i = 0; i < 2000; ++i) long_text += (i % 97 == 0) ? '\n' : static_cast<char>('a' + i % 26);
