@@ -123,13 +123,12 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
   }
 
   awaitable<std::string> call(std::string line) {
-    using Answer = std::pair<bool, std::string>;  // ok, and the rest of the line or the error
-    auto r = co_await await_answer<Answer>(ioc_, timeout_, [&](auto answer) {
-      request(line, [answer](const LineReply& r) { answer(Answer{r.ok, std::string(r.ok ? r.rest : r.error)}); });
+    auto r = co_await await_answer<Outcome>(ioc_, timeout_, [&](auto answer) {
+      request(line, [answer](const LineReply& r) { answer(Outcome{r.ok, std::string(r.ok ? r.rest : r.error)}); });
     });
     if (!r) throw BenchError("timeout", line.substr(0, line.find(' ')) + ": no response");
-    if (!r->first) throw BenchError(r->second, line.substr(0, line.find(' ')) + " failed: " + r->second);
-    co_return std::move(r->second);
+    if (!r->ok) throw BenchError(r->detail, line.substr(0, line.find(' ')) + " failed: " + r->detail);
+    co_return std::move(r->detail);
   }
 
   /// Handles the complete lines received.

@@ -291,15 +291,14 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
 
   /// Awaitable request: returns the minified `result`, throws BenchError otherwise.
   awaitable<std::string> call(std::string_view op, std::string args) {
-    using Answer = std::pair<bool, std::string>;  // ok, and the result JSON or the error code
-    auto r = co_await await_answer<Answer>(ioc_, timeout_, [&](auto answer) {
+    auto r = co_await await_answer<Outcome>(ioc_, timeout_, [&](auto answer) {  // result JSON or error code
       request(op, args, [answer](const Reply& r) {
-        answer(Answer{r.ok, r.ok ? simdjson::minify(r.result) : std::string(r.error)});
+        answer(Outcome{r.ok, r.ok ? simdjson::minify(r.result) : std::string(r.error)});
       });
     });
     if (!r) throw BenchError("timeout", std::string(op) + ": no response within the timeout");
-    if (!r->first) throw BenchError(r->second, std::string(op) + " failed: " + r->second);
-    co_return std::move(r->second);
+    if (!r->ok) throw BenchError(r->detail, std::string(op) + " failed: " + r->detail);
+    co_return std::move(r->detail);
   }
 
   void start_write() {

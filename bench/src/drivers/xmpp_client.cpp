@@ -239,12 +239,12 @@ class XmppClient final : public TcpFramedConnection<XmppClient> {
   awaitable<SyncPage> sync(const SyncCursor&) override { throw BenchError("unsupported", "no sync over XMPP"); }
   awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "history over MAM is not driven"); }
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view cid, std::string_view text) override {
-    using Answer = std::pair<bool, std::string>;  // ok, and the error (Ack's view of it dies with the call)
-    auto ack = co_await await_answer<Answer>(ioc_, timeout_, [&](auto answer) {
-      send(chat_id, cid, text, [answer](const Ack& a) { answer(Answer{a.ok, std::string(a.error)}); });
+    // The error is copied: Ack's view of it dies with the call.
+    auto ack = co_await await_answer<Outcome>(ioc_, timeout_, [&](auto answer) {
+      send(chat_id, cid, text, [answer](const Ack& a) { answer(Outcome{a.ok, std::string(a.error)}); });
     });
     if (!ack) throw BenchError("timeout", "send: no acknowledgement");
-    if (!ack->first) throw BenchError(ack->second, "send refused or connection closed");
+    if (!ack->ok) throw BenchError(ack->detail, "send refused or connection closed");
     co_return 0;
   }
 
