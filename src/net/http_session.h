@@ -6,7 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <memory>
 #include <optional>
@@ -15,9 +15,12 @@
 #include "net/origin.h"
 #include "net/server.h"
 #include "net/static_files.h"
+#include "net/websocket/handshake.h"
 #include "net/ws_session.h"
 
 namespace modu {
+
+namespace http = beast::http;
 
 template <class Stream>
 class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream>> {
@@ -54,7 +57,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
   void on_read(beast::error_code ec) {
     if (ec) return close();
     auto& req = parser_->get();
-    if (websocket::is_upgrade(req)) return upgrade();
+    if (beast::websocket::is_upgrade(req)) return upgrade();
     handle(req);
   }
 
@@ -67,15 +70,28 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     std::string_view host(req[http::field::host].data(), req[http::field::host].size());
     if (!origin_allowed(origin, host, ctx_.options.allowed_origins))
       return respond(http::status::forbidden, "text/plain", "origin not allowed\n", req);
+    if (req[http::field::sec_websocket_version] != websocket::kVersion) {
+      auto res = std::make_shared<http::response<http::string_body>>(http::status::upgrade_required, req.version());
+      res->set(http::field::server, "modu");
+      res->set(http::field::sec_websocket_version, websocket::kVersion);
+      res->set(http::field::content_type, "text/plain");
+      res->body() = "only WebSocket version 13 is spoken here\n";
+      res->keep_alive(false);
+      res->prepare_payload();
+      return write(std::move(res));
+    }
+    auto accept = websocket::accept_value(req[http::field::sec_websocket_key]);
+    if (!accept) return respond(http::status::bad_request, "text/plain", "missing or malformed Sec-WebSocket-Key\n", req);
+    // Bytes the client sent after its request (it need not wait for our answer) were read
+    // into our buffer; the WebSocket session starts with them.
+    std::string early(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    beast::get_lowest_layer(stream_).expires_never();
     if constexpr (kTls) {
-      auto session = std::make_shared<WsSession<Stream>>(std::move(stream_), loop_, ctx_);
-      session->start(parser_->release());
+      std::make_shared<WsSession<Stream>>(std::move(stream_), loop_, ctx_)->start(*accept, std::move(early));
     } else {
       // A plain WebSocket runs on the bare socket (see WsSession).
-      beast::get_lowest_layer(stream_).expires_never();
-      auto session = std::make_shared<WsSession<boost::asio::ip::tcp::socket>>(
-          stream_.release_socket(), loop_, ctx_);
-      session->start(parser_->release());
+      std::make_shared<WsSession<boost::asio::ip::tcp::socket>>(stream_.release_socket(), loop_, ctx_)
+          ->start(*accept, std::move(early));
     }
   }
 

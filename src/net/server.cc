@@ -48,7 +48,12 @@ Result<std::uint16_t> Server::start(NetContext& context) {
     return make_error(ErrorCode::kUnavailable,
                       "cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " + ec.message());
   std::uint16_t port = acceptor_->local_endpoint().port();
+  // A connection silent for a period is pinged, and closed if still silent a period later:
+  // closed between one and one and a half idle timeouts after it last spoke.
+  auto keep_alive_period = std::max<std::chrono::milliseconds>(
+      std::chrono::milliseconds(100), std::chrono::duration_cast<std::chrono::milliseconds>(options_.idle_timeout) / 2);
   for (auto& loop : loops_) {
+    loop->keep_alive.set_period(keep_alive_period);
     loop->read_gate.open_while([&context] {
       return context.services.store.queued() <= context.options.max_queued_writes;
     });

@@ -3,8 +3,9 @@
 // Threading: `threads` event loops, each an io_context run by one thread. The acceptor
 // hands each new connection to the next loop, round-robin; from then on the connection
 // lives and dies on that loop. A loop owns a JSON parser reused by all its connections,
-// a read gate for flow control (net/read_gate.h), and its part of the hub's registry
-// (realtime/hub.h).
+// a read gate for flow control (net/read_gate.h), the buffer its WebSocket connections read
+// into, the keep-alive timer of those connections (net/websocket/keep_alive.h), and its
+// part of the hub's registry (realtime/hub.h).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -24,17 +25,22 @@
 #include "modu/error.h"
 #include "net/options.h"
 #include "net/read_gate.h"
+#include "net/websocket/keep_alive.h"
 #include "realtime/hub.h"
 #include "services/router.h"
 
 namespace modu {
 
 struct Loop {
-  explicit Loop(std::size_t i) : index(i) {}
+  static constexpr std::size_t kReadBufferBytes = 64 * 1024;
+
+  explicit Loop(std::size_t i) : index(i), read_buffer(kReadBufferBytes) {}
   boost::asio::io_context io{1};
   std::size_t index;
   simdjson::dom::parser parser;  // reused for every frame parsed on this loop
   ReadGate read_gate{io};        // where this loop's connections wait while the store is behind
+  websocket::KeepAlive keep_alive{io};  // pings, idle and close timeouts of its WebSockets
+  std::vector<char> read_buffer;  // a readable plain WebSocket reads here, then parses in place
 };
 
 // What the sessions need from the rest of the server.

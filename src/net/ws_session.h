@@ -1,27 +1,37 @@
 // One WebSocket connection (plain or TLS), implementing Connection.
 //
-// Lives on one loop. Reads are continuous: each WebSocket message is split into frames
-// (newline-separated), each parsed with the loop's parser and dispatched to the router.
-// Writes are coalesced: frames queued while a write is in flight leave together in the
-// next WebSocket message, joined by '\n' (one send for many frames). A client whose queue
-// grows past `max_queued_bytes` is disconnected; it reconnects and catches up with sync.
-// While more than `max_queued_writes` writes wait to be stored, connections are not read.
+// Lives on one loop. The framing is our own (net/websocket/): a connection between
+// messages holds no buffer and no pending read operation of its own size. A plain
+// connection waits for readability, then reads into its loop's shared buffer; a message
+// that arrived whole is parsed from there without a copy. Keep-alive pings and the idle
+// and close timeouts run on the loop's one KeepAlive timer.
+//
+// Each WebSocket message is split into frames (newline-separated), each parsed with the
+// loop's parser and dispatched to the router. Writes are coalesced: frames queued while a
+// write is in flight leave together in the next WebSocket message, joined by '\n' (one
+// send for many frames). A client whose queue grows past `max_queued_bytes` is
+// disconnected; it reconnects and catches up with sync. While more than
+// `max_queued_writes` writes wait to be stored, connections are not read.
 #pragma once
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <array>
 #include <memory>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "net/rate_limiter.h"
 #include "net/server.h"
+#include "net/websocket/frame.h"
+#include "net/websocket/handshake.h"
+#include "net/websocket/keep_alive.h"
+#include "net/websocket/message_reader.h"
 #include "protocol/frames.h"
 #include "realtime/connection.h"
 
@@ -32,38 +42,45 @@
 namespace modu {
 
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-namespace http = beast::http;
 
-// `Stream` is a plain `tcp::socket` (the WebSocket's own timer bounds the handshake and
-// idle time, so the timers of a `beast::tcp_stream` would only cost memory) or a TLS stream.
+// `Stream` is a plain `tcp::socket` or a TLS stream (`beast::ssl_stream<beast::tcp_stream>`).
 template <class Stream>
-class WsSession final : public Connection, public std::enable_shared_from_this<WsSession<Stream>> {
+class WsSession final : public Connection,
+                        public websocket::KeepAliveMember,
+                        public std::enable_shared_from_this<WsSession<Stream>> {
+  static constexpr bool kPlain = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+  using CloseCode = websocket::CloseCode;
+  using Opcode = websocket::Opcode;
+
  public:
   WsSession(Stream&& stream, Loop& loop, NetContext& ctx)
-      : ws_(std::move(stream)),
+      : stream_(std::move(stream)),
         loop_(loop),
         ctx_(ctx),
+        reader_(ctx.options.max_frame_bytes),
         limiter_(ctx.options.rate_limit, ctx.options.rate_burst) {}
 
   ~WsSession() override { on_closed(); }
 
-  void start(http::request<http::string_body> req) {
-    if constexpr (!std::is_same_v<Stream, boost::asio::ip::tcp::socket>)
-      beast::get_lowest_layer(ws_).expires_never();  // Beast's own timeouts (below) take over
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = ctx_.options.handshake_timeout;
-    timeouts.idle_timeout = ctx_.options.idle_timeout;
-    timeouts.keep_alive_pings = true;
-    ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "modu"); }));
-    // The size limit is enforced in on_read, not by Beast: Beast's own limit ends in a
-    // teardown that resets the socket while the client is still sending, so the client may
-    // never see the 1009 close. Closing ourselves runs a full close handshake instead.
-    ws_.read_message_max(0);
-    ws_.auto_fragment(false);
-    ws_.async_accept(req, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  // Answers the upgrade request with `accept` (websocket::accept_value), then serves.
+  // `early`: bytes the client sent after its request, read along with it.
+  void start(std::string_view accept, std::string early) {
+    if constexpr (kPlain) {
+      boost::system::error_code ignored;
+      stream_.non_blocking(true, ignored);  // reads drain the socket and never block
+    } else {
+      beast::get_lowest_layer(stream_).expires_never();  // the loop's KeepAlive bounds idle time
+    }
+    loop_.keep_alive.join(*this);
+    out_ = websocket::switching_protocols_response(accept);
+    writing_ = true;
+    boost::asio::async_write(stream_, boost::asio::buffer(out_),
+                             [self = this->shared_from_this(), early = std::move(early)](
+                                 boost::system::error_code ec, std::size_t) mutable {
+                               self->writing_ = false;
+                               if (ec) return self->finish();
+                               self->on_open(early);
+                             });
   }
 
   // --- Connection ---
@@ -77,12 +94,12 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   void close_after(SharedFrame last) override {
     run_on_loop([self = this->shared_from_this(), last = std::move(last)]() mutable {
       if (last) self->enqueue(std::move(last));
-      self->begin_close(websocket::close_code::normal);
+      self->begin_close(CloseCode::kNormal);
     });
   }
 
   void close_going_away() override {
-    run_on_loop([self = this->shared_from_this()] { self->begin_close(websocket::close_code::going_away); });
+    run_on_loop([self = this->shared_from_this()] { self->begin_close(CloseCode::kGoingAway); });
   }
 
   void run_on_loop(std::function<void()> fn) override {
@@ -99,73 +116,92 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   std::size_t loop_index() const override { return loop_.index; }
 
  private:
+  // What the reader calls back with (websocket::MessageVisitor).
+  struct Visitor {
+    WsSession& session;
+    bool reading() const { return !session.closed_; }
+    void on_text(std::string_view text) {
+      if (!session.close_requested_) session.handle_frames(text);
+    }
+    void on_ping(std::string_view payload) { session.send_control(Opcode::kPong, payload); }
+    void on_close(const websocket::ClosePayload& close) { session.on_peer_close(close.code); }
+  };
+
   Metrics& metrics() { return ctx_.services.metrics; }
 
   boost::asio::ip::tcp::socket& raw_socket() {
-    if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) return ws_.next_layer();
-    else return beast::get_lowest_layer(ws_).socket();
+    if constexpr (kPlain) return stream_;
+    else return beast::get_lowest_layer(stream_).socket();
   }
 
-  void on_accept(beast::error_code ec) {
-    if (ec) return on_closed();
+  void on_open(std::string& early) {
     counted_ = true;
     metrics().connections.fetch_add(1, std::memory_order_relaxed);
     metrics().connections_total.fetch_add(1, std::memory_order_relaxed);
+    std::string().swap(out_);
     enqueue(share(event_frame(
         "hello", 0,
         fmt::format(R"({{"protocol":1,"server":"modu {}","max_frame_bytes":{},"max_text_bytes":{}}})",
                     MODU_VERSION, ctx_.options.max_frame_bytes, ctx_.services.options.max_text_bytes))));
-    do_read();
+    if (early.empty()) return read_next();
+    on_bytes(std::span<char>(early.data(), early.size()));
   }
 
-  // An idle connection spends its life waiting in this read, holding whatever the buffer
-  // was given, so the first read of a message asks for at most kFirstReadBytes (most
-  // requests fit); the rest of a longer message follows in steps of up to kReadChunkBytes.
-  // The read goes into a plain buffer (not Beast's dynamic-buffer overload, whose extra
-  // composed operation would also stay allocated for as long as the connection idles).
-  void do_read() {
-    std::size_t want = in_.size() == 0
-                           ? kFirstReadBytes
-                           : std::clamp<std::size_t>(ws_.read_size_hint(in_), 1, kReadChunkBytes);
-    ws_.async_read_some(in_.prepare(want),
-                        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                          self->in_.commit(n);
-                          self->on_read(ec);
-                        });
+  // --- reading ---
+
+  // A plain connection waits for readability without a buffer; a TLS one reads into a
+  // buffer of its own (its TLS state dwarfs it anyway).
+  void read_next() {
+    if constexpr (kPlain) {
+      stream_.async_wait(boost::asio::ip::tcp::socket::wait_read,
+                         [self = this->shared_from_this()](boost::system::error_code ec) {
+                           if (ec) return self->finish();
+                           self->read_ready();
+                         });
+    } else {
+      if (!tls_in_) tls_in_ = std::make_unique<std::array<char, kTlsReadBytes>>();
+      stream_.async_read_some(boost::asio::buffer(*tls_in_),
+                              [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                if (ec) return self->finish();
+                                self->on_bytes(std::span<char>(self->tls_in_->data(), n));
+                              });
+    }
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec) return on_closed();
-    if (!ws_.got_text()) {
-      in_.clear();
-      return begin_close(websocket::close_code::unknown_data);
-    }
-    if (in_.size() > ctx_.options.max_frame_bytes) {
-      in_.clear();
-      return begin_close(websocket::close_code::too_big);
-    }
-    if (!ws_.is_message_done()) return do_read();
-    std::string_view text(static_cast<const char*>(in_.data().data()), in_.size());
-    handle_frames(text);
-    in_.consume(in_.size());
-    // Keep only a first-read's worth between messages (idle connections are the many).
-    if (in_.capacity() > kFirstReadBytes) in_ = beast::flat_buffer();
-    if (!close_requested_) read_when_store_keeps_up();
+  void read_ready() {
+    std::vector<char>& buffer = loop_.read_buffer;
+    boost::system::error_code ec;
+    std::size_t n = stream_.read_some(boost::asio::buffer(buffer), ec);
+    if (ec == boost::asio::error::would_block) return read_next();
+    if (ec) return finish();  // end of stream or reset
+    on_bytes(std::span<char>(buffer.data(), n));
+  }
+
+  void on_bytes(std::span<char> bytes) {
+    heard_ = true;
+    Visitor visitor{*this};
+    if (auto failure = reader_.feed(bytes, visitor)) begin_close(*failure);
+    if (closed_ || peer_closed_) return;
+    // While closing, keep reading (the peer's close frame, or its end of stream) unguarded.
+    if (close_requested_) return read_next();
+    read_when_store_keeps_up();
   }
 
   // Flow control (net/read_gate.h): while the store is behind, the connection waits at its
   // loop's gate instead of reading.
   void read_when_store_keeps_up() {
-    if (loop_.read_gate.open()) return do_read();
+    if (loop_.read_gate.open()) return read_next();
     metrics().reads_paused.fetch_add(1, std::memory_order_relaxed);
+    parked_ = true;
     loop_.read_gate.park([self = this->shared_from_this()] {
-      if (!self->close_requested_) self->read_when_store_keeps_up();
+      self->parked_ = false;
+      if (!self->closed_) self->read_when_store_keeps_up();
     });
   }
 
   void handle_frames(std::string_view text) {
     auto self = this->shared_from_this();
-    while (!text.empty()) {
+    while (!text.empty() && !close_requested_) {
       auto nl = text.find('\n');
       std::string_view frame = text.substr(0, nl);
       text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
@@ -189,6 +225,30 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     }
   }
 
+  // --- keep-alive ---
+
+  void on_keep_alive_tick() override {
+    if (closed_) {
+      if (finished_ && ++closing_ticks_ >= 2) close_socket();  // a TLS close left unanswered
+      return;
+    }
+    if (close_requested_) {
+      // A close handshake, or the drain after it, gets one to two periods.
+      if (++closing_ticks_ >= 2) finish();
+      return;
+    }
+    if (heard_ || parked_) {
+      heard_ = false;
+      pinged_ = false;
+      return;
+    }
+    if (pinged_) return finish();  // a whole period of silence after a ping: gone
+    pinged_ = true;
+    send_control(Opcode::kPing, {});
+  }
+
+  // --- writing ---
+
   void enqueue(SharedFrame frame) {
     if (closed_ || close_requested_) return;
     queued_bytes_ += frame->size();
@@ -197,60 +257,119 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
       metrics().slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
       pending_.clear();
       queued_bytes_ = 0;
-      beast::error_code ignored;
-      raw_socket().close(ignored);
-      return on_closed();
+      return finish();
     }
-    if (!writing_) flush();
-  }
-
-  void flush() {
-    if (pending_.empty()) {
-      if (close_requested_ && !close_started_) start_close();
-      return;
-    }
-    writing_ = true;
-    boost::asio::const_buffer buffer;
-    if (pending_.size() == 1) {
-      inflight_ = std::move(pending_.front());
-      buffer = boost::asio::buffer(*inflight_);
-    } else {
-      out_.clear();
-      for (std::size_t i = 0; i < pending_.size(); ++i) {
-        if (i) out_.push_back('\n');
-        out_.append(*pending_[i]);
-      }
-      buffer = boost::asio::buffer(out_);
-    }
-    metrics().frames_out.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
-    metrics().ws_messages_out.fetch_add(1, std::memory_order_relaxed);
-    pending_.clear();
-    queued_bytes_ = 0;
-    ws_.text(true);
-    ws_.async_write(buffer, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_write(ec);
-    });
-  }
-
-  void on_write(beast::error_code ec) {
-    writing_ = false;
-    inflight_.reset();
-    if (out_.capacity() > 64 * 1024) std::string().swap(out_);
-    if (ec) return on_closed();
     flush();
   }
 
-  // Sends what is queued, then a close frame with `code`.
-  void begin_close(websocket::close_code code) {
+  void send_control(Opcode opcode, std::string_view payload) {
+    if (closed_ || close_sent_) return;
+    websocket::append_control_frame(control_, opcode, payload);
+    flush();
+  }
+
+  // Starts a write of everything queued unless one is in flight: control frames first,
+  // then the queued frames as one text message, then (once nothing is queued) the close
+  // frame if one was asked for.
+  void flush() {
+    if (writing_ || closed_) return;
+    if (pending_.empty() && close_requested_ && !close_sent_) {
+      websocket::append_close_frame(control_, static_cast<std::uint16_t>(close_code_));
+      close_sent_ = true;
+    }
+    if (pending_.empty() && control_.empty()) return;
+    writing_ = true;
+    std::array<boost::asio::const_buffer, 2> buffers;
+    if (pending_.size() == 1 && control_.empty()) {
+      // The common case, one event: the shared frame goes out as it is, behind a header.
+      inflight_ = std::move(pending_.front());
+      std::size_t n = websocket::write_server_header(Opcode::kText, inflight_->size(), header_);
+      buffers = {boost::asio::buffer(header_.data(), n), boost::asio::buffer(*inflight_)};
+    } else {
+      out_.clear();
+      out_.swap(control_);
+      if (!pending_.empty()) {
+        std::size_t payload = pending_.size() - 1;
+        for (const auto& frame : pending_) payload += frame->size();
+        out_.append(header_.data(), websocket::write_server_header(Opcode::kText, payload, header_));
+        for (std::size_t i = 0; i < pending_.size(); ++i) {
+          if (i) out_.push_back('\n');
+          out_.append(*pending_[i]);
+        }
+      }
+      buffers = {boost::asio::buffer(out_), boost::asio::const_buffer()};
+    }
+    if (!pending_.empty()) {
+      metrics().frames_out.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
+      metrics().ws_messages_out.fetch_add(1, std::memory_order_relaxed);
+    }
+    pending_.clear();
+    queued_bytes_ = 0;
+    boost::asio::async_write(stream_, buffers, [self = this->shared_from_this()](boost::system::error_code ec,
+                                                                               std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(boost::system::error_code ec) {
+    writing_ = false;
+    inflight_.reset();
+    if (out_.capacity() > kKeepWriteBytes) std::string().swap(out_);
+    if (ec) return finish();
+    if (close_sent_) return on_close_sent();
+    flush();
+  }
+
+  // --- closing ---
+
+  // Sends what is queued, then a close frame with `code`; reading goes on until the
+  // peer's close frame or end of stream.
+  void begin_close(CloseCode code) {
     if (closed_ || close_requested_) return;
     close_code_ = code;
     close_requested_ = true;
-    if (!writing_) flush();
+    flush();
   }
 
-  void start_close() {
-    close_started_ = true;
-    ws_.async_close(close_code_, [self = this->shared_from_this()](beast::error_code) { self->on_closed(); });
+  void on_peer_close(std::uint16_t code) {
+    peer_closed_ = true;
+    if (close_sent_) {
+      if (!writing_) finish();
+      return;
+    }
+    // Echo the peer's code (RFC 6455 §5.5.1), after what is already queued.
+    close_code_ = code ? static_cast<CloseCode>(code) : CloseCode::kNormal;
+    close_requested_ = true;
+    flush();
+  }
+
+  // Our close frame is on the wire. If the peer's came first, the handshake is done;
+  // otherwise our side of the stream ends and reading goes on until the peer's close
+  // frame, its end of stream, or the keep-alive's close timeout.
+  void on_close_sent() {
+    if (peer_closed_) return finish();
+    if constexpr (kPlain) {
+      boost::system::error_code ignored;
+      stream_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  // Ends the connection: the socket closes at once, or for TLS once the TLS close has been
+  // exchanged (bounded by the keep-alive's close timeout).
+  void finish() {
+    if (!finished_) {
+      finished_ = true;
+      if constexpr (kPlain) {
+        close_socket();
+      } else {
+        stream_.async_shutdown([self = this->shared_from_this()](boost::system::error_code) { self->close_socket(); });
+      }
+    }
+    on_closed();
+  }
+
+  void close_socket() {
+    boost::system::error_code ignored;
+    raw_socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    raw_socket().close(ignored);
   }
 
   void on_closed() {
@@ -261,22 +380,31 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     counted_ = false;
   }
 
-  static constexpr std::size_t kFirstReadBytes = 256;
-  static constexpr std::size_t kReadChunkBytes = 16 * 1024;
+  static constexpr std::size_t kTlsReadBytes = 16 * 1024;
+  static constexpr std::size_t kKeepWriteBytes = 64 * 1024;
 
-  websocket::stream<Stream> ws_;
+  Stream stream_;
   Loop& loop_;
   NetContext& ctx_;
-  beast::flat_buffer in_;
+  websocket::MessageReader reader_;
   std::vector<SharedFrame> pending_;  // waiting for the write in flight
   SharedFrame inflight_;              // the single frame being written, if alone
-  std::string out_;                   // joined frames being written
+  std::string out_;                   // the bytes being written, when not a single frame
+  std::string control_;               // control frames waiting for the next write
+  std::unique_ptr<std::array<char, kTlsReadBytes>> tls_in_;  // TLS only
   std::size_t queued_bytes_ = 0;
   RateLimiter limiter_;
-  websocket::close_code close_code_ = websocket::close_code::normal;
+  std::array<char, websocket::kMaxHeaderBytes> header_;  // of the single frame in flight
+  CloseCode close_code_ = CloseCode::kNormal;
+  std::uint8_t closing_ticks_ = 0;
   bool writing_ = false;
+  bool heard_ = false;        // bytes arrived since the last keep-alive tick
+  bool pinged_ = false;       // a keep-alive ping is unanswered
+  bool parked_ = false;       // waiting at the read gate
   bool close_requested_ = false;
-  bool close_started_ = false;
+  bool close_sent_ = false;
+  bool peer_closed_ = false;
+  bool finished_ = false;
   bool closed_ = false;
   bool counted_ = false;
 };

@@ -152,10 +152,12 @@ bool RawTcpConnection::wait_closed(std::chrono::milliseconds timeout) {
   return read_until_closed(fd_, received_, Clock::now() + timeout);
 }
 
-RawWebSocket::RawWebSocket(std::uint16_t port, const std::string& target) : tcp_(port) {
+RawWebSocket::RawWebSocket(std::uint16_t port, const std::string& target, std::string_view after_request)
+    : tcp_(port) {
   tcp_.send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
+            std::string(after_request));
   auto deadline = Clock::now() + std::chrono::seconds(5);
   std::size_t head_end;
   while ((head_end = tcp_.received().find("\r\n\r\n")) == std::string::npos) {
@@ -169,54 +171,76 @@ RawWebSocket::RawWebSocket(std::uint16_t port, const std::string& target) : tcp_
   consumed_ = head_end + 4;
 }
 
-bool RawWebSocket::send_frame(int opcode, std::string_view payload) {
+std::string RawWebSocket::client_frame(int opcode, std::string_view payload, bool fin, bool masked) {
   std::string frame;
-  frame += static_cast<char>(0x80 | (opcode & 0x0f));
+  frame += static_cast<char>((fin ? 0x80 : 0) | (opcode & 0x0f));
+  const char mask_bit = masked ? static_cast<char>(0x80) : 0;
   const std::size_t n = payload.size();
   if (n < 126) {
-    frame += static_cast<char>(0x80 | n);
+    frame += static_cast<char>(mask_bit | n);
   } else if (n < 65536) {
-    frame += static_cast<char>(0x80 | 126);
+    frame += static_cast<char>(mask_bit | 126);
     frame += static_cast<char>((n >> 8) & 0xff);
     frame += static_cast<char>(n & 0xff);
   } else {
-    frame += static_cast<char>(0x80 | 127);
+    frame += static_cast<char>(mask_bit | 127);
     for (int shift = 56; shift >= 0; shift -= 8) frame += static_cast<char>((n >> shift) & 0xff);
   }
+  if (!masked) return frame.append(payload);
   const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
   for (unsigned char m : mask) frame += static_cast<char>(m);
   for (std::size_t i = 0; i < n; ++i) frame += static_cast<char>(payload[i] ^ mask[i % 4]);
-  return tcp_.send(frame);
+  return frame;
+}
+
+bool RawWebSocket::send_frame(int opcode, std::string_view payload, bool fin, bool masked) {
+  return tcp_.send(client_frame(opcode, payload, fin, masked));
+}
+
+std::optional<RawWebSocket::Frame> RawWebSocket::next_frame(std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (true) {
+    // Parse one complete server frame from what has arrived.
+    const std::string& data = tcp_.received();
+    if (data.size() >= consumed_ + 2) {
+      auto byte = [&](std::size_t i) { return static_cast<unsigned char>(data[consumed_ + i]); };
+      Frame frame;
+      frame.opcode = byte(0) & 0x0f;
+      frame.fin = (byte(0) & 0x80) != 0;
+      frame.masked = (byte(1) & 0x80) != 0;
+      std::size_t length = byte(1) & 0x7f, header = 2;
+      bool complete = true;
+      if (length == 126) {
+        complete = data.size() >= consumed_ + 4;
+        if (complete) length = (std::size_t(byte(2)) << 8) | byte(3);
+        header = 4;
+      } else if (length == 127) {
+        complete = data.size() >= consumed_ + 10;
+        if (complete) {
+          length = 0;
+          for (int i = 0; i < 8; ++i) length = (length << 8) | byte(2 + i);
+        }
+        header = 10;
+      }
+      if (complete && data.size() >= consumed_ + header + length) {
+        frame.payload = data.substr(consumed_ + header, length);
+        consumed_ += header + length;
+        return frame;
+      }
+    }
+    if (ended_ || Clock::now() >= deadline) return std::nullopt;
+    ended_ = tcp_.wait_closed(std::chrono::milliseconds(20));
+  }
 }
 
 int RawWebSocket::wait_close_code(std::chrono::milliseconds timeout) {
   auto deadline = Clock::now() + timeout;
-  bool ended = false;
-  while (true) {
-    // Parse complete server frames (unmasked) from what has arrived.
-    const std::string& data = tcp_.received();
-    while (data.size() >= consumed_ + 2) {
-      auto byte = [&](std::size_t i) { return static_cast<unsigned char>(data[consumed_ + i]); };
-      int opcode = byte(0) & 0x0f;
-      std::size_t length = byte(1) & 0x7f, header = 2;
-      if (length == 126) {
-        if (data.size() < consumed_ + 4) break;
-        length = (std::size_t(byte(2)) << 8) | byte(3);
-        header = 4;
-      } else if (length == 127) {
-        if (data.size() < consumed_ + 10) break;
-        length = 0;
-        for (int i = 0; i < 8; ++i) length = (length << 8) | byte(2 + i);
-        header = 10;
-      }
-      if (data.size() < consumed_ + header + length) break;
-      if (opcode == 0x8) return length >= 2 ? (int(byte(header)) << 8) | byte(header + 1) : 1005;
-      consumed_ += header + length;
-    }
-    if (ended) return 0;
-    if (Clock::now() >= deadline) return -1;
-    ended = tcp_.wait_closed(std::chrono::milliseconds(20));
+  while (auto frame = next_frame(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()))) {
+    if (frame->opcode != 0x8) continue;
+    if (frame->payload.size() < 2) return 1005;
+    return (int(static_cast<unsigned char>(frame->payload[0])) << 8) | static_cast<unsigned char>(frame->payload[1]);
   }
+  return ended_ ? 0 : -1;
 }
 
 std::optional<double> metric_value(const std::string& text, const std::string& name) {

@@ -51,18 +51,40 @@ class RawTcpConnection {
 // the TCP connection while we are still writing (an oversized frame).
 class RawWebSocket {
  public:
+  // A frame from the server.
+  struct Frame {
+    int opcode = 0;
+    bool fin = false;
+    bool masked = false;
+    std::string payload;
+  };
+
   // Connects and completes the upgrade to `target`; throws unless the server answers 101.
-  explicit RawWebSocket(std::uint16_t port, const std::string& target = "/v1/ws");
-  // Sends one masked frame with the given opcode (1 text, 2 binary). Returns false when the
-  // connection broke while sending (the server may legitimately close mid-frame).
-  bool send_frame(int opcode, std::string_view payload);
+  // `after_request`: bytes sent in the same write as the upgrade request (frames a client
+  // sends without waiting for the answer).
+  explicit RawWebSocket(std::uint16_t port, const std::string& target = "/v1/ws",
+                        std::string_view after_request = {});
+  // Sends one frame with the given opcode (1 text, 2 binary, 0 continuation, 8 close,
+  // 9 ping), masked unless told otherwise. Returns false when the connection broke while
+  // sending (the server may legitimately close mid-frame).
+  bool send_frame(int opcode, std::string_view payload, bool fin = true, bool masked = true);
+  // Sends bytes as they are.
+  bool send_raw(std::string_view bytes) { return tcp_.send(bytes); }
+  // The next frame from the server; nullopt once the connection ended or `timeout` passed.
+  std::optional<Frame> next_frame(std::chrono::milliseconds timeout);
   // Reads until a close frame arrives or the connection ends; returns the close code, 0 if
   // the connection ended without a close frame, -1 on timeout.
   int wait_close_code(std::chrono::milliseconds timeout);
+  // After a close frame: true once the server has ended the TCP connection.
+  bool wait_ended(std::chrono::milliseconds timeout) { return ended_ || tcp_.wait_closed(timeout); }
+
+  // One masked client frame, as send_frame sends it.
+  static std::string client_frame(int opcode, std::string_view payload, bool fin = true, bool masked = true);
 
  private:
   RawTcpConnection tcp_;
   std::size_t consumed_ = 0;  // bytes of tcp_.received() already parsed
+  bool ended_ = false;
 };
 
 }  // namespace modu_it
