@@ -70,7 +70,7 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("HANDSHAKE_TIMEOUT"))->check(CLI::Range(1, 3600));
   app.add_option_function<int>("--idle-timeout",
                                [&c](int s) { c.net.idle_timeout = std::chrono::seconds(s); },
-                               "Seconds a WebSocket may stay silent before it is closed; pings go out at half (default 60)")
+                               "Seconds a WebSocket may stay silent: it is pinged after half of it and closed within one and a half times it (default 60)")
       ->envname(env("IDLE_TIMEOUT"))->check(CLI::Range(1, 86400));
   app.add_option("--password-memory-kib", c.services.password_memory_kib,
                  "argon2id memory per password hash (lower only for load tests)")

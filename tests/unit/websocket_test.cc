@@ -123,7 +123,8 @@ TEST(WebSocketFrame, ClosePayloads) {
   EXPECT_EQ(parse_close_payload("", c), CloseStatus::kValid);
   EXPECT_EQ(c.code, 0);
   EXPECT_EQ(parse_close_payload("\x03", c), CloseStatus::kProtocolError);
-  EXPECT_EQ(parse_close_payload(std::string("\x03\xE8" "bye", 5), c), CloseStatus::kValid);
+  const std::string normal_bye("\x03\xE8" "bye", 5);  // the reason is a view into the payload
+  EXPECT_EQ(parse_close_payload(normal_bye, c), CloseStatus::kValid);
   EXPECT_EQ(c.code, 1000);
   EXPECT_EQ(c.reason, "bye");
   EXPECT_EQ(parse_close_payload(std::string("\x0F\xA0", 2), c), CloseStatus::kValid);  // 4000: private use
