@@ -143,6 +143,7 @@ class WsSession final : public Connection,
         "hello", 0,
         fmt::format(R"({{"protocol":1,"server":"modu {}","max_frame_bytes":{},"max_text_bytes":{}}})",
                     MODU_VERSION, ctx_.options.max_frame_bytes, ctx_.services.options.max_text_bytes))));
+    flush();  // a close asked for during the handshake (server shutdown) goes out now
     if (early.empty()) return read_next();
     on_bytes(std::span<char>(early.data(), early.size()));
   }
