@@ -84,10 +84,9 @@ std::optional<CloseCode> MessageReader::feed(std::span<char> bytes, V& visitor) 
   }
   if (failure) {
     done_ = true;
-    carry_.clear();
     message_.clear();
   }
-  if (done_) carry_.clear();
+  if (done_) carry_.clear();  // nothing is read after a close frame or a violation
   release_if_large();
   return failure;
 }
