@@ -36,11 +36,6 @@ dom::parser& frame_parser() {
   thread_local dom::parser p;
   return p;
 }
-/// Separate parser for results handed to coroutines, so it never invalidates a frame.
-dom::parser& result_parser() {
-  thread_local dom::parser p;
-  return p;
-}
 
 int64_t get_i64(dom::element e, const char* key, int64_t dflt = 0) {
   int64_t v;
@@ -106,19 +101,20 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
     std::string args = "{\"handle\":" + json_string(handle) +
                        ",\"password\":\"bench-password-1\",\"display_name\":" + json_string(handle) +
                        ",\"device\":{\"kind\":\"pc\",\"name\":\"modu-bench\"}}";
-    std::string res = co_await call("auth.register", args);
-    dom::element r = result_parser().parse(res);
-    Account a;
+    Account a = co_await call<Account>("auth.register", args, [](dom::element r) {
+      Account a;
+      a.token = std::string(get_str(r, "token"));
+      dom::element profile;
+      if (!r["profile"].get(profile)) a.user_id = get_i64(profile, "user_id");
+      return a;
+    });
     a.handle = handle;
-    a.token = std::string(get_str(r, "token"));
-    dom::element profile;
-    if (!r["profile"].get(profile)) a.user_id = get_i64(profile, "user_id");
-    if (a.token.empty() || !a.user_id) throw BenchError("protocol", "auth.register result lacks token/user_id: " + res);
+    if (a.token.empty() || !a.user_id) throw BenchError("protocol", "auth.register result lacks token/user_id");
     co_return a;
   }
 
   awaitable<void> resume(const Account& a) override {
-    co_await call("auth.resume", "{\"token\":" + json_string(a.token) + "}");
+    co_await call<bool>("auth.resume", "{\"token\":" + json_string(a.token) + "}", [](dom::element) { return true; });
   }
 
   awaitable<ChatInfo> open_direct(int64_t peer) override {
@@ -144,53 +140,52 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
       for (int64_t p : since) cursor += (cursor.empty() ? "[" : ",") + std::to_string(p);
       cursor += "]";
     }
-    std::string res = co_await call("sync", "{\"since\":" + cursor + ",\"limit\":500}");
-    dom::element r = result_parser().parse(res);
-    SyncPage p;
-    dom::array positions;
-    if (!r["pos"].get_array().get(positions)) {
-      for (dom::element e : positions) p.pos.push_back(e.get_int64().value_unsafe());
-    } else {
-      p.pos.push_back(get_i64(r, "pos"));
-    }
-    bool more = false;
-    if (!r["has_more"].get_bool().get(more)) p.has_more = more;
-    dom::array chats;
-    if (!r["chats"].get_array().get(chats))
-      for (dom::element c : chats) p.chats.push_back(parse_chat(c));
-    co_return p;
+    co_return co_await call<SyncPage>("sync", "{\"since\":" + cursor + ",\"limit\":500}", [](dom::element r) {
+      SyncPage p;
+      dom::array positions;
+      if (!r["pos"].get_array().get(positions)) {
+        for (dom::element e : positions) p.pos.push_back(e.get_int64().value_unsafe());
+      } else {
+        p.pos.push_back(get_i64(r, "pos"));
+      }
+      bool more = false;
+      if (!r["has_more"].get_bool().get(more)) p.has_more = more;
+      dom::array chats;
+      if (!r["chats"].get_array().get(chats))
+        for (dom::element c : chats) p.chats.push_back(parse_chat(c));
+      return p;
+    });
   }
 
   awaitable<HistoryPage> history(int64_t chat_id, int64_t after_seq, int limit) override {
     std::string a = "{\"chat_id\":" + std::to_string(chat_id) + ",\"limit\":" + std::to_string(limit);
     if (after_seq >= 0) a += ",\"after_seq\":" + std::to_string(after_seq);
     a += "}";
-    std::string res = co_await call("messages.history", a);
-    dom::element r = result_parser().parse(res);
-    HistoryPage h;
-    bool more = false;
-    if (!r["has_more"].get_bool().get(more)) h.has_more = more;
-    dom::array msgs;
-    if (!r["messages"].get_array().get(msgs)) {
-      for (dom::element m : msgs) {
-        StoredMessage s;
-        s.seq = get_i64(m, "seq");
-        s.sender_id = get_i64(m, "sender_id");
-        s.client_id = std::string(get_str(m, "client_id"));
-        s.text = std::string(get_str(m, "text"));
-        s.kind = std::string(get_str(m, "kind"));
-        h.messages.push_back(std::move(s));
+    co_return co_await call<HistoryPage>("messages.history", a, [](dom::element r) {
+      HistoryPage h;
+      bool more = false;
+      if (!r["has_more"].get_bool().get(more)) h.has_more = more;
+      dom::array msgs;
+      if (!r["messages"].get_array().get(msgs)) {
+        h.messages.reserve(msgs.size());
+        for (dom::element m : msgs) {
+          StoredMessage& s = h.messages.emplace_back();
+          s.seq = get_i64(m, "seq");
+          s.sender_id = get_i64(m, "sender_id");
+          s.client_id = get_str(m, "client_id");
+          s.text = get_str(m, "text");
+          s.kind = get_str(m, "kind");
+        }
       }
-    }
-    co_return h;
+      return h;
+    });
   }
 
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view client_id, std::string_view text) override {
-    std::string res = co_await call("messages.send", send_args(chat_id, client_id, text));
-    dom::element r = result_parser().parse(res);
-    dom::element m;
-    int64_t seq = 0;
-    if (!r["message"].get(m)) seq = get_i64(m, "seq");
+    int64_t seq = co_await call<int64_t>("messages.send", send_args(chat_id, client_id, text), [](dom::element r) {
+      dom::element m;
+      return r["message"].get(m) ? int64_t(0) : get_i64(m, "seq");
+    });
     if (!seq) throw BenchError("protocol", "messages.send result lacks message.seq");
     co_return seq;
   }
@@ -256,12 +251,11 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
   }
 
   awaitable<ChatInfo> chat_call(const char* op, std::string args) {
-    std::string res = co_await call(op, std::move(args));
-    dom::element r = result_parser().parse(res);
-    dom::element chat;
-    if (r["chat"].get(chat)) throw BenchError("protocol", std::string(op) + " result lacks chat");
-    ChatInfo c = parse_chat(chat);
-    if (!c.chat_id) throw BenchError("protocol", std::string(op) + " result lacks chat_id");
+    ChatInfo c = co_await call<ChatInfo>(op, std::move(args), [](dom::element r) {
+      dom::element chat;
+      return r["chat"].get(chat) ? ChatInfo{} : parse_chat(chat);
+    });
+    if (!c.chat_id) throw BenchError("protocol", std::string(op) + " result lacks chat.chat_id");
     co_return c;
   }
 
@@ -289,16 +283,22 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
     if (!writing_) start_write();
   }
 
-  /// Awaitable request: returns the minified `result`, throws BenchError otherwise.
-  awaitable<std::string> call(std::string_view op, std::string args) {
-    auto r = co_await await_answer<Outcome>(ioc_, timeout_, [&](auto answer) {  // result JSON or error code
-      request(op, args, [answer](const Reply& r) {
-        answer(Outcome{r.ok, r.ok ? simdjson::minify(r.result) : std::string(r.error)});
+  /// Awaitable request: returns `decode(result)`, decoded straight from the parsed frame
+  /// (no copy of the result is kept); throws BenchError on an error answer or a timeout.
+  template <class T, class Decode>
+  awaitable<T> call(std::string_view op, std::string args, Decode decode) {
+    struct Answer {
+      std::optional<T> value;  // empty: the request failed with `error`
+      std::string error;
+    };
+    auto r = co_await await_answer<Answer>(ioc_, timeout_, [&](auto answer) {
+      request(op, args, [answer, decode](const Reply& r) {
+        answer(r.ok ? Answer{decode(r.result), {}} : Answer{std::nullopt, std::string(r.error)});
       });
     });
     if (!r) throw BenchError("timeout", std::string(op) + ": no response within the timeout");
-    if (!r->ok) throw BenchError(r->detail, std::string(op) + " failed: " + r->detail);
-    co_return std::move(r->detail);
+    if (!r->value) throw BenchError(r->error, std::string(op) + " failed: " + r->error);
+    co_return std::move(*r->value);
   }
 
   void start_write() {
