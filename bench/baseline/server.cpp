@@ -252,8 +252,11 @@ int main(int argc, char** argv) {
     if (a == "--listen" && i + 1 < argc) listen_on = argv[++i];
     else if (a == "--fault" && i + 1 < argc) g_fault = argv[++i];
     else {
-      std::fprintf(stderr, "usage: modu-baseline [--listen 127.0.0.1:PORT] [--fault drop|dup|reorder]\n");
-      return 2;
+      bool help = a == "--help" || a == "-h";
+      std::fprintf(help ? stdout : stderr,
+                   "usage: modu-baseline [--listen 127.0.0.1:PORT] [--fault drop|dup|reorder]\n"
+                   "The raw-TCP fan-out server modu-bench measures as this machine's limit (see bench/README.md).\n");
+      return help ? 0 : 2;
     }
   }
   signal(SIGPIPE, SIG_IGN);

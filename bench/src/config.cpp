@@ -10,7 +10,7 @@
 
 namespace bench {
 
-void print_usage() {
+void print_usage(std::FILE* to) {
   std::fputs(
       "usage: modu-bench SCENARIO [options]\n"
       "       modu-bench table OUT.md REPORT.json...   (markdown table of --json reports)\n"
@@ -25,20 +25,26 @@ void print_usage() {
       "run:      --procs P --threads T --sources K --setup-parallel N --drain S --deadline S\n"
       "          --timeout S --smoke --quiet --json FILE --run-id ID --label NAME\n"
       "Only loopback targets (127.0.0.0/8) are accepted. See bench/README.md.\n",
-      stderr);
+      to);
 }
 
 [[noreturn]] static void die(const std::string& msg) {
   std::fprintf(stderr, "modu-bench: %s\n", msg.c_str());
-  print_usage();
+  print_usage(stderr);
   std::exit(2);
 }
 
 Config Config::parse(int argc, char** argv) {
   Config c;
-  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
-    print_usage();
-    std::exit(argc < 2 ? 2 : 0);
+  if (argc < 2) {
+    print_usage(stderr);
+    std::exit(2);
+  }
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      print_usage(stdout);
+      std::exit(0);
+    }
   }
   c.scenario = argv[1];
   c.command = "modu-bench";

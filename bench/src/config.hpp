@@ -4,6 +4,7 @@
 // scenario and on --smoke (tiny sizes for the test suite); see bench/README.md.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,6 @@ struct Config {
   void apply_defaults();
 };
 
-void print_usage();
+void print_usage(std::FILE* to);
 
 }  // namespace bench

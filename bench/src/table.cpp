@@ -254,9 +254,12 @@ void write_table(std::ostream& md, const std::string& scenario, const std::strin
 }  // namespace
 
 int table_main(int argc, char** argv) {
-  if (argc < 4) {
-    std::fprintf(stderr, "usage: modu-bench table OUT.md REPORT.json...\n");
-    return 2;
+  bool help = argc > 2 && (std::string_view(argv[2]) == "--help" || std::string_view(argv[2]) == "-h");
+  if (argc < 4 || help) {
+    std::fprintf(help ? stdout : stderr,
+                 "usage: modu-bench table OUT.md REPORT.json...\n"
+                 "Writes the markdown tables of docs/benchmarks.md from reports written with --json.\n");
+    return help ? 0 : 2;
   }
   static const char* order[] = {"idle", "direct", "group", "reconnect", "catch-up", "history"};
   dom::parser parser;
