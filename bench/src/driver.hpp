@@ -80,12 +80,16 @@ struct SyncPage {
   bool has_more = false;
 };
 
+/// Text payload of a benchmark message: the intended send time in ns, then padding to `size`.
+std::string make_text(int64_t send_ns, int size);
+/// Parses the send time back out of a payload; 0 if it is not one of ours.
+int64_t text_send_ns(std::string_view text);
+
+/// A stored message as a history page gives it: what the checks need, nothing copied.
 struct StoredMessage {
   int64_t seq = 0;
   int64_t sender_id = 0;
-  std::string client_id;
-  std::string text;
-  std::string kind;
+  int64_t sent_ns = 0;  // text_send_ns of its text: 0 if it is not a benchmark message
 };
 
 struct HistoryPage {

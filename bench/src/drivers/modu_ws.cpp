@@ -172,9 +172,7 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
           StoredMessage& s = h.messages.emplace_back();
           s.seq = get_i64(m, "seq");
           s.sender_id = get_i64(m, "sender_id");
-          s.client_id = get_str(m, "client_id");
-          s.text = get_str(m, "text");
-          s.kind = get_str(m, "kind");
+          s.sent_ns = text_send_ns(get_str(m, "text"));
         }
       }
       return h;

@@ -93,7 +93,7 @@ awaitable<int64_t> fetch_after(ShardCtx& ctx, Client& c, int64_t chat, int64_t h
         next = std::max(next, m.seq + 1);
         continue;
       }
-      if (m.sender_id != sender || !text_send_ns(m.text))
+      if (m.sender_id != sender || !m.sent_ns)
         ctx.res.violation("content", "chat " + std::to_string(chat) + " seq " + std::to_string(m.seq) + " is not the helper's message");
       next++;
     }

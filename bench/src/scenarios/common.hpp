@@ -81,11 +81,6 @@ class Pacer {
   int64_t k_ = 0;
 };
 
-/// Text payload of a benchmark message: the intended send time in ns, then padding to `size`.
-std::string make_text(int64_t send_ns, int size);
-/// Parses the send time back out of a payload; 0 if it is not one of ours.
-int64_t text_send_ns(std::string_view text);
-
 /// A scenario: the coroutine each shard runs, and how the coordinator turns the merged
 /// results into headline figures.
 struct ScenarioDef {
