@@ -67,6 +67,8 @@ class JsonWriter {
     return value(v);
   }
 
+  // Makes room for `bytes` more output, so a large document grows its buffer once.
+  void reserve(std::size_t bytes) { buf_.Reserve(bytes); }
   // Empties the writer for a new document, keeping its buffer's capacity.
   void clear() {
     buf_.Clear();

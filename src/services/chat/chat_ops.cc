@@ -21,7 +21,9 @@ constexpr std::size_t kMaxTitleBytes = 100;
 constexpr std::size_t kMaxClientIdBytes = 64;
 // Deleted or hidden seqs reported per chat in one sync page.
 constexpr std::int64_t kMaxModeratedPerSync = 1000;
-
+// A message's JSON beyond its text and client id (keys, numbers, quotes): a history page
+// reserves this much per message, so its buffer grows once.
+constexpr std::size_t kMessageJsonOverhead = 192;
 
 Error chat_not_found() { return make_error(ErrorCode::kChatNotFound, "no such chat"); }
 
@@ -116,6 +118,9 @@ void messages_history(Call& call, Services& services) {
   if (!chat) return call.reply.fail(chat_not_found());
   ShownIds shown(view, *chat);
   JsonWriter w;
+  std::size_t text_bytes = 0;
+  for (const auto& m : page) text_bytes += m.text.size() + m.client_id.size();
+  w.reserve(text_bytes + page.size() * kMessageJsonOverhead + 64);
   w.begin_object().key("messages").begin_array();
   for (const auto& m : page) write_message(w, m, pointers.unread(m.seq), shown.of(m.sender));
   w.end_array().field("has_more", more).end_object();

@@ -45,10 +45,12 @@ void Stmt::run() {
   }
 }
 
-std::string Stmt::text(int column) const {
+std::string Stmt::text(int column) const { return std::string(text_view(column)); }
+
+std::string_view Stmt::text_view(int column) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
   if (p == nullptr) return {};
-  return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  return {p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
 }
 
 Db::Db(const std::string& path, bool read_only) {

@@ -39,6 +39,8 @@ class Stmt {
 
   std::int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string text(int column) const;
+  // The column's text without a copy: valid until the next step() or the end of the row.
+  std::string_view text_view(int column) const;
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
  private:

@@ -84,13 +84,16 @@ MemberRecord read_member(const Stmt& s, int c = 0) {
   return m;
 }
 
+// Rows reserved up front for a page of messages (a history page is at most 201).
+constexpr std::int64_t kPageReserve = 256;
+
 MessageRecord read_message(const Stmt& s) {
   MessageRecord m;
   m.chat = ChatId(s.int64(0));
   m.seq = s.int64(1);
   m.client_id = s.text(2);
   m.sender = UserId(s.int64(3));
-  m.kind = parse_message_kind(s.text(4)).value_or(MessageKind::kText);
+  m.kind = parse_message_kind(s.text_view(4)).value_or(MessageKind::kText);
   m.text = s.text(5);
   m.reply_to = s.int64(6);
   m.created_at = s.int64(7);
@@ -297,6 +300,7 @@ class Reads : public Base {
                          " FROM messages WHERE chat_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
     s.bind(1, chat.value).bind(2, before).bind(3, limit);
     std::vector<MessageRecord> out;
+    out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(limit, 0, kPageReserve)));
     while (s.step()) out.push_back(read_message(s));
     std::reverse(out.begin(), out.end());
     return out;
@@ -316,6 +320,7 @@ class Reads : public Base {
                          " FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?");
     s.bind(1, chat.value).bind(2, after).bind(3, limit);
     std::vector<MessageRecord> out;
+    out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(limit, 0, kPageReserve)));
     while (s.step()) out.push_back(read_message(s));
     return out;
   }
