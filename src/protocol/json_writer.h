@@ -6,11 +6,35 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace modu {
+
+// True if `key` can be written between quotes as it is: printable ASCII without '"' or '\\'.
+constexpr bool is_plain_json_key(std::string_view key) {
+  for (char c : key)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  return true;
+}
+
+// A key written in the source, checked at compile time to need no escaping, so the writer
+// copies it without scanning it. A literal that would need escaping does not compile; keys
+// known only at run time go through JsonWriter::runtime_key, which escapes them.
+class JsonKey {
+ public:
+  template <std::size_t N>
+  consteval JsonKey(const char (&literal)[N]) : text_(literal, N - 1) {  // NOLINT: implicit by design
+    if (!is_plain_json_key(text_)) throw "a JsonKey literal must be printable ASCII without '\"' or '\\'";
+  }
+  constexpr std::string_view text() const { return text_; }
+
+ private:
+  std::string_view text_;
+};
 
 namespace detail {
 
@@ -27,6 +51,15 @@ class StringRunWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
     return EndValue(true);
   }
   bool Key(std::string_view s) { return String(s); }  // rapidjson places keys as strings
+  // A key that needs no escaping (JsonKey): copied between quotes without a scan.
+  bool PlainKey(std::string_view s) {
+    Prefix(rapidjson::kStringType);
+    char* out = os_->Push(s.size() + 2);
+    *out++ = '"';
+    std::memcpy(out, s.data(), s.size());
+    out[s.size()] = '"';
+    return EndValue(true);
+  }
 
  private:
   void write_escaped(std::string_view s);
@@ -42,7 +75,12 @@ class JsonWriter {
   JsonWriter& end_object() { w_.EndObject(); return *this; }
   JsonWriter& begin_array() { w_.StartArray(); return *this; }
   JsonWriter& end_array() { w_.EndArray(); return *this; }
-  JsonWriter& key(std::string_view k) {
+  JsonWriter& key(JsonKey k) {
+    w_.PlainKey(k.text());
+    return *this;
+  }
+  // A key known only at run time (a form's field name, a caller's argument): escaped.
+  JsonWriter& runtime_key(std::string_view k) {
     w_.Key(k);
     return *this;
   }
@@ -62,8 +100,13 @@ class JsonWriter {
     return *this;
   }
   template <class T>
-  JsonWriter& field(std::string_view k, const T& v) {
+  JsonWriter& field(JsonKey k, const T& v) {
     key(k);
+    return value(v);
+  }
+  template <class T>
+  JsonWriter& runtime_field(std::string_view k, const T& v) {
+    runtime_key(k);
     return value(v);
   }
 

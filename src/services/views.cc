@@ -123,7 +123,7 @@ void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
       .field("unread_count", std::max<Seq>(0, chat.last_seq - me.read_seq))
       .field("member_count", members.size());
   if (moderated) {
-    auto list = [&](std::string_view key, auto pick) {
+    auto list = [&](JsonKey key, auto pick) {
       w.key(key).begin_array();
       for (const auto& m : *moderated)
         if (pick(m)) w.value(m.seq);

@@ -76,7 +76,7 @@ TEST(JsonWriterTest, ObjectsArraysAndScalars) {
       .key("nothing").null()
       .key("list").begin_array().value(std::int64_t{1}).value("two").end_array()
       .key("raw").raw(R"({"nested":[1,2]})")
-      .field("quote\"key\n", "v")
+      .runtime_field("quote\"key\n", "v")
       .end_object();
   std::string json = w.str();
   EXPECT_EQ(json.find('\n'), std::string::npos);
@@ -135,8 +135,28 @@ TEST(JsonWriterTest, StringsAreWrittenExactlyAsRapidjsonWritesThem) {
 
 TEST(JsonWriterTest, KeysAndValuesAreEscapedAlikeInsideStructures) {
   JsonWriter w;
-  w.begin_object().field("k\"1", "v\n1").key("list").begin_array().value("a\tb").value("").end_array().end_object();
+  w.begin_object().runtime_field("k\"1", "v\n1").key("list").begin_array().value("a\tb").value("").end_array().end_object();
   EXPECT_EQ(w.view(), R"({"k\"1":"v\n1","list":["a\tb",""]})");
+}
+
+// Keys written in the source skip the escape scan; a literal that would need escaping is
+// rejected when it is compiled (JsonKey's constructor is consteval).
+static_assert(is_plain_json_key("chat_id"));
+static_assert(is_plain_json_key(""));
+static_assert(!is_plain_json_key("quote\"key"));
+static_assert(!is_plain_json_key("back\\slash"));
+static_assert(!is_plain_json_key("new\nline"));
+static_assert(!is_plain_json_key("\x7f"));
+static_assert(!is_plain_json_key("\xea\xb0\x80"));  // non-ASCII keys take runtime_key
+
+TEST(JsonWriterTest, PlainKeysAreWrittenAsEscapedKeysWouldBe) {
+  JsonWriter plain, escaped;
+  plain.begin_object().field("chat_id", 7).key("list").begin_array().end_array()
+      .key("inner").begin_object().field("a", "b").field("", 0).end_object().end_object();
+  escaped.begin_object().runtime_field("chat_id", 7).runtime_key("list").begin_array().end_array()
+      .runtime_key("inner").begin_object().runtime_field("a", "b").runtime_field("", 0).end_object().end_object();
+  EXPECT_EQ(plain.view(), R"({"chat_id":7,"list":[],"inner":{"a":"b","":0}})");
+  EXPECT_EQ(plain.view(), escaped.view());
 }
 
 TEST(JsonWriterTest, ClearStartsANewDocument) {

@@ -48,6 +48,12 @@ std::string_view get_str(dom::element e, const char* key) {
   return v;
 }
 
+/// The seq of the message a messages.send answer carries, or 0 if it lacks one.
+int64_t sent_seq(dom::element result) {
+  dom::element m;
+  return result["message"].get(m) ? 0 : get_i64(m, "seq");
+}
+
 ChatInfo parse_chat(dom::element chat) {
   return ChatInfo{get_i64(chat, "chat_id"), get_i64(chat, "last_seq")};
 }
@@ -180,10 +186,7 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
   }
 
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view client_id, std::string_view text) override {
-    int64_t seq = co_await call<int64_t>("messages.send", send_args(chat_id, client_id, text), [](dom::element r) {
-      dom::element m;
-      return r["message"].get(m) ? int64_t(0) : get_i64(m, "seq");
-    });
+    int64_t seq = co_await call<int64_t>("messages.send", send_args(chat_id, client_id, text), sent_seq);
     if (!seq) throw BenchError("protocol", "messages.send result lacks message.seq");
     co_return seq;
   }
@@ -194,10 +197,7 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
       Ack a;
       a.ok = r.ok;
       a.error = r.error;
-      if (r.ok) {
-        dom::element m;
-        if (!r.result["message"].get(m)) a.seq = get_i64(m, "seq");
-      }
+      if (r.ok) a.seq = sent_seq(r.result);
       done(a);
     });
   }

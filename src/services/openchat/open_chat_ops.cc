@@ -429,7 +429,7 @@ Result<std::string> check_answers(const RoomRecord& room, const std::vector<std:
     } else if (field.type != FieldType::kText && has_control(value)) {
       return make_error(ErrorCode::kBadRequest, fmt::format("the form field '{}' must be one line", field.key));
     }
-    w.field(field.key, value);
+    w.runtime_field(field.key, value);
   }
   w.end_object();
   return w.str();

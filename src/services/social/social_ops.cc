@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
 
-std::string profile_result(std::string_view key, const UserRecord& user) {
+std::string profile_result(JsonKey key, const UserRecord& user) {
   JsonWriter w;
   w.begin_object().key(key);
   write_profile(w, user);
