@@ -58,6 +58,9 @@ ChatInfo parse_chat(dom::element chat) {
   return ChatInfo{get_i64(chat, "chat_id"), get_i64(chat, "last_seq")};
 }
 
+/// Read buffer capacity a client keeps between frames; larger ones are released.
+constexpr size_t kKeptReadBuffer = 8192;
+
 class ModuClient final : public Client, public std::enable_shared_from_this<ModuClient> {
  public:
   ModuClient(asio::io_context& ioc, const Endpoint& t, double timeout_s)
@@ -324,6 +327,10 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
       auto data = self->rbuf_.data();
       self->handle_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
       self->rbuf_.consume(self->rbuf_.size());
+      // A large answer (a history page) leaves a large buffer behind; handing it back lets
+      // the next client's page reuse memory that is already mapped instead of faulting in
+      // fresh pages, when thousands of clients each read one page (reconnect).
+      if (self->rbuf_.capacity() > kKeptReadBuffer) self->rbuf_.shrink_to_fit();
       if (self->open_) self->start_read();
     });
   }
