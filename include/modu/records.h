@@ -88,6 +88,12 @@ struct MemberRecord {
   std::int64_t shown_id() const { return public_id != 0 ? public_id : user.value; }
 };
 
+// A member's read pointer, as WriteTx::touch_members_and_reads writes it.
+struct MemberReadSeq {
+  UserId user;
+  Seq read_seq = 0;
+};
+
 enum class MessageKind { kText, kSystem };
 
 struct MessageRecord {

@@ -36,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -193,6 +194,14 @@ class WriteTx : public ReadView {
   virtual void set_read_seq(ChatId chat, UserId user, Seq read_seq) = 0;
   // Sets `pos` on every active membership of the chat.
   virtual void touch_members(ChatId chat, Pos pos) = 0;
+  // touch_members, and set_read_seq for each of `reads` (active members of the chat), in one
+  // pass over the chat's memberships where the store can: a send moves the sender's read
+  // pointer and every member's position, so each membership row is rewritten once, not twice.
+  // A store may write the first few pointers in that pass and the rest one by one.
+  virtual void touch_members_and_reads(ChatId chat, Pos pos, std::span<const MemberReadSeq> reads) {
+    for (const MemberReadSeq& r : reads) set_read_seq(chat, r.user, r.read_seq);
+    touch_members(chat, pos);
+  }
 
   virtual void insert_message(const MessageRecord& message) = 0;
   virtual void mark_message_deleted(ChatId chat, Seq seq, Pos pos) = 0;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -489,6 +490,80 @@ TEST_P(StoreReadsTest, ChangedChatsByPositionIncludingLeftOnes) {
   ASSERT_EQ(latest.size(), 1u);
   EXPECT_EQ(latest[0].chat.id, f.chats[1]);
   EXPECT_EQ(latest[0].me.pos, touched);
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
+TEST_P(StoreReadsTest, TouchMembersAndReadsMovesEveryPositionAndTheGivenReadPointers) {
+  auto f = make_chats({10, 20});
+  auto& r = store_->reader();
+  Pos p = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                p = tx.next_pos();
+                const MemberReadSeq reads[] = {{f.other, 7}};
+                tx.touch_members_and_reads(f.chats[1], p, reads);
+                return ok_status();
+              }).ok());
+  for (UserId u : {f.me, f.other}) {
+    auto changed = r.changed_chats(u, p - 1, 100);
+    ASSERT_EQ(changed.size(), 1u);  // the other chat kept its positions
+    EXPECT_EQ(changed[0].chat.id, f.chats[1]);
+    EXPECT_EQ(changed[0].me.pos, p);
+    EXPECT_EQ(changed[0].me.read_seq, u == f.other ? 7 : 0) << "only the reader's pointer moves";
+  }
+
+  // A member who left keeps its position; the reader's pointer moves again.
+  Pos left_at = 0, q = 0;
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                left_at = tx.next_pos();
+                tx.set_member_left(f.chats[1], f.me, left_at);
+                q = tx.next_pos();
+                const MemberReadSeq reads[] = {{f.other, 9}};
+                tx.touch_members_and_reads(f.chats[1], q, reads);
+                return ok_status();
+              }).ok());
+  auto mine = r.changed_chats(f.me, p, 100);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].me.pos, left_at);
+  EXPECT_FALSE(mine[0].me.active);
+  auto theirs = r.changed_chats(f.other, p, 100);
+  ASSERT_EQ(theirs.size(), 1u);
+  EXPECT_EQ(theirs[0].me.pos, q);
+  EXPECT_EQ(theirs[0].me.read_seq, 9);
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
+TEST_P(StoreReadsTest, TouchMembersAndReadsSetsAnyNumberOfPointers) {
+  // Up to four pointers go in the statement that moves the positions, more one by one.
+  auto f = make_chats({10});
+  std::vector<UserId> users = {f.me, f.other};
+  for (int i = 0; i < 6; ++i) users.push_back(add_user("reader" + std::to_string(i)));
+  ChatId chat = f.chats[0];
+  ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                for (std::size_t i = 2; i < users.size(); ++i)
+                  tx.upsert_member(MemberRecord{.chat = chat, .user = users[i], .pos = tx.next_pos()});
+                return ok_status();
+              }).ok());
+  auto& r = store_->reader();
+  std::map<UserId, Seq> expected;  // each member's read pointer: 0 until a round sets it
+  for (std::size_t n : {std::size_t{0}, std::size_t{2}, std::size_t{4}, std::size_t{7}}) {
+    std::vector<MemberReadSeq> reads;
+    for (std::size_t i = 0; i < n; ++i) {
+      reads.push_back({users[i], static_cast<Seq>(100 * n + i)});
+      expected[users[i]] = reads.back().read_seq;
+    }
+    Pos p = 0;
+    ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                  p = tx.next_pos();
+                  tx.touch_members_and_reads(chat, p, reads);
+                  return ok_status();
+                }).ok());
+    auto members = r.active_members(chat);
+    ASSERT_EQ(members.size(), users.size());
+    for (const auto& m : members) {
+      EXPECT_EQ(m.pos, p) << "every member's position moves, with " << n << " pointers";
+      EXPECT_EQ(m.read_seq, expected[m.user]) << "member " << m.user.value << ", with " << n << " pointers";
+    }
+  }
   EXPECT_TRUE(r.check_integrity().empty());
 }
 

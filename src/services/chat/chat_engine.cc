@@ -184,18 +184,25 @@ void ChatEngine::mark_changed(ChatState& chat, Pos pos) {
 }
 
 void ChatEngine::flush(WriteTx& tx) {
-  for (ChatId id : dirty_reads_) {
-    auto it = chats_.find(id);
-    if (it == chats_.end()) continue;
-    for (UserId u : moved_readers_[id])
-      if (MemberRecord* m = it->second.member(u)) tx.set_read_seq(id, u, m->read_seq);
-  }
   for (auto [id, pos] : dirty_chats_) {
     auto it = chats_.find(id);
     if (it == chats_.end()) continue;
-    tx.update_chat_last(id, it->second.chat.last_seq, it->second.chat.last_activity_at, pos);
-    tx.touch_members(id, pos);
-    for (auto& m : it->second.members) m.pos = pos;
+    ChatState& chat = it->second;
+    tx.update_chat_last(id, chat.chat.last_seq, chat.chat.last_activity_at, pos);
+    // A moved read pointer always marks its chat changed (advance_read), so the chat's moved
+    // pointers are written here, in the same pass as the positions (a send moves its sender's).
+    reads_.clear();
+    if (dirty_reads_.erase(id))
+      for (UserId u : moved_readers_[id])
+        if (const MemberRecord* m = chat.member(u)) reads_.push_back(MemberReadSeq{u, m->read_seq});
+    tx.touch_members_and_reads(id, pos, reads_);
+    for (auto& m : chat.members) m.pos = pos;
+  }
+  for (ChatId id : dirty_reads_) {  // none today; kept so no moved pointer is ever dropped
+    auto it = chats_.find(id);
+    if (it == chats_.end()) continue;
+    for (UserId u : moved_readers_[id])
+      if (const MemberRecord* m = it->second.member(u)) tx.set_read_seq(id, u, m->read_seq);
   }
   dirty_reads_.clear();
   moved_readers_.clear();

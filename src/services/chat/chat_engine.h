@@ -115,6 +115,7 @@ class ChatEngine {
   std::unordered_map<ChatId, Pos> dirty_chats_;  // chat -> latest change position
   std::unordered_set<ChatId> dirty_reads_;       // chats with moved read pointers
   std::unordered_map<ChatId, std::vector<UserId>> moved_readers_;
+  std::vector<MemberReadSeq> reads_;  // flush's scratch: one chat's moved pointers
   std::unordered_map<ChatKind, ChatKindRules> rules_;
 };
 

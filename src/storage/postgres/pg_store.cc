@@ -488,6 +488,27 @@ class WriteTxImpl final : public Reads<WriteTx> {
              Params().add(pos).add(chat.value));
   }
 
+  void touch_members_and_reads(ChatId chat, Pos pos, std::span<const MemberReadSeq> reads) override {
+    // One statement per number of pointers it sets (index), up to four; more go one by one.
+    static constexpr const char* kSql[] = {
+        "UPDATE members SET pos = $1 WHERE chat_id = $2 AND active = 1",
+        "UPDATE members SET pos = $1, read_seq = CASE user_id WHEN $3 THEN $4 ELSE read_seq END "
+        "WHERE chat_id = $2 AND active = 1",
+        "UPDATE members SET pos = $1, read_seq = CASE user_id WHEN $3 THEN $4 WHEN $5 THEN $6 "
+        "ELSE read_seq END WHERE chat_id = $2 AND active = 1",
+        "UPDATE members SET pos = $1, read_seq = CASE user_id WHEN $3 THEN $4 WHEN $5 THEN $6 "
+        "WHEN $7 THEN $8 ELSE read_seq END WHERE chat_id = $2 AND active = 1",
+        "UPDATE members SET pos = $1, read_seq = CASE user_id WHEN $3 THEN $4 WHEN $5 THEN $6 "
+        "WHEN $7 THEN $8 WHEN $9 THEN $10 ELSE read_seq END WHERE chat_id = $2 AND active = 1",
+    };
+    const std::size_t together = std::min(reads.size(), std::size(kSql) - 1);
+    for (const MemberReadSeq& r : reads.subspan(together)) set_read_seq(chat, r.user, r.read_seq);
+    Params params;
+    params.add(pos).add(chat.value);
+    for (const MemberReadSeq& r : reads.first(together)) params.add(r.user.value).add(r.read_seq);
+    db_.exec(kSql[together], params);
+  }
+
   // Idempotency keys the batch read up front and found absent (WriteJob::client_key): their
   // lookups need no round trip while the batch holds the position lock. Cleared per batch.
   void prefetch_client_keys(const std::vector<WriteJob>& jobs) {
@@ -670,6 +691,9 @@ class RoutedTx final : public Routed<WriteTx> {
     mine("member of chat", chat.value).set_read_seq(chat, user, read_seq);
   }
   void touch_members(ChatId chat, Pos pos) override { mine("members of chat", chat.value).touch_members(chat, pos); }
+  void touch_members_and_reads(ChatId chat, Pos pos, std::span<const MemberReadSeq> reads) override {
+    mine("members of chat", chat.value).touch_members_and_reads(chat, pos, reads);
+  }
   void insert_message(const MessageRecord& m) override { mine("message of chat", m.chat.value).insert_message(m); }
   void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {
     mine("message of chat", chat.value).mark_message_deleted(chat, seq, pos);

@@ -533,6 +533,31 @@ class WriteTxImpl final : public Reads<WriteTx> {
     s.run();
   }
 
+  void touch_members_and_reads(ChatId chat, Pos pos, std::span<const MemberReadSeq> reads) override {
+    // One statement per number of pointers it sets (index), up to four; more go one by one.
+    static constexpr const char* kSql[] = {
+        "UPDATE members SET pos = ?1 WHERE chat_id = ?2 AND active = 1",
+        "UPDATE members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 ELSE read_seq END "
+        "WHERE chat_id = ?2 AND active = 1",
+        "UPDATE members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
+        "ELSE read_seq END WHERE chat_id = ?2 AND active = 1",
+        "UPDATE members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
+        "WHEN ?7 THEN ?8 ELSE read_seq END WHERE chat_id = ?2 AND active = 1",
+        "UPDATE members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
+        "WHEN ?7 THEN ?8 WHEN ?9 THEN ?10 ELSE read_seq END WHERE chat_id = ?2 AND active = 1",
+    };
+    const std::size_t together = std::min(reads.size(), std::size(kSql) - 1);
+    for (const MemberReadSeq& r : reads.subspan(together)) set_read_seq(chat, r.user, r.read_seq);
+    auto s = db_.prepare(kSql[together]);
+    s.bind(1, pos).bind(2, chat.value);
+    int i = 3;
+    for (const MemberReadSeq& r : reads.first(together)) {
+      s.bind(i++, r.user.value);
+      s.bind(i++, r.read_seq);
+    }
+    s.run();
+  }
+
   void insert_message(const MessageRecord& m) override {
     auto s = db_.prepare(
         "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, "
