@@ -109,7 +109,6 @@ bool ChatEngine::advance_read(ChatState& chat, UserId user, Seq seq, Pos pos) {
   seq = std::min(seq, chat.chat.last_seq);
   if (!m || seq <= m->read_seq) return false;
   m->read_seq = seq;
-  if (dirty_reads_.insert(chat.chat.id).second) moved_readers_[chat.chat.id].clear();
   auto& movers = moved_readers_[chat.chat.id];
   if (std::find(movers.begin(), movers.end(), user) == movers.end()) movers.push_back(user);
   mark_changed(chat, pos);
@@ -189,22 +188,15 @@ void ChatEngine::flush(WriteTx& tx) {
     if (it == chats_.end()) continue;
     ChatState& chat = it->second;
     tx.update_chat_last(id, chat.chat.last_seq, chat.chat.last_activity_at, pos);
-    // A moved read pointer always marks its chat changed (advance_read), so the chat's moved
-    // pointers are written here, in the same pass as the positions (a send moves its sender's).
+    // A moved read pointer always marks its chat changed (advance_read), so every moved
+    // pointer is written here, in the same pass as the positions (a send moves its sender's).
     reads_.clear();
-    if (dirty_reads_.erase(id))
-      for (UserId u : moved_readers_[id])
+    if (auto movers = moved_readers_.find(id); movers != moved_readers_.end())
+      for (UserId u : movers->second)
         if (const MemberRecord* m = chat.member(u)) reads_.push_back(MemberReadSeq{u, m->read_seq});
     tx.touch_members_and_reads(id, pos, reads_);
     for (auto& m : chat.members) m.pos = pos;
   }
-  for (ChatId id : dirty_reads_) {  // none today; kept so no moved pointer is ever dropped
-    auto it = chats_.find(id);
-    if (it == chats_.end()) continue;
-    for (UserId u : moved_readers_[id])
-      if (const MemberRecord* m = it->second.member(u)) tx.set_read_seq(id, u, m->read_seq);
-  }
-  dirty_reads_.clear();
   moved_readers_.clear();
   dirty_chats_.clear();
   if (chats_.size() > kMaxCachedChats) chats_.clear();
@@ -214,7 +206,6 @@ void ChatEngine::forget(const std::vector<ChatId>& chats) {
   for (ChatId id : chats) {
     chats_.erase(id);
     dirty_chats_.erase(id);
-    dirty_reads_.erase(id);
     moved_readers_.erase(id);
   }
 }
@@ -222,7 +213,6 @@ void ChatEngine::forget(const std::vector<ChatId>& chats) {
 void ChatEngine::forget_all() {
   chats_.clear();
   dirty_chats_.clear();
-  dirty_reads_.clear();
   moved_readers_.clear();
 }
 

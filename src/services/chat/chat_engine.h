@@ -26,7 +26,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "modu/store.h"
@@ -113,7 +112,8 @@ class ChatEngine {
 
   std::unordered_map<ChatId, ChatState> chats_;
   std::unordered_map<ChatId, Pos> dirty_chats_;  // chat -> latest change position
-  std::unordered_set<ChatId> dirty_reads_;       // chats with moved read pointers
+  // Chat -> members whose read pointer moved since the last flush; each such chat is in
+  // dirty_chats_ too.
   std::unordered_map<ChatId, std::vector<UserId>> moved_readers_;
   std::vector<MemberReadSeq> reads_;  // flush's scratch: one chat's moved pointers
   std::unordered_map<ChatKind, ChatKindRules> rules_;
