@@ -22,6 +22,8 @@ void print_usage(std::FILE* to) {
       "load:     --conns N --users N --rooms N --members M --rate MSG_PER_S --duration S\n"
       "          --connect-rate PER_S --size BYTES --heartbeat S --missed K --messages X\n"
       "          --chats Y --page L --readers R --read-interval S --per-conn-rate PER_S\n"
+      "          --sync-messages N   (reconnect, catch-up: messages per chat the sync carries, 0-200;\n"
+      "                               the rest is paged with messages.history; 0: all of it)\n"
       "run:      --procs P --threads T --sources K --setup-parallel N --drain S --deadline S\n"
       "          --timeout S --smoke --quiet --json FILE --run-id ID --label NAME\n"
       "Only loopback targets (127.0.0.0/8) are accepted. See bench/README.md.\n",
@@ -98,6 +100,7 @@ Config Config::parse(int argc, char** argv) {
     else if (a == "--messages") c.messages = integer();
     else if (a == "--chats") c.chats = integer();
     else if (a == "--page") c.page = integer();
+    else if (a == "--sync-messages") c.sync_messages = std::min(200, integer());
     else if (a == "--readers") c.readers = integer();
     else if (a == "--read-interval") c.read_interval = num();
     else if (a == "--per-conn-rate") c.per_conn_rate = num();
@@ -163,6 +166,9 @@ void Config::apply_defaults() {
     set(readers, 2, 4, s);
     set(duration, 2.0, 15.0, s);
   }
+  // Smoke runs ask for fewer messages than a device misses, so the sync's list and the
+  // history paging of the gap before it are both checked.
+  if (sync_messages < 0) sync_messages = s ? 8 : 100;
   set(size, 64, 64, s);
   if (size < 24) size = 24;  // the send timestamp and ids must fit
   set(per_conn_rate, 40.0, 40.0, s);

@@ -36,6 +36,8 @@ struct Config {
   int messages = 0;       // catch-up: messages missed in total; history: messages stored
   int chats = 0;          // catch-up: chats they are spread over
   int page = 0;           // history: page size
+  int sync_messages = -1;  // reconnect/catch-up: messages per chat a sync carries (0: none, all
+                           // paged with messages.history; -1: the default)
   int readers = 0;        // history: concurrent reader connections
   double read_interval = 0;  // group: seconds between read-pointer updates of a member
   double per_conn_rate = 0;  // cap on requests/s of one connection (server rate limit is 50/s)

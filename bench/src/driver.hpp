@@ -74,12 +74,6 @@ struct ChatInfo {
 /// is split into shards; docs/protocol.md, "Shards").
 using SyncCursor = std::vector<int64_t>;
 
-struct SyncPage {
-  SyncCursor pos;
-  std::vector<ChatInfo> chats;
-  bool has_more = false;
-};
-
 /// Text payload of a benchmark message: the intended send time in ns, then padding to `size`.
 std::string make_text(int64_t send_ns, int size);
 /// Parses the send time back out of a payload; 0 if it is not one of ours.
@@ -90,6 +84,19 @@ struct StoredMessage {
   int64_t seq = 0;
   int64_t sender_id = 0;
   int64_t sent_ns = 0;  // text_send_ns of its text: 0 if it is not a benchmark message
+};
+
+/// A chat in a sync page: its last_seq and, if the sync asked for them, the messages stored
+/// since the cursor (docs/protocol.md, "Messages in the sync").
+struct SyncedChat : ChatInfo {
+  bool listed = false;                  // the summary carried `messages`
+  std::vector<StoredMessage> messages;  // ascending: the chat's tail
+};
+
+struct SyncPage {
+  SyncCursor pos;
+  std::vector<SyncedChat> chats;
+  bool has_more = false;
 };
 
 struct HistoryPage {
@@ -120,7 +127,8 @@ class Client {
   /// Makes this member receive the chat's messages. Servers with membership (Modu, the
   /// baseline) do that when the chat is created, so the default does nothing; MQTT subscribes.
   virtual awaitable<void> join(const ChatInfo&) { co_return; }
-  virtual awaitable<SyncPage> sync(const SyncCursor& since) = 0;
+  /// One sync page from `since`; `messages_per_chat` > 0 asks for each chat's new messages.
+  virtual awaitable<SyncPage> sync(const SyncCursor& since, int messages_per_chat) = 0;
   /// after_seq < 0: the newest page.
   virtual awaitable<HistoryPage> history(int64_t chat_id, int64_t after_seq, int limit) = 0;
   /// Awaitable send (setup and back-fill); returns the seq.

@@ -107,6 +107,9 @@ struct MessageRecord {
   TimeMs created_at = 0;
   bool deleted = false;
   bool hidden = false;  // withheld pending moderation (reported in an open chat)
+  // The position of the change that stored it, so sync can hand a device what it missed
+  // (ReadView::messages_since). 0 for messages stored before positions were kept (schema v4).
+  Pos pos = 0;
 };
 
 // A message whose visibility changed (deleted, hidden or shown again) after some position.

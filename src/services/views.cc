@@ -101,7 +101,7 @@ std::int64_t ReadPointers::unread(Seq seq) const {
 
 void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
                         const std::vector<MemberRecord>& members, const MemberRecord& me,
-                        bool with_members, const std::vector<ModeratedMessage>* moderated) {
+                        bool with_members, SummaryChanges changes) {
   w.begin_object()
       .field("chat_id", chat.id.value)
       .field("kind", chat_kind_name(chat.kind))
@@ -113,16 +113,17 @@ void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
     return;
   }
   ReadPointers pointers(members);
+  ShownIds shown(view, chat);
   w.field("self_id", me.shown_id()).field("last_seq", chat.last_seq).key("last_message");
   std::optional<MessageRecord> last;
   if (chat.last_seq > 0) last = view.message(chat.id, chat.last_seq);
-  if (last) write_message(w, *last, pointers.unread(last->seq), ShownIds(view, chat).of(last->sender));
+  if (last) write_message(w, *last, pointers.unread(last->seq), shown.of(last->sender));
   else w.null();
   w.field("last_activity_at", chat.last_activity_at)
       .field("read_seq", me.read_seq)
       .field("unread_count", std::max<Seq>(0, chat.last_seq - me.read_seq))
       .field("member_count", members.size());
-  if (moderated) {
+  if (const auto* moderated = changes.moderated) {
     auto list = [&](JsonKey key, auto pick) {
       w.key(key).begin_array();
       for (const auto& m : *moderated)
@@ -132,6 +133,11 @@ void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
     list("deleted_seqs", [](const ModeratedMessage& m) { return m.deleted; });
     list("hidden_seqs", [](const ModeratedMessage& m) { return !m.deleted && m.hidden; });
     list("restored_seqs", [](const ModeratedMessage& m) { return !m.deleted && !m.hidden; });
+  }
+  if (changes.messages) {
+    w.key("messages").begin_array();
+    for (const auto& m : *changes.messages) write_message(w, m, pointers.unread(m.seq), shown.of(m.sender));
+    w.end_array();
   }
   if (chat.kind == ChatKind::kOpen) {
     if (auto room = view.open_rooms().room(chat.id)) {

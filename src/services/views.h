@@ -48,12 +48,19 @@ class ReadPointers {
   std::vector<Seq> sorted_;
 };
 
+// What a sync adds to a chat summary: the visibility changes since the device's position,
+// and, if the device asked, the messages stored since then (docs/protocol.md, "Sync").
+struct SummaryChanges {
+  const std::vector<ModeratedMessage>* moderated = nullptr;
+  const std::vector<MessageRecord>* messages = nullptr;
+};
+
 // A chat summary as `me` sees it, given the chat's active members (the caller's freshest
 // copy: a write job passes the engine's state, whose pointers are newer than the rows).
 // Members (with profiles) are listed when `with_members` is set.
 void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
                         const std::vector<MemberRecord>& members, const MemberRecord& me,
-                        bool with_members, const std::vector<ModeratedMessage>* moderated = nullptr);
+                        bool with_members, SummaryChanges changes = {});
 
 
 }  // namespace modu

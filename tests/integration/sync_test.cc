@@ -61,11 +61,14 @@ struct SyncState {
   int pages = 0;
 };
 
-SyncState sync_all(Client& client, const Cursor& since, int limit = 200) {
+// `messages` > 0 asks every changed chat's summary to carry the messages stored since.
+SyncState sync_all(Client& client, const Cursor& since, int limit = 200, int messages = 0) {
   SyncState state;
   state.pos = since;
   for (; state.pages < 10000; ++state.pages) {
-    JsonRef page = client.ok("sync", JsonObj().set_raw("since", state.pos.json()).set("limit", limit));
+    JsonObj args = JsonObj().set_raw("since", state.pos.json()).set("limit", limit);
+    if (messages > 0) args.set("messages", messages);
+    JsonRef page = client.ok("sync", args);
     Cursor pos = Cursor::from(page["pos"]);
     if (!pos.covers(state.pos)) throw std::runtime_error("sync pos went backwards: " + page.dump());
     for (const auto& c : page["chats"].items()) state.chats.insert_or_assign(c["chat_id"].i64(), c);
@@ -80,6 +83,28 @@ SyncState sync_all(Client& client, const Cursor& since, int limit = 200) {
     }
   }
   throw std::runtime_error("sync paging did not end");
+}
+
+// What a device holding seqs 1..`held` of a chat is missing, as docs/protocol.md ("Messages
+// in the sync") says to gather it: the summary's `messages`, after the gap (if any) between
+// `held` and the first of them is paged with messages.history. Ascending by seq.
+std::vector<JsonRef> missing_messages(Client& client, const JsonRef& summary, std::int64_t held,
+                                      int page_limit = 200) {
+  std::vector<JsonRef> listed;
+  if (summary.has("messages"))
+    for (const auto& m : summary["messages"].items()) listed.push_back(m);
+  std::vector<JsonRef> out;
+  std::int64_t chat = summary["chat_id"].i64();
+  std::int64_t first_listed = listed.empty() ? summary["last_seq"].i64() + 1 : listed.front()["seq"].i64();
+  if (held + 1 < first_listed) {
+    for (auto& m : history_after(client, chat, held, page_limit)) {
+      if (m["seq"].i64() >= first_listed) break;
+      out.push_back(m);
+    }
+  }
+  for (auto& m : listed)
+    if (m["seq"].i64() > held) out.push_back(m);
+  return out;
 }
 
 class SyncCatchUpTest : public ModuTest {
@@ -205,16 +230,21 @@ TEST_F(SyncCatchUpTest, SyncAndHistoryDuringConcurrentWritesNeverSkip) {
   }
 
   // Alice writes 400 messages in pipelined batches; between batches the reader catches up
-  // with whatever is visible at that moment and must never see a gap.
+  // with whatever is visible at that moment and must never see a gap. Every other time it
+  // takes the messages the sync carries (at most 5 per chat, so gaps are paged too).
   constexpr int kMessages = 400;
   std::map<std::int64_t, std::int64_t> acked_last;
+  int round = 0;
   auto catch_up = [&] {
-    SyncState state = sync_all(*reader, pos, 3);
+    bool listed = round++ % 2 == 1;
+    SyncState state = sync_all(*reader, pos, 3, listed ? 5 : 0);
     EXPECT_TRUE(state.pos.covers(pos));
     pos = state.pos;
     for (const auto& [chat, summary] : state.chats) {
       if (!held.count(chat)) continue;
-      for (const auto& m : history_after(*reader, chat, held[chat], 17)) {
+      EXPECT_EQ(summary.has("messages"), listed);
+      auto missing = listed ? missing_messages(*reader, summary, held[chat], 17) : history_after(*reader, chat, held[chat], 17);
+      for (const auto& m : missing) {
         EXPECT_EQ(m["seq"].i64(), held[chat] + 1) << "gap while catching up in chat " << chat;
         held[chat] = m["seq"].i64();
       }
@@ -413,10 +443,80 @@ TEST_F(SyncTest, EventsOfEveryKindArriveInPositionOrder) {
   EXPECT_GE(with_pos, 40 + 4) << "message.new for every message and profile.updated for bob";
 }
 
+TEST_F(SyncTest, SyncCarriesTheMessagesStoredSinceThePosition) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  auto carol = new_user("carol");
+  std::int64_t direct = direct_chat(*alice, bob.id())["chat_id"].i64();
+  std::int64_t group = create_group(*alice, "g", {bob.id()})["chat_id"].i64();
+  std::int64_t quiet = create_group(*alice, "quiet", {bob.id()})["chat_id"].i64();
+  send_text(*alice, direct, "before");
+  send_text(*alice, quiet, "old news");
+  auto phone = new_device(bob.account);
+  Cursor pos = sync_all(*phone, 0).pos;
+  std::map<std::int64_t, std::int64_t> held;
+  for (std::int64_t chat : {direct, group, quiet}) {
+    auto messages = history_after(*phone, chat, 0);
+    held[chat] = messages.empty() ? 0 : messages.back()["seq"].i64();
+  }
+
+  // Offline: 7 messages in the direct chat, one in the group, and carol joins the group.
+  std::vector<std::string> sent;
+  for (int i = 0; i < 7; ++i) sent.push_back(send_text(*alice, direct, "d" + std::to_string(i))["text"].str());
+  send_text(*bob, group, "from my pc");
+  alice->ok("chats.invite", JsonObj().set("chat_id", group).set("user_ids", JsonArr().add(carol.id())));
+
+  SyncState state = sync_all(*phone, pos, 200, 3);
+  ASSERT_TRUE(state.chats.count(direct));
+  ASSERT_TRUE(state.chats.count(group));
+  EXPECT_FALSE(state.chats.count(quiet));
+  // At most 3, the newest, ascending, written as history writes them.
+  const JsonRef& d = state.chats.at(direct);
+  ASSERT_EQ(d["messages"].size(), 3u) << d.dump();
+  EXPECT_EQ(d["messages"][0]["text"].str(), "d4");
+  EXPECT_EQ(d["messages"][2]["text"].str(), "d6");
+  EXPECT_EQ(d["messages"][2]["seq"].i64(), d["last_seq"].i64());
+  auto newest = history_after(*phone, direct, d["last_seq"].i64() - 1);
+  ASSERT_EQ(newest.size(), 1u);
+  EXPECT_EQ(d["messages"][2].dump(), newest[0].dump());
+  // The gap is paged, and the device ends with exactly what was sent, once, in order.
+  auto missing = missing_messages(*phone, d, held[direct]);
+  ASSERT_EQ(missing.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(missing[i]["text"].str(), sent[i]);
+    EXPECT_EQ(missing[i]["seq"].i64(), held[direct] + 1 + static_cast<std::int64_t>(i));
+  }
+  // The group's tail: bob's message and the invitation's system message, nothing older.
+  auto tail = missing_messages(*phone, state.chats.at(group), held[group]);
+  ASSERT_EQ(state.chats.at(group)["messages"].size(), tail.size()) << "no gap to page in the group";
+  ASSERT_FALSE(tail.empty());
+  EXPECT_EQ(tail.front()["seq"].i64(), held[group] + 1);
+  EXPECT_EQ(tail.front()["text"].str(), "from my pc");
+  EXPECT_EQ(tail.back()["seq"].i64(), state.chats.at(group)["last_seq"].i64());
+
+  // Without `messages`, summaries carry none.
+  EXPECT_FALSE(sync_all(*phone, pos).chats.at(direct).has("messages"));
+  // Nothing stored since: an empty list.
+  SyncState again = sync_all(*phone, state.pos, 200, 3);
+  EXPECT_TRUE(again.chats.empty());
+
+  // A new member's sync from 0 lists only what history shows them: from their joining on.
+  auto carols_phone = new_device(carol.account);
+  SyncState fresh = sync_all(*carols_phone, 0, 200, 200);
+  ASSERT_TRUE(fresh.chats.count(group));
+  auto visible = history_after(*carols_phone, group, 0);
+  const JsonRef& listed = fresh.chats.at(group)["messages"];
+  ASSERT_EQ(listed.size(), visible.size());
+  for (std::size_t i = 0; i < visible.size(); ++i) EXPECT_EQ(listed[i].dump(), visible[i].dump());
+  for (const auto& m : listed.items()) EXPECT_NE(m["text"].str(), "from my pc") << "sent before carol joined";
+}
+
 TEST_F(SyncTest, SyncLimitIsValidated) {
   auto alice = new_user("alice");
   EXPECT_EQ(alice->error("sync", JsonObj().set("since", 0).set("limit", 0)), "bad_request");
   EXPECT_EQ(alice->error("sync", JsonObj().set("since", 0).set("limit", 501)), "bad_request");
+  EXPECT_EQ(alice->error("sync", JsonObj().set("since", 0).set("messages", 201)), "bad_request");
+  EXPECT_EQ(alice->error("sync", JsonObj().set("since", 0).set("messages", -1)), "bad_request");
   EXPECT_EQ(alice->error("sync", JsonObj()), "bad_request") << "since is required";
   EXPECT_TRUE(alice->ok("sync", JsonObj().set("since", 0).set("limit", 500))["chats"].is_array());
 }

@@ -618,6 +618,37 @@ TEST_P(StoreMessagesTest, MessagesAfterPagesForwards) {
   EXPECT_TRUE(r.messages_after(chat_, 10, 4).empty());
 }
 
+TEST_P(StoreMessagesTest, MessagesSinceAreTheTailStoredAfterAPosition) {
+  make_chat(3);  // stored with pos 0, as before positions were kept
+  // Three batches: 4 and 5, then 6, then 7..9.
+  std::vector<Pos> batch;
+  for (Seq first : {4, 6, 7}) {
+    Seq last = first == 4 ? 5 : first == 6 ? 6 : 9;
+    ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
+                  Pos pos = tx.next_pos();
+                  batch.push_back(pos);
+                  for (Seq s = first; s <= last; ++s)
+                    tx.insert_message(MessageRecord{.chat = chat_, .seq = s, .client_id = "c" + std::to_string(s),
+                                                    .sender = sender_, .text = "t", .created_at = 1000 + s,
+                                                    .pos = pos});
+                  tx.update_chat_last(chat_, last, 1000 + last, pos);
+                  return ok_status();
+                }).ok());
+  }
+  ReadView& r = store_->reader();
+  EXPECT_EQ(seqs(r.messages_since(chat_, 0, 100)), (std::vector<Seq>{4, 5, 6, 7, 8, 9}));  // pos 0 is old
+  EXPECT_EQ(seqs(r.messages_since(chat_, batch[0], 100)), (std::vector<Seq>{6, 7, 8, 9}));
+  EXPECT_EQ(seqs(r.messages_since(chat_, batch[1], 100)), (std::vector<Seq>{7, 8, 9}));
+  EXPECT_TRUE(r.messages_since(chat_, batch[2], 100).empty());
+  // A limit keeps the newest.
+  EXPECT_EQ(seqs(r.messages_since(chat_, batch[0], 2)), (std::vector<Seq>{8, 9}));
+  EXPECT_EQ(seqs(r.messages_since(chat_, 0, 1)), (std::vector<Seq>{9}));
+  EXPECT_TRUE(r.messages_since(ChatId(chat_.value + 1), 0, 10).empty());
+  auto m = r.message(chat_, 6);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->pos, batch[1]);
+}
+
 TEST_P(StoreMessagesTest, MessageFieldsRoundTrip) {
   make_chat(0);
   MessageRecord m{.chat = chat_, .seq = 1, .client_id = "c-5f2a-0001", .sender = sender_,

@@ -53,7 +53,7 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
     co_return chat(co_await call(l));
   }
   awaitable<ChatInfo> get_chat(int64_t id) override { co_return chat(co_await call("get " + std::to_string(id))); }
-  awaitable<SyncPage> sync(const SyncCursor&) override { throw BenchError("unsupported", "baseline has no sync"); }
+  awaitable<SyncPage> sync(const SyncCursor&, int) override { throw BenchError("unsupported", "baseline has no sync"); }
   awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "baseline has no history"); }
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view client_id, std::string_view text) override {
     std::string r = co_await call("send " + std::to_string(chat_id) + " " + std::string(client_id) + " " + std::string(text));

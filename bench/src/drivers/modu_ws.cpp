@@ -58,6 +58,17 @@ ChatInfo parse_chat(dom::element chat) {
   return ChatInfo{get_i64(chat, "chat_id"), get_i64(chat, "last_seq")};
 }
 
+/// A `messages` array of a history page or a sync summary, appended to `out`.
+void parse_messages(dom::array messages, std::vector<StoredMessage>& out) {
+  out.reserve(out.size() + messages.size());
+  for (dom::element m : messages) {
+    StoredMessage& s = out.emplace_back();
+    s.seq = get_i64(m, "seq");
+    s.sender_id = get_i64(m, "sender_id");
+    s.sent_ns = text_send_ns(get_str(m, "text"));
+  }
+}
+
 /// Read buffer capacity a client keeps between frames; larger ones are released.
 constexpr size_t kKeptReadBuffer = 8192;
 
@@ -141,7 +152,7 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
     co_return co_await chat_call("chats.get", "{\"chat_id\":" + std::to_string(chat_id) + "}");
   }
 
-  awaitable<SyncPage> sync(const SyncCursor& since) override {
+  awaitable<SyncPage> sync(const SyncCursor& since, int messages_per_chat) override {
     std::string cursor;  // a number on one shard, an array on several
     if (since.size() <= 1) {
       cursor = std::to_string(since.empty() ? 0 : since[0]);
@@ -149,7 +160,10 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
       for (int64_t p : since) cursor += (cursor.empty() ? "[" : ",") + std::to_string(p);
       cursor += "]";
     }
-    co_return co_await call<SyncPage>("sync", "{\"since\":" + cursor + ",\"limit\":500}", [](dom::element r) {
+    std::string args = "{\"since\":" + cursor + ",\"limit\":500";
+    if (messages_per_chat > 0) args += ",\"messages\":" + std::to_string(messages_per_chat);
+    args += "}";
+    co_return co_await call<SyncPage>("sync", args, [](dom::element r) {
       SyncPage p;
       dom::array positions;
       if (!r["pos"].get_array().get(positions)) {
@@ -161,7 +175,15 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
       if (!r["has_more"].get_bool().get(more)) p.has_more = more;
       dom::array chats;
       if (!r["chats"].get_array().get(chats))
-        for (dom::element c : chats) p.chats.push_back(parse_chat(c));
+        for (dom::element c : chats) {
+          SyncedChat& chat = p.chats.emplace_back();
+          static_cast<ChatInfo&>(chat) = parse_chat(c);
+          dom::array listed;
+          if (!c["messages"].get_array().get(listed)) {
+            chat.listed = true;
+            parse_messages(listed, chat.messages);
+          }
+        }
       return p;
     });
   }
@@ -175,15 +197,7 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
       bool more = false;
       if (!r["has_more"].get_bool().get(more)) h.has_more = more;
       dom::array msgs;
-      if (!r["messages"].get_array().get(msgs)) {
-        h.messages.reserve(msgs.size());
-        for (dom::element m : msgs) {
-          StoredMessage& s = h.messages.emplace_back();
-          s.seq = get_i64(m, "seq");
-          s.sender_id = get_i64(m, "sender_id");
-          s.sent_ns = text_send_ns(get_str(m, "text"));
-        }
-      }
+      if (!r["messages"].get_array().get(msgs)) parse_messages(msgs, h.messages);
       return h;
     });
   }

@@ -98,7 +98,7 @@ class MqttClient final : public TcpFramedConnection<MqttClient> {
     body += char(1);  // QoS 1
     co_await wait_for([&](std::function<void(bool)> cb) { subs_[pid] = std::move(cb); }, packet(0x82, body), "subscribe");
   }
-  awaitable<SyncPage> sync(const SyncCursor&) override { throw BenchError("unsupported", "MQTT has no sync"); }
+  awaitable<SyncPage> sync(const SyncCursor&, int) override { throw BenchError("unsupported", "MQTT has no sync"); }
   awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "MQTT has no history"); }
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view cid, std::string_view text) override {
     uint16_t pid = 0;

@@ -236,7 +236,7 @@ class XmppClient final : public TcpFramedConnection<XmppClient> {
     co_await wait_for(stanza, own_presence, "join room");
   }
 
-  awaitable<SyncPage> sync(const SyncCursor&) override { throw BenchError("unsupported", "no sync over XMPP"); }
+  awaitable<SyncPage> sync(const SyncCursor&, int) override { throw BenchError("unsupported", "no sync over XMPP"); }
   awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "history over MAM is not driven"); }
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view cid, std::string_view text) override {
     // The error is copied: Ack's view of it dies with the call.

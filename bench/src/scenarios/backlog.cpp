@@ -2,8 +2,9 @@
 //
 // reconnect: N clients, each in a 1:1 chat with its own helper account, go offline; every
 //            helper sends K messages; then all N reconnect at once and catch up through
-//            auth.resume + sync (from their stored position) + messages.history (after the
-//            last seq they hold). Per-device catch-up time and time until all are caught up.
+//            auth.resume + sync (from their stored position, each chat's summary carrying up
+//            to --sync-messages of its new messages) + messages.history for any gap before
+//            those. Per-device catch-up time and time until all are caught up.
 // catch-up:  one device misses X messages spread over Y chats, then reconnects and syncs:
 //            time to full sync, split into connect+resume, sync pages, history pages.
 // history:   one chat holds --messages messages; --readers connections load its newest page
@@ -62,13 +63,18 @@ awaitable<std::vector<int64_t>> fill(ShardCtx& ctx, const Account& helper, const
   co_return last;
 }
 
-/// Follows sync from `pos` to the end; returns the final position and every chat's last_seq.
-awaitable<SyncCursor> sync_all(ShardCtx& ctx, Client& c, SyncCursor pos, std::unordered_map<int64_t, int64_t>* last_seq, int* requests) {
+/// Follows sync from `pos` to the end, asking for up to `messages_per_chat` messages in each
+/// summary; returns the final position and keeps every chat's newest summary in `chats`.
+awaitable<SyncCursor> sync_all(ShardCtx& ctx, Client& c, SyncCursor pos, int messages_per_chat,
+                               std::unordered_map<int64_t, SyncedChat>* chats, int* requests) {
   for (int page = 0; page < 10000; ++page) {
-    SyncPage p = co_await c.sync(pos);
+    SyncPage p = co_await c.sync(pos, messages_per_chat);
     if (requests) ++*requests;
-    if (last_seq)
-      for (auto& ch : p.chats) (*last_seq)[ch.chat_id] = std::max((*last_seq)[ch.chat_id], ch.last_seq);
+    if (chats)
+      for (auto& ch : p.chats) {
+        SyncedChat& kept = (*chats)[ch.chat_id];
+        if (ch.last_seq >= kept.last_seq) kept = std::move(ch);
+      }
     for (size_t shard = 0; shard < pos.size(); ++shard)
       if (shard >= p.pos.size() || p.pos[shard] < pos[shard])
         ctx.res.violation("sync_pos", "sync position of shard " + std::to_string(shard) + " went back from " +
@@ -79,29 +85,52 @@ awaitable<SyncCursor> sync_all(ShardCtx& ctx, Client& c, SyncCursor pos, std::un
   throw BenchError("sync", "sync did not finish in 10000 pages");
 }
 
-/// Fetches messages after `held` until has_more is false and checks they are exactly
-/// held+1..last, ascending, each once, from `sender`. Returns how many arrived.
-awaitable<int64_t> fetch_after(ShardCtx& ctx, Client& c, int64_t chat, int64_t held, int64_t last, int64_t sender, int* requests) {
+/// Catches a device holding seqs 1..`held` of a chat up to `last`, as docs/protocol.md says:
+/// the sync's list of the chat's tail, after the gap before it is paged with messages.history
+/// (all of it when the sync listed nothing). Checks that the device gets exactly held+1..last,
+/// ascending, each once, all from `sender`. Returns how many arrived.
+awaitable<int64_t> catch_up_chat(ShardCtx& ctx, Client& c, const SyncedChat& synced, int64_t held, int64_t last, int64_t sender,
+                                 int* requests) {
+  const int64_t chat = synced.chat_id;
   int64_t next = held + 1;
-  for (int page = 0; page < 100000; ++page) {
+  auto take = [&](const StoredMessage& m, const char* from) {
+    if (m.seq != next) {
+      ctx.res.violation(m.seq < next ? "duplicate" : "gap_or_reorder", std::string(from) + " of chat " + std::to_string(chat) + " gave seq " +
+                                                                           std::to_string(m.seq) + " expecting " + std::to_string(next));
+      next = std::max(next, m.seq + 1);
+      return;
+    }
+    if (m.sender_id != sender || !m.sent_ns)
+      ctx.res.violation("content", "chat " + std::to_string(chat) + " seq " + std::to_string(m.seq) + " is not the helper's message");
+    next++;
+  };
+  // The list is the chat's tail; what it starts past is paged. Seqs the device holds are skipped.
+  const int64_t first_listed = synced.messages.empty() ? synced.last_seq + 1 : synced.messages.front().seq;
+  for (int page = 0; page < 100000 && next < first_listed; ++page) {
     HistoryPage h = co_await c.history(chat, next - 1, 200);
     if (requests) ++*requests;
-    for (auto& m : h.messages) {
-      if (m.seq != next) {
-        ctx.res.violation(m.seq < next ? "duplicate" : "gap_or_reorder",
-                          "history of chat " + std::to_string(chat) + " gave seq " + std::to_string(m.seq) + " expecting " + std::to_string(next));
-        next = std::max(next, m.seq + 1);
-        continue;
-      }
-      if (m.sender_id != sender || !m.sent_ns)
-        ctx.res.violation("content", "chat " + std::to_string(chat) + " seq " + std::to_string(m.seq) + " is not the helper's message");
-      next++;
-    }
+    for (auto& m : h.messages)
+      if (m.seq < first_listed) take(m, "history");
     if (!h.has_more || h.messages.empty()) break;
   }
+  for (auto& m : synced.messages)
+    if (m.seq > held) take(m, "sync");
   if (next - 1 != last)
     ctx.res.violation("lost", "chat " + std::to_string(chat) + ": caught up to seq " + std::to_string(next - 1) + " of " + std::to_string(last));
   co_return next - 1 - held;
+}
+
+/// The summary sync gave of `chat`, or a violation and nullptr.
+const SyncedChat* synced_chat(ShardCtx& ctx, const std::unordered_map<int64_t, SyncedChat>& chats, int64_t chat, int64_t last) {
+  auto it = chats.find(chat);
+  if (it == chats.end()) {
+    ctx.res.violation("sync_missing", "sync did not list chat " + std::to_string(chat));
+    return nullptr;
+  }
+  if (it->second.last_seq != last)
+    ctx.res.violation("sync_last_seq", "sync says chat " + std::to_string(chat) + " ends at " + std::to_string(it->second.last_seq) + ", expected " +
+                                           std::to_string(last));
+  return &it->second;
 }
 
 }  // namespace
@@ -224,7 +253,7 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
     static_cast<DevicePair&>(d) = co_await register_pair(ctx, *c, i);
     co_await ctx.sleep(0.1);
     d.base = (co_await c->get_chat(d.chat.chat_id)).last_seq;
-    d.pos = co_await sync_all(ctx, *c, {}, nullptr, nullptr);
+    d.pos = co_await sync_all(ctx, *c, {}, 0, nullptr, nullptr);
     c->close();  // the device goes offline
   }, "setup.devices");
   co_await ctx.barrier("online");
@@ -250,15 +279,12 @@ awaitable<void> run_reconnect(ShardCtx& ctx) {
   co_await reconnect_all(ctx, n, [&](int i, Client& c) -> awaitable<int64_t> {
     Dev& d = devs[size_t(i)];
     co_await c.resume(d.acct);
-    std::unordered_map<int64_t, int64_t> last_seq;
+    std::unordered_map<int64_t, SyncedChat> synced;
     int requests = 0;
-    d.pos = co_await sync_all(ctx, c, d.pos, &last_seq, &requests);
-    auto it = last_seq.find(d.chat.chat_id);
-    if (it == last_seq.end()) ctx.res.violation("sync_missing", "sync did not list chat " + std::to_string(d.chat.chat_id));
-    else if (it->second != d.last)
-      ctx.res.violation("sync_last_seq", "sync says chat " + std::to_string(d.chat.chat_id) + " ends at " + std::to_string(it->second) + ", expected " +
-                                             std::to_string(d.last));
-    int64_t got = co_await fetch_after(ctx, c, d.chat.chat_id, d.base, d.last, d.helper.user_id, &requests);
+    d.pos = co_await sync_all(ctx, c, d.pos, cfg.sync_messages, &synced, &requests);
+    int64_t got = 0;
+    if (const SyncedChat* chat = synced_chat(ctx, synced, d.chat.chat_id, d.last))
+      got = co_await catch_up_chat(ctx, c, *chat, d.base, d.last, d.helper.user_id, &requests);
     ctx.res.add("requests", requests);
     co_return got;
   });
@@ -281,7 +307,7 @@ awaitable<void> run_catchup(ShardCtx& ctx) {
   co_await ctx.for_each(y, cfg.setup_parallel, [&](int i) -> awaitable<void> {
     base[size_t(i)] = (co_await dev->get_chat(chats[size_t(i)])).last_seq;
   }, "setup.chats");
-  SyncCursor pos = co_await sync_all(ctx, *dev, {}, nullptr, nullptr);
+  SyncCursor pos = co_await sync_all(ctx, *dev, {}, 0, nullptr, nullptr);
   dev->close();
   hc->close();
   co_await ctx.barrier("online");
@@ -292,17 +318,14 @@ awaitable<void> run_catchup(ShardCtx& ctx) {
   auto c = co_await ctx.connect_client();
   co_await c->resume(me);
   int64_t t1 = now_ns();
-  std::unordered_map<int64_t, int64_t> last_seq;
+  std::unordered_map<int64_t, SyncedChat> synced;
   int requests = 0;
-  co_await sync_all(ctx, *c, pos, &last_seq, &requests);
+  co_await sync_all(ctx, *c, pos, cfg.sync_messages, &synced, &requests);
   int64_t t2 = now_ns();
   int64_t got = 0;
   co_await ctx.for_each(y, 4, [&](int i) -> awaitable<void> {
-    auto it = last_seq.find(chats[size_t(i)]);
-    if (it == last_seq.end()) ctx.res.violation("sync_missing", "sync did not list chat " + std::to_string(chats[size_t(i)]));
-    else if (it->second != last[size_t(i)])
-      ctx.res.violation("sync_last_seq", "sync says chat " + std::to_string(chats[size_t(i)]) + " ends at " + std::to_string(it->second));
-    got += co_await fetch_after(ctx, *c, chats[size_t(i)], base[size_t(i)], last[size_t(i)], helper.user_id, &requests);
+    if (const SyncedChat* chat = synced_chat(ctx, synced, chats[size_t(i)], last[size_t(i)]))
+      got += co_await catch_up_chat(ctx, *c, *chat, base[size_t(i)], last[size_t(i)], helper.user_id, &requests);
   }, "catch_up.history");
   int64_t t3 = now_ns();
   ctx.res.hist("catch_up_total").record(uint64_t(t3 - t0));

@@ -95,7 +95,7 @@ MessageRecord ChatEngine::append(WriteTx& tx, ChatState& chat, UserId sender, Me
   MessageRecord m{.chat = chat.chat.id, .seq = chat.chat.last_seq + 1,
                   .client_id = std::move(client_id), .sender = sender, .kind = kind,
                   .text = std::move(text), .reply_to = reply_to, .created_at = now,
-                  .deleted = false};
+                  .deleted = false, .pos = pos};
   tx.insert_message(m);
   chat.chat.last_seq = m.seq;
   chat.chat.last_activity_at = now;

@@ -21,6 +21,9 @@ constexpr std::size_t kMaxTitleBytes = 100;
 constexpr std::size_t kMaxClientIdBytes = 64;
 // Deleted or hidden seqs reported per chat in one sync page.
 constexpr std::int64_t kMaxModeratedPerSync = 1000;
+// Messages one sync page carries in all, when a device asks for them: chats past this many
+// carry none, and the device pages them with messages.history.
+constexpr std::int64_t kMaxMessagesPerSync = 10000;
 // A message's JSON beyond its text and client id (keys, numbers, quotes): a history page
 // reserves this much per message, so its buffer grows once.
 constexpr std::size_t kMessageJsonOverhead = 192;
@@ -133,6 +136,7 @@ void sync(Call& call, Services& services) {
   // One position per shard; a plain number is shard 0's (all of a one-shard server).
   Cursor since = call.args.int64_or_list("since", 0, kMaxId, static_cast<std::size_t>(kMaxShards));
   auto limit = call.args.opt_int64("limit", 1, 500).value_or(200);
+  auto per_chat = call.args.opt_int64("messages", 0, 200).value_or(0);
   if (args_failed(call)) return;
   since.resize(static_cast<std::size_t>(shards), 0);  // a shard added since: from its start
   ReadSnapshot snapshot(view);
@@ -164,16 +168,27 @@ void sync(Call& call, Services& services) {
     w.end_array();
   }
   w.key("chats").begin_array();
+  std::int64_t message_budget = kMaxMessagesPerSync;
   for (const auto& row : rows) {
     std::vector<MemberRecord> members;
-    if (row.me.active) members = view.active_members(row.chat.id);
-    // Deletions and hides cannot be seen by paging forward, so the summary lists them.
     std::vector<ModeratedMessage> moderated;
-    if (row.me.active)
-      moderated = view.moderated_since(row.chat.id, cursor_at(since, shards == 1 ? 0 : shard_of(row.chat.id)),
-                                       kMaxModeratedPerSync);
+    std::vector<MessageRecord> messages;
+    bool with_messages = false;
+    if (row.me.active) {
+      members = view.active_members(row.chat.id);
+      Pos chat_since = cursor_at(since, shards == 1 ? 0 : shard_of(row.chat.id));
+      // Deletions and hides cannot be seen by paging forward, so the summary lists them.
+      moderated = view.moderated_since(row.chat.id, chat_since, kMaxModeratedPerSync);
+      if (per_chat > 0 && message_budget > 0) {
+        with_messages = true;
+        messages = view.messages_since(row.chat.id, chat_since, std::min(per_chat, message_budget));
+        // Members see the timeline from the moment they joined (see messages.history).
+        std::erase_if(messages, [&](const MessageRecord& m) { return m.seq <= row.me.joined_seq; });
+        message_budget -= static_cast<std::int64_t>(messages.size());
+      }
+    }
     write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit,
-                       &moderated);
+                       {.moderated = &moderated, .messages = with_messages ? &messages : nullptr});
   }
   w.end_array().key("friends").begin_array();
   for (const auto& change : view.friend_changes(call.conn.user, since, until)) {

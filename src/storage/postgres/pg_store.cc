@@ -45,7 +45,8 @@ namespace {
 #define DEVICE_COLS "id, user_id, kind, name, created_at, last_seen_at, revoked"
 #define CHAT_COLS MODU_PG_CHAT_COLS
 #define MEMBER_COLS MODU_PG_MEMBER_COLS
-#define MESSAGE_COLS "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden"
+#define MESSAGE_COLS \
+  "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden, pos"
 
 DeviceRecord read_device(const Rows& r) {
   DeviceRecord d;
@@ -71,6 +72,7 @@ MessageRecord read_message(const Rows& r) {
   m.created_at = r.int64(7);
   m.deleted = r.boolean(8);
   m.hidden = r.boolean(9);
+  m.pos = r.int64(10);
   return m;
 }
 
@@ -293,6 +295,17 @@ class Reads : public Base {
     auto r = db_.query("SELECT " MESSAGE_COLS
                        " FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                        Params().add(chat.value).add(after).add(limit));
+    std::vector<MessageRecord> out;
+    while (r.next()) out.push_back(read_message(r));
+    return out;
+  }
+
+  std::vector<MessageRecord> messages_since(ChatId chat, Pos since, std::int64_t limit) override {
+    // The newest `limit` rows, then the suffix stored after `since`, ascending.
+    auto r = db_.query("SELECT " MESSAGE_COLS " FROM (SELECT " MESSAGE_COLS
+                       " FROM messages WHERE chat_id = $1 ORDER BY seq DESC LIMIT $3) newest "
+                       "WHERE pos > $2 ORDER BY seq",
+                       Params().add(chat.value).add(since).add(limit));
     std::vector<MessageRecord> out;
     while (r.next()) out.push_back(read_message(r));
     return out;
@@ -539,9 +552,10 @@ class WriteTxImpl final : public Reads<WriteTx> {
     if (!absent_keys_.empty()) absent_keys_.erase(key_of(m.sender, m.client_id));  // present now
     db_.exec(
         "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, "
-        "created_at, deleted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
+        "created_at, deleted, pos) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
         Params().add(m.chat.value).add(m.seq).add(m.sender.value).add(m.client_id)
-            .add(message_kind_name(m.kind)).add_bytes(m.text).add(m.reply_to).add(m.created_at));
+            .add(message_kind_name(m.kind)).add_bytes(m.text).add(m.reply_to).add(m.created_at)
+            .add(m.pos));
   }
 
   void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {

@@ -500,6 +500,10 @@ class Routed : public Base, public ShardRouter {
     return on_shard_of(chat.value, [&](auto& part) { return part.messages_after(chat, after, limit); });
   }
 
+  std::vector<MessageRecord> messages_since(ChatId chat, Pos since, std::int64_t limit) override {
+    return on_shard_of(chat.value, [&](auto& part) { return part.messages_since(chat, since, limit); });
+  }
+
   StoreStats stats() override {
     StoreStats total;
     for (int k : all()) {

@@ -216,6 +216,11 @@ CREATE TABLE open_last_sends (
   PRIMARY KEY (chat_id, user_id)
 );
 )sql",
+    // v4: messages.pos, the position of the change that stored a message, so a sync can
+    // carry the messages a device missed (ReadView::messages_since). Older messages keep 0.
+    R"sql(
+ALTER TABLE messages ADD COLUMN pos bigint NOT NULL DEFAULT 0;
+)sql",
 };
 
 // Any constant, shared by every build: the session lock that serialises migrations.

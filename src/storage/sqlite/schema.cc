@@ -218,6 +218,11 @@ CREATE TABLE open_last_sends (
   PRIMARY KEY (chat_id, user_id)
 ) WITHOUT ROWID;
 )sql",
+    // v4: messages.pos, the position of the change that stored a message, so a sync can
+    // carry the messages a device missed (ReadView::messages_since). Older messages keep 0.
+    R"sql(
+ALTER TABLE messages ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

@@ -27,7 +27,8 @@ namespace {
 #define MEMBER_COLS \
   "m.chat_id, m.user_id, m.role, m.joined_seq, m.read_seq, m.active, m.pos, m.public_id, " \
   "m.nickname, m.room_avatar, m.permissions, m.joined_at"
-#define MESSAGE_COLS "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden"
+#define MESSAGE_COLS \
+  "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden, pos"
 
 constexpr int kChatCols = 7;  // columns of CHAT_COLS, for rows that continue with a member
 
@@ -99,6 +100,7 @@ MessageRecord read_message(const Stmt& s) {
   m.created_at = s.int64(7);
   m.deleted = s.int64(8) != 0;
   m.hidden = s.int64(9) != 0;
+  m.pos = s.int64(10);
   return m;
 }
 
@@ -322,6 +324,17 @@ class Reads : public Base {
     std::vector<MessageRecord> out;
     out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(limit, 0, kPageReserve)));
     while (s.step()) out.push_back(read_message(s));
+    return out;
+  }
+
+  std::vector<MessageRecord> messages_since(ChatId chat, Pos since, std::int64_t limit) override {
+    auto s = db_.prepare("SELECT " MESSAGE_COLS
+                         " FROM messages WHERE chat_id = ? ORDER BY seq DESC LIMIT ?");
+    s.bind(1, chat.value).bind(2, limit);
+    std::vector<MessageRecord> out;
+    // Newest first; the first message at or before `since` ends the suffix.
+    while (s.step() && s.int64(10) > since) out.push_back(read_message(s));
+    std::reverse(out.begin(), out.end());
     return out;
   }
 
@@ -561,10 +574,10 @@ class WriteTxImpl final : public Reads<WriteTx> {
   void insert_message(const MessageRecord& m) override {
     auto s = db_.prepare(
         "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, "
-        "created_at, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)");
+        "created_at, deleted, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
     s.bind(1, m.chat.value).bind(2, m.seq).bind(3, m.sender.value).bind(4, m.client_id)
         .bind(5, message_kind_name(m.kind)).bind(6, m.text).bind(7, m.reply_to)
-        .bind(8, m.created_at);
+        .bind(8, m.created_at).bind(9, m.pos);
     s.run();
   }
 
