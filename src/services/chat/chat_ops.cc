@@ -30,6 +30,13 @@ constexpr std::size_t kMessageJsonOverhead = 192;
 
 Error chat_not_found() { return make_error(ErrorCode::kChatNotFound, "no such chat"); }
 
+// About the JSON size of `messages`, so their writer grows its buffer once.
+std::size_t json_bytes_of(const std::vector<MessageRecord>& messages) {
+  std::size_t bytes = 0;
+  for (const auto& m : messages) bytes += m.text.size() + m.client_id.size() + kMessageJsonOverhead;
+  return bytes;
+}
+
 // --- reads on the connection's loop --------------------------------------------------------
 
 std::optional<MemberRecord> active_membership(ReadView& view, ChatId chat, UserId user) {
@@ -121,9 +128,7 @@ void messages_history(Call& call, Services& services) {
   if (!chat) return call.reply.fail(chat_not_found());
   ShownIds shown(view, *chat);
   JsonWriter w;
-  std::size_t text_bytes = 0;
-  for (const auto& m : page) text_bytes += m.text.size() + m.client_id.size();
-  w.reserve(text_bytes + page.size() * kMessageJsonOverhead + 64);
+  w.reserve(json_bytes_of(page) + 64);
   w.begin_object().key("messages").begin_array();
   for (const auto& m : page) write_message(w, m, pointers.unread(m.seq), shown.of(m.sender));
   w.end_array().field("has_more", more).end_object();
@@ -185,6 +190,7 @@ void sync(Call& call, Services& services) {
         // Members see the timeline from the moment they joined (see messages.history).
         std::erase_if(messages, [&](const MessageRecord& m) { return m.seq <= row.me.joined_seq; });
         message_budget -= static_cast<std::int64_t>(messages.size());
+        w.reserve(json_bytes_of(messages));
       }
     }
     write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit,

@@ -307,6 +307,7 @@ class Reads : public Base {
                        "WHERE pos > $2 ORDER BY seq",
                        Params().add(chat.value).add(since).add(limit));
     std::vector<MessageRecord> out;
+    out.reserve(static_cast<std::size_t>(r.count()));
     while (r.next()) out.push_back(read_message(r));
     return out;
   }

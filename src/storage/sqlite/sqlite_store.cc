@@ -309,7 +309,9 @@ class Reads : public Base {
   }
 
   std::vector<ModeratedMessage> moderated_since(ChatId chat, Pos since, std::int64_t limit) override {
-    auto s = db_.prepare("SELECT seq, deleted, hidden FROM messages "
+    // Left to itself the planner walks the chat's whole timeline in seq order to skip the
+    // sort; the partial index reads only the changed rows, and sorting those is cheap.
+    auto s = db_.prepare("SELECT seq, deleted, hidden FROM messages INDEXED BY messages_moderated "
                          "WHERE chat_id = ? AND deleted_pos != 0 AND deleted_pos > ? ORDER BY seq LIMIT ?");
     s.bind(1, chat.value).bind(2, since).bind(3, limit);
     std::vector<ModeratedMessage> out;
@@ -332,6 +334,7 @@ class Reads : public Base {
                          " FROM messages WHERE chat_id = ? ORDER BY seq DESC LIMIT ?");
     s.bind(1, chat.value).bind(2, limit);
     std::vector<MessageRecord> out;
+    out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(limit, 0, kPageReserve)));
     // Newest first; the first message at or before `since` ends the suffix.
     while (s.step() && s.int64(10) > since) out.push_back(read_message(s));
     std::reverse(out.begin(), out.end());
