@@ -80,6 +80,12 @@ export type WireChat = Omit<ChatSummary, 'members'> & {
   deleted_seqs?: Seq[];
   hidden_seqs?: Seq[];
   restored_seqs?: Seq[];
+  /**
+   * Sync with `messages` = N only: the messages stored after `since` that I can see, ascending,
+   * the newest N if there were more. Not empty, it ends at `last_seq`; absent for summaries
+   * past the page's message cap.
+   */
+  messages?: Message[];
 };
 
 // ---- open chats (오픈채팅 / 모임) -----------------------------------------------------
@@ -296,8 +302,17 @@ export interface Ops {
   'messages.read': { args: { chat_id: ChatId; seq: Seq }; result: { read_seq: Seq } };
   sync: {
     /** `since` and `pos`: one position, or one per shard on a server split into shards. */
-    args: { since: number | number[]; limit?: number };
-    result: { pos: number | number[]; chats: WireChat[]; friends: Profile[]; has_more: boolean };
+    /** `messages`: how many of each changed chat's newest messages to list (0–200, default 0). */
+    args: { since: number | number[]; limit?: number; messages?: number };
+    result: {
+      pos: number | number[];
+      chats: WireChat[];
+      /** Friends whose profile changed, were added or were removed. */
+      friends: { friend: Profile; removed: boolean }[];
+      /** My profile, if it changed on another device. */
+      me: Profile | null;
+      has_more: boolean;
+    };
   };
   'open.create': { args: RoomSettings & { profile: RoomProfileArg }; result: { chat: WireChat } };
   'open.update': { args: Partial<RoomSettings> & { chat_id: ChatId }; result: { chat: WireChat } };

@@ -3,6 +3,11 @@ import { FakeServer } from '../testing/fakeServer';
 import { client, signedUp, until } from '../testing/storeClient';
 import { lastSeq, unreadOf } from './state';
 
+/** The seqs from `from` to `to`, both included. */
+function seqRange(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
 describe('AppStore against a fake server', () => {
   it('signs up, has a memo chat, and resumes with the stored token', async () => {
     const server = new FakeServer();
@@ -94,8 +99,10 @@ describe('AppStore against a fake server', () => {
     server.up = true;
     a.connection.reconnectNow();
     await until(() => a.store.net === 'online' && lastSeq(a.store.messages.get(chatId)) === 451, 'caught up');
-    const seqs = a.store.messages.get(chatId)!.items.map((m) => m.seq);
-    expect(seqs).toEqual(Array.from({ length: 451 }, (_, i) => i + 1));
+    // The sync listed the newest 50: they stand in for the newest page; scrolling up pages the rest.
+    expect(a.store.messages.get(chatId)!.items.map((m) => m.seq)).toEqual(seqRange(402, 451));
+    while (a.store.hasOlder(chatId)) await a.store.loadOlder(chatId);
+    expect(a.store.messages.get(chatId)!.items.map((m) => m.seq)).toEqual(seqRange(1, 451));
     a.connection.stop();
     b.connection.stop();
   });

@@ -52,6 +52,7 @@ import {
   patchMessages,
   replaceMessage,
   secondsIn,
+  selfMember,
   selfOf,
   sortChats,
 } from './state';
@@ -70,6 +71,15 @@ export interface StoreDeps {
 /** Page sizes. */
 const HISTORY_PAGE = 60;
 const CATCH_UP_PAGE = 200;
+/** Changed chats per sync page (the server's default). */
+const SYNC_CHATS = 200;
+/**
+ * Newest messages a sync lists per changed chat: one screen of a chat plus margin, so a list
+ * that was cut still fills the chat view when it stands in for the newest page. A full page
+ * of SYNC_CHATS chats then carries at most 200 × 50 = 10,000 messages, the server's cap per
+ * page, so no summary of it goes without its list.
+ */
+const SYNC_MESSAGES = 50;
 /** A chat this far behind is reloaded from its newest page instead of caught up. */
 const MAX_CATCH_UP = 2000;
 const RETRY_TRANSIENT_MS = 2000;
@@ -351,16 +361,17 @@ export class AppStore {
     const conn = this.deps.connection;
     let since = this.pos;
     for (;;) {
-      const res = await conn.request('sync', { since, limit: 200 });
+      const res = await conn.request('sync', { since, limit: SYNC_CHATS, messages: SYNC_MESSAGES });
       for (const c of res.chats) {
         if (c.left) this.removeChat(c.chat_id);
         else {
           this.upsertChat(c);
           this.applySeqChanges(c);
-          this.staleTail.add(c.chat_id);
+          this.applySyncedMessages(c);
         }
       }
-      for (const f of res.friends) this.updateProfile(f);
+      for (const f of res.friends) if (!f.removed) this.updateProfile(f.friend);
+      if (res.me) this.updateProfile(res.me);
       since = res.pos;
       if (!res.has_more) break;
     }
@@ -400,6 +411,46 @@ export class AppStore {
         })
         .catch(() => undefined);
     }
+  }
+
+  /**
+   * A sync summary's `messages`, the chat's tail since the last sync (ending at `last_seq`):
+   * merged into the held run when it reaches it; standing in for the newest page when it fills
+   * a screen or starts the chat's visible history; otherwise left, and the gap after the held
+   * run (or the newest page) is fetched when the chat is opened. Without a list, the held tail
+   * may be stale, so the newest page is fetched again on open.
+   */
+  private applySyncedMessages(c: WireChat): void {
+    const listed = c.messages;
+    if (!listed) {
+      this.staleTail.add(c.chat_id);
+      return;
+    }
+    this.staleTail.delete(c.chat_id);
+    for (const m of listed) this.confirmSent(m);
+    const first = listed[0]?.seq;
+    if (first === undefined) return;
+    const held = this.messages.get(c.chat_id);
+    const startsHistory = first <= this.firstVisibleSeq(c.chat_id);
+    if (held && held.items.length > 0 && lastSeq(held) + 1 >= first) {
+      this.setMessages(c.chat_id, mergeMessages(held, listed).next);
+    } else if (listed.length >= SYNC_MESSAGES || startsHistory) {
+      this.setMessages(c.chat_id, mergeMessages(undefined, listed).next);
+      if (startsHistory) this.historyStart.set(c.chat_id, first);
+    }
+  }
+
+  /** The first seq I may see in a chat: members see it from when they joined (`joined_seq`). */
+  private firstVisibleSeq(chatId: ChatId): Seq {
+    const chat = this.chats.get(chatId);
+    const self = chat && this.me ? selfMember(chat, this.me.user_id) : undefined;
+    return (self?.joined_seq ?? 0) + 1;
+  }
+
+  /** A message the server stored: if it is mine and still in the outbox, it was sent. */
+  private confirmSent(msg: Message): void {
+    const p = this.pending.get(msg.client_id);
+    if (p && p.chat_id === msg.chat_id && msg.sender_id === this.selfId(msg.chat_id)) this.dropPending(msg.client_id);
   }
 
   private async ensureMemo(): Promise<void> {
@@ -582,7 +633,7 @@ export class AppStore {
     }
   }
 
-  /** Fetches every message after the held run (or the newest page if none is held). */
+  /** Fetches every message after the held run (or the newest page if none is held); none if it is current. */
   catchUp(chatId: ChatId): Promise<void> {
     const running = this.catchUps.get(chatId);
     if (running) return running;
@@ -603,6 +654,8 @@ export class AppStore {
       if (!res.has_more && res.messages.length) this.historyStart.set(chatId, firstSeq(this.messages.get(chatId)));
       return;
     }
+    // A sync's list or live events may have brought the run up to date already.
+    if (chat && lastSeq(held) >= chat.last_seq && !this.staleTail.has(chatId)) return;
     for (;;) {
       const res = await conn.request('messages.history', {
         chat_id: chatId,

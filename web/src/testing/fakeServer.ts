@@ -19,6 +19,8 @@ interface Chat {
   /** Keyed by the id that names a person in this chat: the user id, or the member id in open chats. */
   members: Map<number, { read_seq: number; joined_seq: number; role: 'owner' | 'admin' | 'member' }>;
   messages: Message[];
+  /** The position that stored each message (index seq - 1), for `sync`'s `messages`. */
+  storedAt: number[];
   lastActivity: number;
   /** Open chats: account id → member id, the room, room profiles, passcode and applications. */
   accounts?: Map<number, number>;
@@ -91,6 +93,8 @@ export class FakeServer {
   clock = 1_700_000_000_000;
   /** Whether new connections are accepted. */
   up = true;
+  /** Messages one sync page lists in all (the server's cap); tests lower it to cut lists short. */
+  syncMessageBudget = 10_000;
   readonly allSockets: FakeSocket[] = [];
 
   /** A socket factory for `Connection`. */
@@ -215,11 +219,22 @@ export class FakeServer {
         return {};
       case 'sync': {
         const since = a.since as number;
+        const perChat = (a.messages as number | undefined) ?? 0;
+        let budget = this.syncMessageBudget;
         const ids = new Set((this.changes.get(me) ?? []).filter((c) => c.pos > since).map((c) => c.chatId));
+        const chats = [...ids].map((id) => {
+          const chat = this.chats.get(id) as Chat;
+          const summary = this.summary(chat, me);
+          if (perChat === 0 || budget === 0) return summary;
+          const messages = this.storedSince(chat, me, since, Math.min(perChat, budget));
+          budget -= messages.length;
+          return { ...summary, messages };
+        });
         return {
           pos: this.pos,
-          chats: [...ids].map((id) => this.summary(this.chats.get(id) as Chat, me)),
-          friends: since === 0 ? this.friendsOf(me) : [],
+          chats,
+          friends: since === 0 ? this.friendsOf(me).map((friend) => ({ friend, removed: false })) : [],
+          me: null,
           has_more: false,
         };
       }
@@ -468,7 +483,7 @@ export class FakeServer {
   }
 
   private createRoom(userId: number, a: Record<string, unknown>): Chat {
-    const c: Chat = { id: this.nextId++, kind: 'open', title: a.title as string, members: new Map(), messages: [], lastActivity: this.clock++ };
+    const c: Chat = { id: this.nextId++, kind: 'open', title: a.title as string, members: new Map(), messages: [], storedAt: [], lastActivity: this.clock++ };
     c.accounts = new Map();
     c.profiles = new Map();
     c.applications = [];
@@ -526,6 +541,7 @@ export class FakeServer {
     c.messages.push(msg);
     c.lastActivity = msg.created_at;
     this.broadcast(c, 'message.new', () => ({ message: this.served(c, msg) }));
+    c.storedAt.push(this.pos);
   }
 
   private join(userId: number, c: Chat, a: Record<string, unknown>): unknown {
@@ -590,7 +606,7 @@ export class FakeServer {
   }
 
   private newChat(kind: Chat['kind'], title: string, userIds: number[]): Chat {
-    const c: Chat = { id: this.nextId++, kind, title, members: new Map(), messages: [], lastActivity: this.clock++ };
+    const c: Chat = { id: this.nextId++, kind, title, members: new Map(), messages: [], storedAt: [], lastActivity: this.clock++ };
     userIds.forEach((u, i) => c.members.set(u, { read_seq: 0, joined_seq: 0, role: i === 0 ? 'owner' : 'member' }));
     this.chats.set(c.id, c);
     this.broadcast(c, 'chat.updated', null);
@@ -621,7 +637,18 @@ export class FakeServer {
     chat.lastActivity = msg.created_at;
     (chat.members.get(sender) as { read_seq: number }).read_seq = msg.seq;
     this.broadcast(chat, 'message.new', () => ({ message: this.served(chat, msg) }));
+    chat.storedAt.push(this.pos);
     return this.served(chat, msg);
+  }
+
+  /**
+   * As the server's sync lists them: the messages stored after `since` that the user can see
+   * (after the seq they joined at), ascending, the newest `limit` of them.
+   */
+  private storedSince(chat: Chat, userId: number, since: number, limit: number): Message[] {
+    const joined = chat.members.get(this.sid(chat, userId))?.joined_seq ?? 0;
+    const visible = chat.messages.filter((m, i) => (chat.storedAt[i] as number) > since && m.seq > joined);
+    return visible.slice(-limit).map((m) => this.served(chat, m));
   }
 
   private served(chat: Chat, m: Message): Message {
