@@ -3,14 +3,17 @@
 // are written as given (UTF-8 passes through; the parser validated it on the way in).
 #pragma once
 
+#include <rapidjson/internal/itoa.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace modu {
 
@@ -61,6 +64,33 @@ class StringRunWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
     return EndValue(true);
   }
 
+  // The pieces of a flat object (JsonWriter::FlatObject), written straight into the buffer.
+  void begin_flat() {
+    Prefix(rapidjson::kObjectType);
+    *os_->Push(1) = '{';
+  }
+  void flat_key(std::string_view key, bool first) {
+    char* out = os_->Push(key.size() + (first ? 3 : 4));
+    if (!first) *out++ = ',';
+    *out++ = '"';
+    std::memcpy(out, key.data(), key.size());
+    out += key.size();
+    *out++ = '"';
+    *out = ':';
+  }
+  void flat_int(std::int64_t v) {
+    constexpr std::size_t kMost = 21;  // "-9223372036854775808"
+    char* const begin = os_->Push(kMost);
+    char* const end = rapidjson::internal::i64toa(v, begin);
+    os_->Pop(kMost - static_cast<std::size_t>(end - begin));
+  }
+  void flat_string(std::string_view s) { write_escaped(s); }
+  void flat_literal(std::string_view s) { std::memcpy(os_->Push(s.size()), s.data(), s.size()); }
+  void end_flat() {
+    *os_->Push(1) = '}';
+    EndValue(true);
+  }
+
  private:
   void write_escaped(std::string_view s);
 };
@@ -109,6 +139,48 @@ class JsonWriter {
     runtime_key(k);
     return value(v);
   }
+
+  // An object of numbers, strings, booleans and nulls only, written straight into the buffer
+  // without the writer's per-value bookkeeping: the shape of a message, which every history
+  // row and every message event writes. The bytes are those of begin_object(), the same
+  // field() calls and end_object(). Call end() once; write nothing else to the JsonWriter
+  // before it.
+  class FlatObject {
+   public:
+    template <std::integral T>
+      requires(!std::same_as<T, bool>)
+    FlatObject& field(JsonKey k, T v) {
+      w_.flat_key(k.text(), next_first());
+      w_.flat_int(static_cast<std::int64_t>(v));
+      return *this;
+    }
+    FlatObject& field(JsonKey k, std::string_view v) {
+      w_.flat_key(k.text(), next_first());
+      w_.flat_string(v);
+      return *this;
+    }
+    FlatObject& field(JsonKey k, const char* v) { return field(k, std::string_view(v)); }
+    FlatObject& field(JsonKey k, bool v) {
+      w_.flat_key(k.text(), next_first());
+      w_.flat_literal(v ? "true" : "false");
+      return *this;
+    }
+    FlatObject& null_field(JsonKey k) {
+      w_.flat_key(k.text(), next_first());
+      w_.flat_literal("null");
+      return *this;
+    }
+    void end() { w_.end_flat(); }
+
+   private:
+    friend class JsonWriter;
+    explicit FlatObject(detail::StringRunWriter& w) : w_(w) { w_.begin_flat(); }
+    bool next_first() { return std::exchange(first_, false); }
+
+    detail::StringRunWriter& w_;
+    bool first_ = true;
+  };
+  FlatObject flat_object() { return FlatObject(w_); }
 
   // Makes room for `bytes` more output, so a large document grows its buffer once.
   void reserve(std::size_t bytes) { buf_.Reserve(bytes); }

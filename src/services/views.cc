@@ -29,19 +29,18 @@ void write_device(JsonWriter& w, const DeviceRecord& d, bool current) {
 }
 
 void write_message(JsonWriter& w, const MessageRecord& m, std::int64_t unread, std::int64_t sender_id) {
-  w.begin_object()
-      .field("chat_id", m.chat.value)
+  auto o = w.flat_object();
+  o.field("chat_id", m.chat.value)
       .field("seq", m.seq)
       .field("client_id", m.client_id)
       .field("sender_id", sender_id)
       .field("kind", message_kind_name(m.kind))
-      .field("text", m.hidden ? std::string_view() : std::string_view(m.text))
-      .key("reply_to");
-  if (m.reply_to > 0) w.value(m.reply_to); else w.null();
-  w.field("created_at", m.created_at)
-      .field("deleted", m.deleted);
-  if (m.hidden) w.field("hidden", true);
-  w.field("unread", unread).end_object();
+      .field("text", m.hidden ? std::string_view() : std::string_view(m.text));
+  if (m.reply_to > 0) o.field("reply_to", m.reply_to);
+  else o.null_field("reply_to");
+  o.field("created_at", m.created_at).field("deleted", m.deleted);
+  if (m.hidden) o.field("hidden", true);
+  o.field("unread", unread).end();
 }
 
 std::int64_t ShownIds::of(UserId user) {

@@ -159,6 +159,65 @@ TEST(JsonWriterTest, PlainKeysAreWrittenAsEscapedKeysWouldBe) {
   EXPECT_EQ(plain.view(), escaped.view());
 }
 
+TEST(JsonWriterTest, FlatObjectsWriteWhatTheGeneralPathWrites) {
+  const std::string text = std::string("따옴표 \"와\" 역슬래시 \\, 줄\n바꿈, NUL ") + '\0' + " 끝";
+  auto both = [&](auto&& write_one) {
+    // At the root, in an array after another value (and empty), and as an object's member.
+    JsonWriter flat_root, general_root;
+    write_one(flat_root, true);
+    write_one(general_root, false);
+    EXPECT_EQ(flat_root.view(), general_root.view());
+    JsonWriter flat, general;
+    general.begin_array().value(1);
+    flat.begin_array().value(1);
+    write_one(general, false);
+    write_one(flat, true);
+    general.begin_object().end_object();
+    flat.flat_object().end();
+    general.end_array();
+    flat.end_array();
+    EXPECT_EQ(flat.view(), general.view());
+    JsonWriter flat_member, general_member;
+    general_member.begin_object().key("message");
+    flat_member.begin_object().key("message");
+    write_one(general_member, false);
+    write_one(flat_member, true);
+    general_member.field("after", true).end_object();
+    flat_member.field("after", true).end_object();
+    EXPECT_EQ(flat_member.view(), general_member.view());
+    return std::string(flat_member.view());
+  };
+  std::string got = both([&](JsonWriter& w, bool flat) {
+    if (flat) {
+      w.flat_object()
+          .field("min", std::numeric_limits<std::int64_t>::min())
+          .field("max", std::numeric_limits<std::int64_t>::max())
+          .field("zero", 0)
+          .field("text", text)
+          .field("empty", "")
+          .field("yes", true)
+          .field("no", false)
+          .null_field("none")
+          .end();
+    } else {
+      w.begin_object()
+          .field("min", std::numeric_limits<std::int64_t>::min())
+          .field("max", std::numeric_limits<std::int64_t>::max())
+          .field("zero", 0)
+          .field("text", text)
+          .field("empty", "")
+          .field("yes", true)
+          .field("no", false)
+          .key("none")
+          .null()
+          .end_object();
+    }
+  });
+  EXPECT_EQ(got, R"({"message":{"min":-9223372036854775808,"max":9223372036854775807,"zero":0,)"
+                 R"("text":"따옴표 \"와\" 역슬래시 \\, 줄\n바꿈, NUL \u0000 끝","empty":"","yes":true,)"
+                 R"("no":false,"none":null},"after":true})");
+}
+
 TEST(JsonWriterTest, ClearStartsANewDocument) {
   JsonWriter w;
   w.begin_object().field("first", "document").end_object();
