@@ -137,7 +137,7 @@ class ReadView {
   virtual std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) = 0;
   // The newest messages stored after position `since`, at most `limit`, returned ascending:
   // a suffix of the chat, since a chat's positions grow with its seqs. Reads no more than
-  // `limit` + 1 rows, however long the chat. Messages stored before positions were kept
+  // `limit` rows, however long the chat. Messages stored before positions were kept
   // (pos 0) count as stored before any position.
   virtual std::vector<MessageRecord> messages_since(ChatId chat, Pos since, std::int64_t limit) = 0;
 
