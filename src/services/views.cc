@@ -114,8 +114,13 @@ void write_chat_summary(JsonWriter& w, ReadView& view, const ChatRecord& chat,
   ReadPointers pointers(members);
   ShownIds shown(view, chat);
   w.field("self_id", me.shown_id()).field("last_seq", chat.last_seq).key("last_message");
-  std::optional<MessageRecord> last;
-  if (chat.last_seq > 0) last = view.message(chat.id, chat.last_seq);
+  // A listed tail that reaches the chat's newest message already holds it.
+  const MessageRecord* last = nullptr;
+  std::optional<MessageRecord> read;
+  if (changes.messages && !changes.messages->empty() && changes.messages->back().seq == chat.last_seq)
+    last = &changes.messages->back();
+  else if (chat.last_seq > 0 && (read = view.message(chat.id, chat.last_seq)))
+    last = &*read;
   if (last) write_message(w, *last, pointers.unread(last->seq), shown.of(last->sender));
   else w.null();
   w.field("last_activity_at", chat.last_activity_at)

@@ -10,6 +10,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
@@ -360,6 +363,46 @@ TEST(StoreOpenTest, FailsOnAnUnusableDirectory) {
   dir.write("file", "not a directory");
   auto store = open_sqlite_store(SqliteOptions{.directory = (dir.path() / "file").string()});
   EXPECT_FALSE(store.ok());
+}
+
+// The WAL's index, as the -shm file holds it (sqlite.org/walformat.html, native byte order):
+// the last frame of the WAL (mxFrame, byte 16) and how many frames a checkpoint has copied
+// back into the database (nBackfill, byte 96).
+struct WalIndex {
+  std::uint32_t frames = 0;
+  std::uint32_t copied = 0;
+};
+
+WalIndex read_wal_index(const std::filesystem::path& shm) {
+  std::ifstream in(shm, std::ios::binary);
+  char header[100] = {};
+  in.read(header, sizeof header);
+  EXPECT_EQ(in.gcount(), std::streamsize{sizeof header}) << shm;
+  WalIndex index;
+  std::memcpy(&index.frames, header + 16, sizeof index.frames);
+  std::memcpy(&index.copied, header + 96, sizeof index.copied);
+  return index;
+}
+
+TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                  tx.insert_user(user_named("idle" + std::to_string(i)), "hash");
+                  return ok_status();
+                }).ok());
+  // Far fewer frames than a checkpoint waits for while writes keep coming.
+  WalIndex index = read_wal_index(dir.path() / "modu.db-shm");
+  ASSERT_GT(index.frames, 0u);
+  ASSERT_LT(index.frames, 1000u);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (index.copied != index.frames && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    index = read_wal_index(dir.path() / "modu.db-shm");
+  }
+  EXPECT_EQ(index.copied, index.frames) << "frames left in the WAL after the writer went idle";
+  EXPECT_GT(index.frames, 0u);
 }
 
 // --- reads ----------------------------------------------------------------------------

@@ -639,6 +639,10 @@ std::atomic<std::uint64_t> g_store_generation{0};
 //    keeps its file overwritten in place, not extended.
 constexpr int kCheckpointFrames = 4000;
 constexpr int kRestartFrames = 16000;
+// After this long without a write, the rest of the WAL is checkpointed. Every page a reader
+// fetches is first looked up in the WAL's index, and that lookup grows with the frames in
+// it (pages rewritten often make long chains); a fully copied WAL is not consulted at all.
+constexpr auto kIdleCheckpointDelay = std::chrono::milliseconds(50);
 
 // Once per process, before the first connection: SQLite's memory statistics take a global
 // mutex on every allocation; nothing here reads them.
@@ -743,7 +747,16 @@ class SqliteStore final : public Store {
       {
         std::unique_lock lock(mu_);
         committer_idle_ = true;
-        cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        auto has_work = [&] { return !queue_.empty() || stopping_; };
+        // Idle with frames not yet handed to the checkpointer: hand them over after
+        // kIdleCheckpointDelay, or once a checkpoint still running has finished.
+        while (wal_frames_ > checkpoint_requested_at_ &&
+               !cv_.wait_for(lock, kIdleCheckpointDelay, has_work)) {
+          lock.unlock();
+          checkpoint_when_idle();
+          lock.lock();
+        }
+        cv_.wait(lock, has_work);
         committer_idle_ = false;
         if (queue_.empty()) return;  // stopping, and nothing left to do
         std::size_t n = std::min(queue_.size(), options_.max_batch);
@@ -793,6 +806,12 @@ class SqliteStore final : public Store {
     }
     // One background checkpoint per kCheckpointFrames of growth, not one per batch.
     if (wal_frames_ >= checkpoint_requested_at_ + kCheckpointFrames) request_checkpoint();
+  }
+
+  // On the committer, once no write has come for kIdleCheckpointDelay: copy the rest of the
+  // WAL, so that readers skip it until the next write, and that write starts it over.
+  void checkpoint_when_idle() {
+    if (!checkpoint_running_.load()) request_checkpoint();
   }
 
   void request_checkpoint() {
