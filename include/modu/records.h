@@ -117,6 +117,7 @@ struct ModeratedMessage {
   Seq seq = 0;
   bool deleted = false;
   bool hidden = false;
+  Pos pos = 0;  // of the message's latest visibility change
 };
 
 // One entry of a user's chat list: the chat plus the user's membership in it.

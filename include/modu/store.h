@@ -130,8 +130,8 @@ class ReadView {
                                                             std::string_view client_id) = 0;
   // Up to `limit` messages with seq < before (newest first internally), returned ascending.
   virtual std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) = 0;
-  // Messages deleted, hidden or shown again after position `since`, ascending by seq (at
-  // most `limit`), with their current state.
+  // Messages deleted, hidden or shown again after position `since`, with their current
+  // state: the `limit` earliest changes, in the order of their positions.
   virtual std::vector<ModeratedMessage> moderated_since(ChatId chat, Pos since, std::int64_t limit) = 0;
   // Up to `limit` messages with seq > after, ascending.
   virtual std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) = 0;

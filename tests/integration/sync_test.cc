@@ -1,7 +1,9 @@
 // Sync: catching up after time offline with `sync` + `messages.history after_seq`, with no
 // gap and no duplicate; stream positions on events (docs/protocol.md, "Sync").
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <set>
 
 #include "harness/modu_test.h"
 
@@ -214,6 +216,69 @@ TEST_F(SyncCatchUpTest, DeviceCatchesUpOnThousandMessagesInTwentyChatsWithoutGap
     total += got.size();
   }
   EXPECT_EQ(total, static_cast<std::size_t>(kChats * kMessagesPerChat + 20));
+}
+
+// A summary lists at most 1,000 visibility changes of its chat. A chat with more ends the
+// page at the last one listed, and the next pages list the chat again with the rest.
+TEST_F(SyncCatchUpTest, MoreDeletionsThanASummaryListsArriveOverSeveralPages) {
+  constexpr int kMessages = 1105, kDeleted = 1103;
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  auto pipeline = [&](int count, const std::function<JsonObj(int)>& args_of, const char* op) {
+    std::vector<std::int64_t> ids;
+    std::vector<JsonRef> results;
+    for (int n = 0; n < count; ++n) {
+      ids.push_back(alice->send_request(op, args_of(n)));
+      if (ids.size() == 100 || n + 1 == count) {
+        for (auto id : ids) results.push_back(alice->wait_response(id, 30s).result());
+        ids.clear();
+      }
+    }
+    return results;
+  };
+  std::vector<std::int64_t> seqs;
+  for (const auto& r : pipeline(kMessages, [&](int n) {
+         return JsonObj().set("chat_id", chat).set("client_id", "d" + std::to_string(n)).set("text", "x");
+       }, "messages.send"))
+    seqs.push_back(r["message"]["seq"].i64());
+  Cursor pos = sync_all(*bob, 0).pos;
+  // Deleted newest first, so the order of the changes is not the order of the seqs.
+  std::set<std::int64_t> deleted;
+  pipeline(kDeleted, [&](int n) {
+    std::int64_t seq = seqs[static_cast<std::size_t>(kMessages - 1 - n)];
+    deleted.insert(seq);
+    return JsonObj().set("chat_id", chat).set("seq", seq);
+  }, "messages.delete");
+
+  std::set<std::int64_t> reported;
+  int pages_listing_chat = 0;
+  for (int page = 0; page < 100; ++page) {
+    JsonRef answer = bob->ok("sync", JsonObj().set_raw("since", pos.json()));
+    Cursor next = Cursor::from(answer["pos"]);
+    ASSERT_TRUE(next.covers(pos));
+    for (const auto& c : answer["chats"].items()) {
+      if (c["chat_id"].i64() != chat) continue;
+      ++pages_listing_chat;
+      std::int64_t listed = 0, previous = 0;
+      for (const auto& seq : c["deleted_seqs"].items()) {
+        EXPECT_GT(seq.i64(), previous) << "deleted_seqs ascend";
+        previous = seq.i64();
+        reported.insert(seq.i64());
+        ++listed;
+      }
+      EXPECT_LE(listed, 1000);
+    }
+    bool more = answer["has_more"].boolean();
+    ASSERT_TRUE(!more || !(next == pos)) << "has_more without progress";
+    pos = next;
+    if (!more) break;
+  }
+  EXPECT_EQ(reported, deleted) << "every deletion reported, and nothing else";
+  EXPECT_EQ(pages_listing_chat, 2);
+  // Nothing is repeated once the device is past them.
+  JsonRef after = bob->ok("sync", JsonObj().set_raw("since", pos.json()));
+  EXPECT_EQ(after["chats"].items().size(), 0u);
 }
 
 TEST_F(SyncCatchUpTest, SyncAndHistoryDuringConcurrentWritesNeverSkip) {

@@ -821,11 +821,16 @@ TEST_P(StoreMessagesTest, DeletedSinceByPosition) {
                 return ok_status();
               }).ok());
   ReadView& r = store_->reader();
-  EXPECT_EQ(moderated_seqs(r.moderated_since(chat_, 0, 10)), (std::vector<Seq>{2, 5}));  // ascending by seq
+  auto changed = r.moderated_since(chat_, 0, 10);
+  EXPECT_EQ(moderated_seqs(changed), (std::vector<Seq>{5, 2}));  // in the order of the changes
+  ASSERT_EQ(changed.size(), 2u);
+  EXPECT_EQ(changed[0].pos, p1);
+  EXPECT_EQ(changed[1].pos, p2);
+  EXPECT_TRUE(changed[0].deleted && changed[1].deleted);
   EXPECT_EQ(moderated_seqs(r.moderated_since(chat_, p1, 10)), (std::vector<Seq>{2}));
   EXPECT_TRUE(r.moderated_since(chat_, p2, 10).empty());
-  EXPECT_EQ(moderated_seqs(r.moderated_since(chat_, 0, 1)), (std::vector<Seq>{2}));
-  EXPECT_TRUE(r.moderated_since(chat_, 0, 10).front().deleted);
+  // The limit keeps the earliest changes, not the lowest seqs.
+  EXPECT_EQ(moderated_seqs(r.moderated_since(chat_, 0, 1)), (std::vector<Seq>{5}));
 
   auto m = r.message(chat_, 5);
   ASSERT_TRUE(m);
@@ -852,6 +857,7 @@ TEST_P(StoreMessagesTest, HiddenAndRestoredReportedBySync) {
   ASSERT_EQ(changed.size(), 1u);
   EXPECT_TRUE(changed[0].hidden);
   EXPECT_FALSE(changed[0].deleted);
+  EXPECT_EQ(changed[0].pos, hide);
   ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) {
                 restore = tx.next_pos();
                 tx.set_message_hidden(chat_, 3, false, restore);
@@ -860,6 +866,7 @@ TEST_P(StoreMessagesTest, HiddenAndRestoredReportedBySync) {
   changed = r.moderated_since(chat_, hide, 10);
   ASSERT_EQ(changed.size(), 1u);
   EXPECT_FALSE(changed[0].hidden);
+  EXPECT_EQ(changed[0].pos, restore);
   EXPECT_TRUE(r.moderated_since(chat_, restore, 10).empty());
 }
 

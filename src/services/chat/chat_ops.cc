@@ -149,6 +149,7 @@ void sync(Call& call, Services& services) {
   // a shard left out of a full page keeps its position, so nothing is skipped.
   Cursor until(static_cast<std::size_t>(shards), 0);
   std::vector<ChatListEntry> rows;
+  std::vector<std::size_t> row_shard;  // the shard each row was read from
   bool more = false;
   for (int k = 0; k < shards; ++k) {
     auto at = static_cast<std::size_t>(k);
@@ -161,9 +162,47 @@ void sync(Call& call, Services& services) {
       // positions are unique per user and chat: an exact cut
       until[at] = page.empty() ? since[at] : page.back().me.pos;
     }
+    row_shard.resize(row_shard.size() + page.size(), at);
     std::move(page.begin(), page.end(), std::back_inserter(rows));
   }
+  // What each summary adds: visibility changes since `since`, and the messages asked for.
+  struct Changes {
+    std::vector<MemberRecord> members;
+    std::vector<ModeratedMessage> moderated;
+    std::vector<MessageRecord> messages;
+    bool with_messages = false;
+  };
+  std::vector<Changes> changes(rows.size());
+  std::int64_t message_budget = kMaxMessagesPerSync;
+  std::size_t message_bytes = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    if (!row.me.active) continue;
+    Changes& c = changes[i];
+    c.members = view.active_members(row.chat.id);
+    std::size_t at = row_shard[i];
+    Pos chat_since = since[at];
+    // Deletions and hides cannot be seen by paging forward, so the summary lists them, the
+    // earliest changes first. A chat with more than a page of them ends this page's shard
+    // position at the last one listed: the next page lists the chat again, with the rest.
+    c.moderated = view.moderated_since(row.chat.id, chat_since, kMaxModeratedPerSync);
+    if (static_cast<std::int64_t>(c.moderated.size()) == kMaxModeratedPerSync) {
+      until[at] = std::min(until[at], c.moderated.back().pos);
+      more = true;
+    }
+    std::sort(c.moderated.begin(), c.moderated.end(),
+              [](const ModeratedMessage& a, const ModeratedMessage& b) { return a.seq < b.seq; });
+    if (per_chat > 0 && message_budget > 0) {
+      c.with_messages = true;
+      c.messages = view.messages_since(row.chat.id, chat_since, std::min(per_chat, message_budget));
+      // Members see the timeline from the moment they joined (see messages.history).
+      std::erase_if(c.messages, [&](const MessageRecord& m) { return m.seq <= row.me.joined_seq; });
+      message_budget -= static_cast<std::int64_t>(c.messages.size());
+      message_bytes += json_bytes_of(c.messages);
+    }
+  }
   JsonWriter w;
+  w.reserve(message_bytes);
   w.begin_object().key("pos");
   if (shards == 1) {
     w.value(until[0]);
@@ -173,28 +212,11 @@ void sync(Call& call, Services& services) {
     w.end_array();
   }
   w.key("chats").begin_array();
-  std::int64_t message_budget = kMaxMessagesPerSync;
-  for (const auto& row : rows) {
-    std::vector<MemberRecord> members;
-    std::vector<ModeratedMessage> moderated;
-    std::vector<MessageRecord> messages;
-    bool with_messages = false;
-    if (row.me.active) {
-      members = view.active_members(row.chat.id);
-      Pos chat_since = cursor_at(since, shards == 1 ? 0 : shard_of(row.chat.id));
-      // Deletions and hides cannot be seen by paging forward, so the summary lists them.
-      moderated = view.moderated_since(row.chat.id, chat_since, kMaxModeratedPerSync);
-      if (per_chat > 0 && message_budget > 0) {
-        with_messages = true;
-        messages = view.messages_since(row.chat.id, chat_since, std::min(per_chat, message_budget));
-        // Members see the timeline from the moment they joined (see messages.history).
-        std::erase_if(messages, [&](const MessageRecord& m) { return m.seq <= row.me.joined_seq; });
-        message_budget -= static_cast<std::int64_t>(messages.size());
-        w.reserve(json_bytes_of(messages));
-      }
-    }
-    write_chat_summary(w, view, row.chat, members, row.me, members.size() <= kSummaryMemberLimit,
-                       {.moderated = &moderated, .messages = with_messages ? &messages : nullptr});
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    const Changes& c = changes[i];
+    write_chat_summary(w, view, row.chat, c.members, row.me, c.members.size() <= kSummaryMemberLimit,
+                       {.moderated = &c.moderated, .messages = c.with_messages ? &c.messages : nullptr});
   }
   w.end_array().key("friends").begin_array();
   for (const auto& change : view.friend_changes(call.conn.user, since, until)) {

@@ -283,11 +283,11 @@ class Reads : public Base {
   }
 
   std::vector<ModeratedMessage> moderated_since(ChatId chat, Pos since, std::int64_t limit) override {
-    auto r = db_.query("SELECT seq, deleted, hidden FROM messages WHERE chat_id = $1 "
-                       "AND deleted_pos != 0 AND deleted_pos > $2 ORDER BY seq LIMIT $3",
+    auto r = db_.query("SELECT seq, deleted, hidden, deleted_pos FROM messages WHERE chat_id = $1 "
+                       "AND deleted_pos != 0 AND deleted_pos > $2 ORDER BY deleted_pos LIMIT $3",
                        Params().add(chat.value).add(since).add(limit));
     std::vector<ModeratedMessage> out;
-    while (r.next()) out.push_back(ModeratedMessage{r.int64(0), r.boolean(1), r.boolean(2)});
+    while (r.next()) out.push_back(ModeratedMessage{r.int64(0), r.boolean(1), r.boolean(2), r.int64(3)});
     return out;
   }
 

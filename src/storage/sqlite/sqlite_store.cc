@@ -309,13 +309,14 @@ class Reads : public Base {
   }
 
   std::vector<ModeratedMessage> moderated_since(ChatId chat, Pos since, std::int64_t limit) override {
-    // Left to itself the planner walks the chat's whole timeline in seq order to skip the
-    // sort; the partial index reads only the changed rows, and sorting those is cheap.
-    auto s = db_.prepare("SELECT seq, deleted, hidden FROM messages INDEXED BY messages_moderated "
-                         "WHERE chat_id = ? AND deleted_pos != 0 AND deleted_pos > ? ORDER BY seq LIMIT ?");
+    // The partial index holds only changed rows, in position order: no sort. (Left to
+    // itself the planner could walk the chat's whole timeline.)
+    auto s = db_.prepare("SELECT seq, deleted, hidden, deleted_pos FROM messages INDEXED BY messages_moderated "
+                         "WHERE chat_id = ? AND deleted_pos != 0 AND deleted_pos > ? ORDER BY deleted_pos LIMIT ?");
     s.bind(1, chat.value).bind(2, since).bind(3, limit);
     std::vector<ModeratedMessage> out;
-    while (s.step()) out.push_back(ModeratedMessage{s.int64(0), s.int64(1) != 0, s.int64(2) != 0});
+    while (s.step())
+      out.push_back(ModeratedMessage{s.int64(0), s.int64(1) != 0, s.int64(2) != 0, s.int64(3)});
     return out;
   }
 
