@@ -31,10 +31,35 @@ struct Reply {
 };
 using ReplyFn = std::function<void(const Reply&)>;
 
-/// Parser for frames read from sockets (one per thread: clients of a thread share it).
+/// Parser for answers read from sockets (one per thread: clients of a thread share it).
 dom::parser& frame_parser() {
   thread_local dom::parser p;
   return p;
+}
+
+/// Events are most of what a load generator reads (every delivery, every read receipt), and
+/// their checks need a few fields each: they are read On-Demand, without building the tree.
+/// The frame is copied into a padded buffer first, as On-Demand reads past the end.
+struct EventReader {
+  ondemand::parser parser;
+  std::string padded;
+
+  simdjson_result<ondemand::document> iterate(std::string_view frame) {
+    padded.reserve(frame.size() + SIMDJSON_PADDING);
+    padded.assign(frame);
+    return parser.iterate(padded.data(), padded.size(), padded.capacity());
+  }
+};
+EventReader& event_reader() {
+  thread_local EventReader r;
+  return r;
+}
+
+/// An absent or mistyped field leaves `out` as it was (the protocol's checks catch zeros).
+template <typename T>
+void read_field(ondemand::object& o, std::string_view key, T& out) {
+  T v;
+  if (!o[key].get(v)) out = v;
 }
 
 int64_t get_i64(dom::element e, const char* key, int64_t dflt = 0) {
@@ -376,37 +401,51 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
     }
   }
 
-  void handle_frame(std::string_view line) {
-    dom::element f;
-    if (frame_parser().parse(line.data(), line.size()).get(f)) {
-      if (handlers.on_lost) handlers.on_lost("unparsable frame from server: " + std::string(line.substr(0, 120)));
-      return;
-    }
+  void unparsable(std::string_view line) {
+    if (handlers.on_lost) handlers.on_lost("unparsable frame from server: " + std::string(line.substr(0, 120)));
+  }
+
+  // The server writes every event as {"event":"<name>",…,"data":{…}}.
+  void handle_event(std::string_view line) {
+    ondemand::document doc;
+    ondemand::object f, data;
     std::string_view ev;
-    if (!f["event"].get_string().get(ev)) {
-      dom::element data;
-      if (f["data"].get(data)) return;
-      if (ev == "message.new") {
-        dom::element m;
-        if (data["message"].get(m)) return;
-        if (!handlers.on_message) return;
-        MessageEvent e;
-        e.chat_id = get_i64(m, "chat_id");
-        e.seq = get_i64(m, "seq");
-        e.sender_id = get_i64(m, "sender_id");
-        e.client_id = get_str(m, "client_id");
-        e.text = get_str(m, "text");
-        e.kind = get_str(m, "kind");
-        handlers.on_message(e);
-      } else if (ev == "chat.read") {
-        if (!handlers.on_read) return;
-        int64_t chat = get_i64(data, "chat_id");
-        dom::array reads;
-        if (data["reads"].get_array().get(reads)) return;
-        for (dom::element r : reads) handlers.on_read(ReadEvent{chat, get_i64(r, "user_id"), get_i64(r, "read_seq")});
+    if (event_reader().iterate(line).get(doc) || doc.get_object().get(f) || f["event"].get_string().get(ev))
+      return unparsable(line);
+    bool wanted = (ev == "message.new" && handlers.on_message) || (ev == "chat.read" && handlers.on_read);
+    if (!wanted) return;
+    if (f["data"].get_object().get(data)) return unparsable(line);
+    if (ev == "message.new") {
+      ondemand::object m;
+      if (data["message"].get_object().get(m)) return unparsable(line);
+      MessageEvent e;  // fields in the order the server writes them
+      read_field(m, "chat_id", e.chat_id);
+      read_field(m, "seq", e.seq);
+      read_field(m, "client_id", e.client_id);
+      read_field(m, "sender_id", e.sender_id);
+      read_field(m, "kind", e.kind);
+      read_field(m, "text", e.text);
+      handlers.on_message(e);
+    } else {
+      int64_t chat = 0;
+      read_field(data, "chat_id", chat);
+      ondemand::array reads;
+      if (data["reads"].get_array().get(reads)) return unparsable(line);
+      for (auto r : reads) {
+        ondemand::object o;
+        if (r.get_object().get(o)) return unparsable(line);
+        ReadEvent e{chat, 0, 0};
+        read_field(o, "user_id", e.user_id);
+        read_field(o, "read_seq", e.read_seq);
+        handlers.on_read(e);
       }
-      return;
     }
+  }
+
+  void handle_frame(std::string_view line) {
+    if (line.starts_with(R"({"event":)")) return handle_event(line);
+    dom::element f;
+    if (frame_parser().parse(line.data(), line.size()).get(f)) return unparsable(line);
     uint64_t id;
     if (f["id"].get_uint64().get(id)) {
       // id null: the server could not parse one of our frames.
