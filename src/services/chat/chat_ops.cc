@@ -149,7 +149,6 @@ void sync(Call& call, Services& services) {
   // a shard left out of a full page keeps its position, so nothing is skipped.
   Cursor until(static_cast<std::size_t>(shards), 0);
   std::vector<ChatListEntry> rows;
-  std::vector<std::size_t> row_shard;  // the shard each row was read from
   bool more = false;
   for (int k = 0; k < shards; ++k) {
     auto at = static_cast<std::size_t>(k);
@@ -162,7 +161,6 @@ void sync(Call& call, Services& services) {
       // positions are unique per user and chat: an exact cut
       until[at] = page.empty() ? since[at] : page.back().me.pos;
     }
-    row_shard.resize(row_shard.size() + page.size(), at);
     std::move(page.begin(), page.end(), std::back_inserter(rows));
   }
   // What each summary adds: visibility changes since `since`, and the messages asked for.
@@ -180,7 +178,7 @@ void sync(Call& call, Services& services) {
     if (!row.me.active) continue;
     Changes& c = changes[i];
     c.members = view.active_members(row.chat.id);
-    std::size_t at = row_shard[i];
+    auto at = static_cast<std::size_t>(shards == 1 ? 0 : shard_of(row.chat.id));  // rows live on their chat's shard
     Pos chat_since = since[at];
     // Deletions and hides cannot be seen by paging forward, so the summary lists them, the
     // earliest changes first. A chat with more than a page of them ends this page's shard
