@@ -129,6 +129,11 @@ class Client {
   virtual awaitable<void> join(const ChatInfo&) { co_return; }
   /// One sync page from `since`; `messages_per_chat` > 0 asks for each chat's new messages.
   virtual awaitable<SyncPage> sync(const SyncCursor& since, int messages_per_chat) = 0;
+  /// resume() and the first sync() page, in one round trip where the protocol allows it.
+  virtual awaitable<SyncPage> resume_and_sync(const Account& account, const SyncCursor& since, int messages_per_chat) {
+    co_await resume(account);
+    co_return co_await sync(since, messages_per_chat);
+  }
   /// after_seq < 0: the newest page.
   virtual awaitable<HistoryPage> history(int64_t chat_id, int64_t after_seq, int limit) = 0;
   /// Awaitable send (setup and back-fill); returns the seq.

@@ -8,10 +8,10 @@
 //
 // Each WebSocket message is split into frames (newline-separated), each parsed with the
 // loop's parser and dispatched to the router. Writes are coalesced: frames queued while a
-// write is in flight leave together in the next WebSocket message, joined by '\n' (one
-// send for many frames). A client whose queue grows past `max_queued_bytes` is
-// disconnected; it reconnects and catches up with sync. While more than
-// `max_queued_writes` writes wait to be stored, connections are not read.
+// write is in flight, or while one read's frames are handled, leave together in the next
+// WebSocket message, joined by '\n' (one send for many frames). A client whose queue grows
+// past `max_queued_bytes` is disconnected; it reconnects and catches up with sync. While
+// more than `max_queued_writes` writes wait to be stored, connections are not read.
 #pragma once
 
 #include <boost/asio/post.hpp>
@@ -72,7 +72,13 @@ class WsSession final : public Connection,
       beast::get_lowest_layer(stream_).expires_never();  // the loop's KeepAlive bounds idle time
     }
     loop_.keep_alive.join(*this);
+    // The 101 and the `hello` event leave in one write: one send, and one wake-up of the
+    // client, per connection.
     out_ = websocket::switching_protocols_response(accept);
+    std::string hello = hello_frame();
+    out_.append(header_.data(), websocket::write_server_header(Opcode::kText, hello.size(), header_)).append(hello);
+    metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
+    metrics().ws_messages_out.fetch_add(1, std::memory_order_relaxed);
     writing_ = true;
     boost::asio::async_write(stream_, boost::asio::buffer(out_),
                              [self = this->shared_from_this(), early = std::move(early)](
@@ -129,6 +135,13 @@ class WsSession final : public Connection,
 
   Metrics& metrics() { return ctx_.services.metrics; }
 
+  std::string hello_frame() const {
+    return event_frame(
+        "hello", 0,
+        fmt::format(R"({{"protocol":1,"server":"modu {}","max_frame_bytes":{},"max_text_bytes":{}}})",
+                    MODU_VERSION, ctx_.options.max_frame_bytes, ctx_.services.options.max_text_bytes));
+  }
+
   boost::asio::ip::tcp::socket& raw_socket() {
     if constexpr (kPlain) return stream_;
     else return beast::get_lowest_layer(stream_).socket();
@@ -139,10 +152,6 @@ class WsSession final : public Connection,
     metrics().connections.fetch_add(1, std::memory_order_relaxed);
     metrics().connections_total.fetch_add(1, std::memory_order_relaxed);
     std::string().swap(out_);
-    enqueue(share(event_frame(
-        "hello", 0,
-        fmt::format(R"({{"protocol":1,"server":"modu {}","max_frame_bytes":{},"max_text_bytes":{}}})",
-                    MODU_VERSION, ctx_.options.max_frame_bytes, ctx_.services.options.max_text_bytes))));
     flush();  // a close asked for during the handshake (server shutdown) goes out now
     if (early.empty()) return read_next();
     on_bytes(std::span<char>(early.data(), early.size()));
@@ -181,7 +190,13 @@ class WsSession final : public Connection,
   void on_bytes(std::span<char> bytes) {
     heard_ = true;
     Visitor visitor{*this};
-    if (auto failure = reader_.feed(bytes, visitor)) begin_close(*failure);
+    // Answers given while these bytes are handled leave together, after the last of them:
+    // requests sent in one message (auth.resume and sync, say) get one message back.
+    holding_writes_ = true;
+    auto failure = reader_.feed(bytes, visitor);
+    holding_writes_ = false;
+    if (failure) begin_close(*failure);
+    else flush();
     if (closed_ || peer_closed_) return;
     // While closing, keep reading (the peer's close frame, or its end of stream) unguarded.
     if (close_requested_) return read_next();
@@ -273,7 +288,7 @@ class WsSession final : public Connection,
   // then the queued frames as one text message, then (once nothing is queued) the close
   // frame if one was asked for.
   void flush() {
-    if (writing_ || closed_) return;
+    if (writing_ || holding_writes_ || closed_) return;
     if (pending_.empty() && close_requested_ && !close_sent_) {
       websocket::append_close_frame(control_, static_cast<std::uint16_t>(close_code_));
       close_sent_ = true;
@@ -399,6 +414,7 @@ class WsSession final : public Connection,
   CloseCode close_code_ = CloseCode::kNormal;
   std::uint8_t closing_ticks_ = 0;
   bool writing_ = false;
+  bool holding_writes_ = false;  // a read's frames are being handled; flush after them
   bool heard_ = false;        // bytes arrived since the last keep-alive tick
   bool pinged_ = false;       // a keep-alive ping is unanswered
   bool parked_ = false;       // waiting at the read gate

@@ -350,6 +350,33 @@ TEST_F(SyncTest, NewDeviceSyncFromZeroListsChatsAndFriends) {
   EXPECT_EQ(state.friends.at(bob.id())["display_name"].str(), "Bob");
 }
 
+TEST_F(SyncTest, ResumeAndSyncSentTogetherRunInOrder) {
+  // A reconnecting device may send auth.resume and sync in one message: the connection is
+  // signed in before the sync is read, so catching up takes one round trip.
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t direct = direct_chat(*alice, bob.id())["chat_id"].i64();
+  send_text(*alice, direct, "while you were away");
+
+  auto phone_conn = connect();
+  Client& phone = *phone_conn;
+  phone.send_text(R"({"id":1,"op":"auth.resume","args":{"token":")" + bob.account.token +
+                  R"("}})" "\n" R"({"id":2,"op":"sync","args":{"since":0,"messages":5}})");
+  Response resumed = phone.wait_response(1);
+  ASSERT_TRUE(resumed.ok()) << resumed.dump();
+  EXPECT_EQ(resumed.result()["profile"]["user_id"].i64(), bob.id());
+  Response synced = phone.wait_response(2);
+  ASSERT_TRUE(synced.ok()) << synced.dump();
+  bool listed = false;
+  for (const auto& chat : synced.result()["chats"].items()) {
+    if (chat["chat_id"].i64() != direct) continue;
+    listed = true;
+    ASSERT_GE(chat["messages"].size(), 1u) << chat.dump();
+    EXPECT_EQ(chat["messages"][chat["messages"].size() - 1]["text"].str(), "while you were away");
+  }
+  EXPECT_TRUE(listed) << synced.dump();
+}
+
 TEST_F(SyncTest, SyncSinceReportsOnlyLaterChanges) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");

@@ -55,6 +55,19 @@ TEST_F(WebSocketTest, RequestSentWithTheUpgradeIsAnswered) {
   EXPECT_NE(answer->payload.find(R"("ok":true)"), std::string::npos) << answer->payload;
 }
 
+TEST_F(WebSocketTest, AnswersToRequestsSentTogetherLeaveTogether) {
+  // Three requests in one message are answered in one message: one send, one wake-up.
+  RawWebSocket ws(port());
+  ASSERT_TRUE(text_containing(ws, "\"event\":\"hello\""));
+  ws.send_frame(1, "{\"id\":1,\"op\":\"ping\"}\n{\"id\":2,\"op\":\"ping\"}\n{\"id\":3,\"op\":\"ping\"}");
+  auto answers = text_containing(ws, R"("id":1)");
+  ASSERT_TRUE(answers);
+  EXPECT_NE(answers->payload.find(R"({"id":1,"ok":true)"), std::string::npos) << answers->payload;
+  EXPECT_NE(answers->payload.find(R"({"id":2,"ok":true)"), std::string::npos) << answers->payload;
+  EXPECT_NE(answers->payload.find(R"({"id":3,"ok":true)"), std::string::npos) << answers->payload;
+  EXPECT_LT(answers->payload.find(R"("id":1)"), answers->payload.find(R"("id":3)")) << "in the order asked";
+}
+
 TEST_F(WebSocketTest, ProtocolViolationsCloseWithTheirCodes) {
   struct Case {
     std::string what;

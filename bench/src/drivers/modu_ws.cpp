@@ -1,6 +1,7 @@
 // Driver for Modu's client protocol v1 (docs/protocol.md): one WebSocket per client at
 // /v1/ws, newline-separated JSON frames. Requests we send are batched into one WebSocket
 // message while a write is in flight, as the protocol allows.
+#include <optional>
 #include <utility>
 
 #include <boost/asio.hpp>
@@ -159,7 +160,24 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
   }
 
   awaitable<void> resume(const Account& a) override {
-    co_await call<bool>("auth.resume", "{\"token\":" + json_string(a.token) + "}", [](dom::element) { return true; });
+    co_await call<bool>("auth.resume", resume_args(a), [](dom::element) { return true; });
+  }
+
+  /// Both requests leave in one WebSocket message: the server takes a connection's requests
+  /// in order and auth.resume signs in at once, so the sync runs signed in (docs/protocol.md).
+  awaitable<SyncPage> resume_and_sync(const Account& a, const SyncCursor& since, int messages_per_chat) override {
+    auto resume_error = std::make_shared<std::string>();
+    request("auth.resume", resume_args(a), [resume_error](const Reply& r) {
+      if (!r.ok) *resume_error = r.error;
+    }, /*write_now=*/false);
+    std::optional<SyncPage> page;
+    try {
+      page = co_await sync(since, messages_per_chat);
+    } catch (const BenchError&) {
+      if (resume_error->empty()) throw;
+    }
+    if (!resume_error->empty()) throw BenchError(*resume_error, "auth.resume failed: " + *resume_error);
+    co_return std::move(*page);
   }
 
   awaitable<ChatInfo> open_direct(int64_t peer) override {
@@ -299,8 +317,11 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
     co_return c;
   }
 
+  static std::string resume_args(const Account& a) { return "{\"token\":" + json_string(a.token) + "}"; }
+
   /// Queues one request frame; `fn` runs exactly once (response, or failure on close).
-  void request(std::string_view op, std::string_view args, ReplyFn fn) {
+  /// Without `write_now` the frame waits for the next request's write.
+  void request(std::string_view op, std::string_view args, ReplyFn fn, bool write_now = true) {
     if (!open_) {
       Reply r;
       r.error = "closed";
@@ -320,7 +341,7 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
     }
     out_ += '}';
     pending_.emplace(id, std::move(fn));
-    if (!writing_) start_write();
+    if (write_now && !writing_) start_write();
   }
 
   /// Awaitable request: returns `decode(result)`, decoded straight from the parsed frame
