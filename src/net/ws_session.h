@@ -286,7 +286,10 @@ class WsSession final : public Connection,
 
   // Starts a write of everything queued unless one is in flight: control frames first,
   // then the queued frames as one text message, then (once nothing is queued) the close
-  // frame if one was asked for.
+  // frame if one was asked for. On a plain socket a few frames are written where they are
+  // (one gathered send, no copy: a sync answer is tens of KiB); many small ones (events
+  // under load) are copied into one buffer, as are frames over TLS, which would otherwise
+  // become one record per piece.
   void flush() {
     if (writing_ || holding_writes_ || closed_) return;
     if (pending_.empty() && close_requested_ && !close_sent_) {
@@ -295,40 +298,47 @@ class WsSession final : public Connection,
     }
     if (pending_.empty() && control_.empty()) return;
     writing_ = true;
-    std::array<boost::asio::const_buffer, 2> buffers;
-    if (pending_.size() == 1 && control_.empty()) {
-      // The common case, one event: the shared frame goes out as it is, behind a header.
-      inflight_ = std::move(pending_.front());
-      std::size_t n = websocket::write_server_header(Opcode::kText, inflight_->size(), header_);
-      buffers = {boost::asio::buffer(header_.data(), n), boost::asio::buffer(*inflight_)};
-    } else {
-      out_.clear();
-      out_.swap(control_);
-      if (!pending_.empty()) {
-        std::size_t payload = pending_.size() - 1;
-        for (const auto& frame : pending_) payload += frame->size();
-        out_.append(header_.data(), websocket::write_server_header(Opcode::kText, payload, header_));
+    out_.clear();
+    out_.swap(control_);
+    std::size_t header_bytes = 0;
+    const bool gather = pending_.size() <= (kPlain ? kMaxGatheredFrames : 1);
+    if (!pending_.empty()) {
+      std::size_t payload = pending_.size() - 1;
+      for (const auto& frame : pending_) payload += frame->size();
+      header_bytes = websocket::write_server_header(Opcode::kText, payload, header_);
+      if (!gather) {
+        out_.append(header_.data(), header_bytes);
         for (std::size_t i = 0; i < pending_.size(); ++i) {
           if (i) out_.push_back('\n');
           out_.append(*pending_[i]);
         }
       }
-      buffers = {boost::asio::buffer(out_), boost::asio::const_buffer()};
-    }
-    if (!pending_.empty()) {
       metrics().frames_out.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
       metrics().ws_messages_out.fetch_add(1, std::memory_order_relaxed);
     }
+    gather_.clear();
+    if (!out_.empty()) gather_.push_back(boost::asio::buffer(out_));
+    if (gather && !pending_.empty()) {
+      gather_.push_back(boost::asio::buffer(header_.data(), header_bytes));
+      for (std::size_t i = 0; i < pending_.size(); ++i) {
+        if (i) gather_.push_back(boost::asio::buffer(&kFrameSeparator, 1));
+        gather_.push_back(boost::asio::buffer(*pending_[i]));
+      }
+      inflight_.swap(pending_);  // written from where they are; kept alive until then
+    }
     pending_.clear();
     queued_bytes_ = 0;
-    boost::asio::async_write(stream_, buffers, [self = this->shared_from_this()](boost::system::error_code ec,
-                                                                               std::size_t) { self->on_write(ec); });
+    boost::asio::async_write(stream_, std::span<const boost::asio::const_buffer>(gather_),
+                             [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                               self->on_write(ec);
+                             });
   }
 
   void on_write(boost::system::error_code ec) {
     writing_ = false;
-    inflight_.reset();
+    inflight_.clear();
     if (out_.capacity() > kKeepWriteBytes) std::string().swap(out_);
+    if (gather_.capacity() > 2 * kMaxGatheredFrames) std::vector<boost::asio::const_buffer>().swap(gather_);
     if (ec) return finish();
     if (close_sent_) return on_close_sent();
     flush();
@@ -398,19 +408,24 @@ class WsSession final : public Connection,
 
   static constexpr std::size_t kTlsReadBytes = 16 * 1024;
   static constexpr std::size_t kKeepWriteBytes = 64 * 1024;
+  // A gathered write sends a header, the frames and the newlines between them: at most
+  // 2 * 31 + 1 pieces, within the 64 a single sendmsg takes.
+  static constexpr std::size_t kMaxGatheredFrames = 31;
+  static constexpr char kFrameSeparator = '\n';
 
   Stream stream_;
   Loop& loop_;
   NetContext& ctx_;
   websocket::MessageReader reader_;
   std::vector<SharedFrame> pending_;  // waiting for the write in flight
-  SharedFrame inflight_;              // the single frame being written, if alone
-  std::string out_;                   // the bytes being written, when not a single frame
+  std::vector<SharedFrame> inflight_;  // frames being written from where they are
+  std::string out_;                    // control frames being written, and copied frames
+  std::vector<boost::asio::const_buffer> gather_;  // what the write in flight sends
   std::string control_;               // control frames waiting for the next write
   std::unique_ptr<std::array<char, kTlsReadBytes>> tls_in_;  // TLS only
   std::size_t queued_bytes_ = 0;
   RateLimiter limiter_;
-  std::array<char, websocket::kMaxHeaderBytes> header_;  // of the single frame in flight
+  std::array<char, websocket::kMaxHeaderBytes> header_;  // of the message in flight
   CloseCode close_code_ = CloseCode::kNormal;
   std::uint8_t closing_ticks_ = 0;
   bool writing_ = false;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <thread>
 
 #include "harness/modu_test.h"
 
@@ -278,6 +279,37 @@ TEST_F(AccountsTest, DevicesListShowsEveryDeviceAndMarksCurrent) {
     }
   }
   EXPECT_EQ(current, 1);
+}
+
+// "Last seen" is written in batches (services/accounts/last_seen.h): soon after a resume,
+// and before a clean stop ends the server.
+TEST_F(AccountsTest, ResumeRecordsWhenTheDeviceWasLastSeen) {
+  auto alice = new_user("alice");
+  auto phone = new_device(alice.account, "phone");
+  auto seen_at = [&](const Session& by, std::int64_t device) {
+    for (const auto& d : by->ok("devices.list")["devices"].items())
+      if (d["device_id"].i64() == device) return d["last_seen_at"].i64();
+    ADD_FAILURE() << "device " << device << " is not listed";
+    return std::int64_t{0};
+  };
+  const std::int64_t before = seen_at(phone, alice.account.device_id);
+  std::this_thread::sleep_for(20ms);
+  auto again = resume(alice.account);
+  std::int64_t after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(10ms);
+    after = seen_at(phone, alice.account.device_id);
+  }
+  EXPECT_GT(after, before) << "the resume is not recorded within 3 s";
+
+  std::this_thread::sleep_for(20ms);
+  auto last = resume(alice.account);
+  last.client.reset();
+  again.client.reset();
+  phone.client.reset();
+  server().restart();  // a clean stop, then the same data
+  auto check = new_device(alice.account, "tablet");  // a login does not touch the other devices
+  EXPECT_GT(seen_at(check, alice.account.device_id), after) << "the resume just before the stop is lost";
 }
 
 TEST_F(AccountsTest, RevokedDeviceGetsSessionRevokedAndCannotResume) {

@@ -14,6 +14,7 @@
 
 #include "services/accounts/accounts.h"
 #include "services/accounts/credentials.h"
+#include "services/accounts/last_seen.h"
 #include "services/chat/chat_events.h"
 #include "services/views.h"
 #include "services/write.h"
@@ -22,6 +23,8 @@ namespace modu {
 namespace {
 
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+// How late a device's "last seen" may reach the store (services/accounts/last_seen.h).
+constexpr std::chrono::milliseconds kLastSeenPeriod{250};
 
 struct DeviceArgs {
   DeviceKind kind = DeviceKind::kWeb;
@@ -132,7 +135,7 @@ void auth_login(Call& call, Services& services) {
   });
 }
 
-void auth_resume(Call& call, Services& services) {
+void auth_resume(Call& call, Services& services, LastSeenWriter& last_seen) {
   if (call.conn.signed_in()) return call.reply.fail(ErrorCode::kAlreadyAuthenticated, "already signed in");
   auto token = call.args.string("token", 1, 128);
   if (args_failed(call)) return;
@@ -149,13 +152,7 @@ void auth_resume(Call& call, Services& services) {
   write_profile(w, *user);
   w.end_object();
   call.reply.ok(w);
-  // Record when the device was last seen; nobody waits for it.
-  DeviceId id = device->id;
-  services.store.submit(WriteJob{
-      .apply = [id](WriteTx& tx) -> Status { tx.touch_device(id, now_ms()); return ok_status(); },
-      .done = [](const Status&) {},
-      .placement = id.value,  // a device lives on its user's home shard, and its id says which
-  });
+  last_seen.seen(device->id, now_ms());
 }
 
 SharedFrame revoked_notice(DeviceId device) {
@@ -267,7 +264,8 @@ void register_account_ops(Router& router, Services& services, ChatEngine& engine
   router.add("ping", A::kPublic, [](Call& c) { c.reply.ok_empty(); });
   router.add("auth.register", A::kPublic, [&s, &engine](Call& c) { auth_register(c, s, engine); });
   router.add("auth.login", A::kPublic, [&s](Call& c) { auth_login(c, s); });
-  router.add("auth.resume", A::kPublic, [&s](Call& c) { auth_resume(c, s); });
+  auto last_seen = std::make_shared<LastSeenWriter>(services.store, services.blocking, kLastSeenPeriod);
+  router.add("auth.resume", A::kPublic, [&s, last_seen](Call& c) { auth_resume(c, s, *last_seen); });
   router.add("auth.logout", A::kSignedIn, [&s](Call& c) { auth_logout(c, s); });
   router.add("devices.list", A::kSignedIn, [&s](Call& c) { devices_list(c, s); });
   router.add("devices.revoke", A::kSignedIn, [&s](Call& c) { devices_revoke(c, s); });
