@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,13 +44,20 @@ struct MessageEvent {
   std::string_view client_id;
   std::string_view text;
   std::string_view kind;
+  int64_t unread = -1;  // members who have not read it, when the server says (Modu)
 };
 
-/// A read-pointer change (Modu `chat.read`).
+/// A read-pointer change (Modu `chat.read`): one member's pointer, or (`user_id` 0, rooms
+/// above Driver::read_pointers_up_to) the unread counts of the messages a batch of reads
+/// changed. Views are valid only during the callback.
 struct ReadEvent {
   int64_t chat_id = 0;
   int64_t user_id = 0;
   int64_t read_seq = 0;
+  /// Messages with seq from steps[i].first up to the next step (the last to until_seq) have
+  /// steps[i].second members who have not read them.
+  std::span<const std::pair<int64_t, int64_t>> unread_steps;
+  int64_t until_seq = 0;
 };
 
 /// Completion of a callback-style request. For sends, `seq` is the message's seq.
@@ -177,6 +185,9 @@ class Driver {
   virtual bool has_server_seq() const { return true; }
   /// Whether read pointers (mark_read / ReadEvent) exist.
   virtual bool has_reads() const { return true; }
+  /// The largest room whose members learn each other's read pointers; bigger rooms get the
+  /// messages' unread counts instead (Modu: rooms of more than 100).
+  virtual size_t read_pointers_up_to() const { return SIZE_MAX; }
   /// Whether a device catches up by being pushed what it missed when it signs in again
   /// (MQTT, XMPP) rather than by sync + history (Modu): reconnect runs that way.
   virtual bool pushes_missed() const { return false; }

@@ -19,6 +19,13 @@ class Connection {
   // and catches up with `sync`.
   virtual void send(SharedFrame frame) = 0;
 
+  // On the owning loop: queues a frame like `send` but holds it until `write_held`, so that
+  // the frames one handler gives a connection leave in one write. Returns true when the
+  // connection held nothing before; the caller must then call `write_held` before its
+  // handler returns. (The hub delivers a batch this way.)
+  virtual bool hold(SharedFrame frame) = 0;
+  virtual void write_held() = 0;
+
   // Thread-safe. Sends `last` (if not null) after everything queued, then closes.
   virtual void close_after(SharedFrame last) = 0;
 

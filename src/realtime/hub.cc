@@ -9,7 +9,7 @@ namespace modu {
 thread_local Hub* Hub::batching_ = nullptr;
 
 Hub::Hub(std::vector<boost::asio::io_context*> loops)
-    : loops_(std::move(loops)), registries_(loops_.size()), pending_(loops_.size()) {}
+    : loops_(std::move(loops)), registries_(loops_.size()), held_(loops_.size()), pending_(loops_.size()) {}
 
 void Hub::begin_batch(int shard, Pos from, Pos to) {
   batching_ = this;
@@ -25,6 +25,7 @@ void Hub::end_batch() {
     if (pending_[i].empty()) continue;
     boost::asio::post(*loops_[i], [this, i, items = std::move(pending_[i])] {
       for (const auto& d : items) deliver(i, d);
+      write_held(i);
     });
     pending_[i] = {};
   }
@@ -41,6 +42,7 @@ void Hub::deliver_events(const std::vector<Event>& events) {
   for (std::size_t i = 0; i < loops_.size(); ++i) {
     boost::asio::post(*loops_[i], [this, i, shared] {
       for (const auto& e : *shared) deliver(i, Delivery{e.users, nullptr, e.frame, e.disconnect});
+      write_held(i);
     });
   }
 }
@@ -94,8 +96,19 @@ void Hub::fill_merged_frames() {
   for (auto& p : pending_) std::erase_if(p, withdrawn);
 }
 
+void Hub::hold(std::size_t loop, Connection& conn, const SharedFrame& frame) {
+  if (conn.hold(frame)) held_[loop].push_back(&conn);
+}
+
+void Hub::write_held(std::size_t loop) {
+  // A held connection is alive here: connections go away only in their own handlers, and
+  // this runs in the same handler as the deliveries that held them.
+  for (Connection* c : held_[loop]) c->write_held();
+  held_[loop].clear();
+}
+
 void Hub::deliver(std::size_t loop, const Delivery& d) {
-  if (d.conn) return d.conn->send(d.frame);
+  if (d.conn) return hold(loop, *d.conn, d.frame);
   auto& reg = registries_[loop];
   if (reg.empty()) return;
   if (d.disconnect) {
@@ -109,7 +122,7 @@ void Hub::deliver(std::size_t loop, const Delivery& d) {
   for (UserId u : *d.users) {
     auto it = reg.find(u);
     if (it == reg.end()) continue;
-    for (Connection* c : it->second) c->send(d.frame);
+    for (Connection* c : it->second) hold(loop, *c, d.frame);
   }
 }
 
@@ -146,7 +159,10 @@ void Hub::publish(std::shared_ptr<const std::vector<UserId>> users, SharedFrame 
       pending_[i].push_back(Delivery{users, nullptr, frame, DeviceId()});
       continue;
     }
-    boost::asio::post(*loops_[i], [this, i, d = Delivery{users, nullptr, frame, DeviceId()}] { deliver(i, d); });
+    boost::asio::post(*loops_[i], [this, i, d = Delivery{users, nullptr, frame, DeviceId()}] {
+      deliver(i, d);
+      write_held(i);
+    });
   }
 }
 
@@ -166,7 +182,10 @@ void Hub::disconnect_device(UserId user, DeviceId device, SharedFrame notice) {
       pending_[i].push_back(std::move(d));
       continue;
     }
-    boost::asio::post(*loops_[i], [this, i, d = std::move(d)] { deliver(i, d); });
+    boost::asio::post(*loops_[i], [this, i, d = std::move(d)] {
+      deliver(i, d);
+      write_held(i);
+    });
   }
 }
 

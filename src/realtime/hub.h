@@ -97,7 +97,12 @@ class Hub {
     SharedFrame frame;
     DeviceId disconnect;  // set: send to that device of users[0], then close it
   };
+  // Runs on `loop`: hands `d.frame` to its connections (held; see write_held).
   void deliver(std::size_t loop, const Delivery& d);
+  void hold(std::size_t loop, Connection& conn, const SharedFrame& frame);
+  // Writes what deliver held: one write per connection for everything one task delivered.
+  void write_held(std::size_t loop);
+  std::vector<std::vector<Connection*>> held_;  // per loop; touched only by that loop
   std::vector<std::vector<Delivery>> pending_;  // per loop; only the batching thread
   BatchSink sink_;
   std::vector<Event> batch_events_;  // with a sink; only the batching thread

@@ -462,12 +462,8 @@ class ChatsLargeGroupTest : public ModuTest {
 // fan-out still cover everyone.
 TEST_F(ChatsLargeGroupTest, GroupOfOneHundredAndOneMembers) {
   auto owner = new_user("owner");
-  std::vector<Session> members;
-  std::vector<std::int64_t> ids;
-  for (int i = 0; i < 100; ++i) {
-    members.push_back(new_user("member" + std::to_string(i)));
-    ids.push_back(members.back().id());
-  }
+  std::vector<Session> members = new_users("member", 100);
+  std::vector<std::int64_t> ids = user_ids(members);
   JsonRef created = create_group(*owner, "big", ids);
   std::int64_t chat = created["chat_id"].i64();
   EXPECT_EQ(created["member_count"].i64(), 101);

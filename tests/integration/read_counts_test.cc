@@ -200,12 +200,8 @@ TEST_F(ReadCountsTest, LateJoinerDoesNotCountForOlderMessages) {
 // the batching, every receipt arrives exactly once, in position order, and the counts add up.
 TEST_F(ReadCountsTest, ABurstOfReadsArrivesOnceEachPossiblyMerged) {
   auto owner = new_user("owner");
-  std::vector<Session> readers;
-  std::vector<std::int64_t> ids;
-  for (int i = 0; i < 12; ++i) {
-    readers.push_back(new_user("reader" + std::to_string(i)));
-    ids.push_back(readers.back().id());
-  }
+  std::vector<Session> readers = new_users("reader", 12);
+  std::vector<std::int64_t> ids = user_ids(readers);
   std::int64_t chat = create_group(*owner, "burst", ids)["chat_id"].i64();
   std::int64_t last = 0;
   ReadModel model;
@@ -245,6 +241,81 @@ TEST_F(ReadCountsTest, ABurstOfReadsArrivesOnceEachPossiblyMerged) {
   for (auto& [seq, count] : model.unread) EXPECT_EQ(count, 0) << "seq " << seq;
   for (auto& [seq, count] : served_unread(*owner, chat, last - 3)) EXPECT_EQ(count, 0) << "seq " << seq;
   RecordProperty("chat_read_events", events);
+}
+
+// Chats of more than 100 members send each member the unread counts a batch changed, not
+// every other member's pointer; the reader's own devices still get its pointer.
+TEST_F(ReadCountsTest, BigRoomsGetUnreadCountsInsteadOfEveryMembersPointer) {
+  auto owner = new_user("owner");
+  std::vector<Session> members = new_users("member", 101);
+  std::vector<std::int64_t> ids = user_ids(members);
+  Session& observer = members[0];
+  Session& reader = members[1];
+  auto reader_phone = new_device(reader.account);
+  std::int64_t chat = create_group(*owner, "big room", ids)["chat_id"].i64();
+
+  // observer's view: seq -> unread, from message.new and then from chat.read's counts.
+  std::map<std::int64_t, std::int64_t> model;
+  auto take_message = [&](std::int64_t seq) {
+    JsonRef ev = observer->expect_event_matching("message.new", [&](const JsonRef& e) { return e["data"]["message"]["seq"].i64() == seq; });
+    model[seq] = ev["data"]["message"]["unread"].i64();
+  };
+  // Applies chat.read events until every seq in `want` shows its count; false on timeout.
+  auto apply_counts_until = [&](const std::map<std::int64_t, std::int64_t>& want) {
+    while (true) {
+      bool done = true;
+      for (auto& [seq, count] : want) done &= model[seq] == count;
+      if (done) return true;
+      auto ev = observer->next_event("chat.read", 5s);
+      if (!ev) return false;
+      const JsonRef& data = (*ev)["data"];
+      EXPECT_EQ(data["chat_id"].i64(), chat);
+      EXPECT_FALSE(data.has("reads")) << "no member's pointer goes to the whole room: " << ev->dump();
+      const JsonRef& steps = data["unread"]["steps"];
+      std::int64_t until = data["unread"]["until_seq"].i64();
+      for (std::size_t i = 0; i < steps.size(); ++i) {
+        std::int64_t to = i + 1 < steps.size() ? steps[i + 1][0].i64() - 1 : until;
+        for (std::int64_t seq = steps[i][0].i64(); seq <= to; ++seq)
+          if (model.count(seq)) {
+            EXPECT_LE(steps[i][1].i64(), model[seq]) << "seq " << seq << ": counts only fall";
+            model[seq] = steps[i][1].i64();
+          }
+      }
+    }
+  };
+
+  std::vector<std::int64_t> seqs;
+  for (int i = 0; i < 3; ++i) seqs.push_back(send_text(*owner, chat, "m" + std::to_string(i))["seq"].i64());
+  for (std::int64_t seq : seqs) take_message(seq);
+  EXPECT_EQ(model[seqs[0]], 101);
+
+  // A member's send means it read everything before: the older messages drop to 100.
+  std::int64_t fourth = send_text(*members[2], chat, "me too")["seq"].i64();
+  take_message(fourth);
+  EXPECT_EQ(model[fourth], 101) << "everyone but its sender";
+  ASSERT_TRUE(apply_counts_until({{seqs[0], 100}, {seqs[2], 100}}));
+
+  // Ten members read everything at once.
+  std::vector<std::size_t> readers{1, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  std::vector<std::int64_t> requests;
+  for (std::size_t i : readers)
+    requests.push_back(members[i]->send_request("messages.read", JsonObj().set("chat_id", chat).set("seq", fourth)));
+  for (std::size_t k = 0; k < readers.size(); ++k)
+    EXPECT_EQ(members[readers[k]]->wait_response(requests[k]).result()["read_seq"].i64(), fourth);
+  ASSERT_TRUE(apply_counts_until({{seqs[0], 90}, {fourth, 91}}));
+  // The reader's other device learns its pointer (its own unread badge clears).
+  reader_phone->expect_event_matching("chat.read", [&](const JsonRef& e) {
+    return e["data"].has("reads") && e["data"]["reads"].size() == 1 && e["data"]["reads"][0]["user_id"].i64() == reader.id() &&
+           e["data"]["reads"][0]["read_seq"].i64() == fourth;
+  });
+
+  // A member who had read nothing leaves: it no longer counts.
+  members[50]->ok("chats.leave", JsonObj().set("chat_id", chat));
+  ASSERT_TRUE(apply_counts_until({{seqs[0], 89}, {fourth, 90}}));
+  for (auto& [seq, count] : served_unread(*owner, chat, seqs[0] - 1))
+    if (model.count(seq)) {
+      EXPECT_EQ(model[seq], count) << "seq " << seq << ": the live view agrees with history";
+    }
 }
 
 }  // namespace

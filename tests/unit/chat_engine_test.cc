@@ -479,6 +479,66 @@ TEST_F(ChatEngineTest, AbortedBatchIsForgottenAndSeqsStayGapFree) {
   EXPECT_TRUE(reader().check_integrity().empty());
 }
 
+// The counts a batch hands out (chat.read in big chats) must equal unread_count at every seq
+// they cover, and cover every seq whose count the batch changed.
+void expect_counts_match(const UnreadCounts& counts, const ChatState& chat, Seq from, Seq to) {
+  ASSERT_FALSE(counts.steps.empty());
+  EXPECT_EQ(counts.steps.front().first, from);
+  EXPECT_EQ(counts.until_seq, to);
+  std::size_t step = 0;
+  for (Seq seq = from; seq <= to; ++seq) {
+    while (step + 1 < counts.steps.size() && counts.steps[step + 1].first <= seq) ++step;
+    EXPECT_EQ(counts.steps[step].second, chat.unread_count(seq)) << "seq " << seq;
+  }
+  for (std::size_t i = 1; i < counts.steps.size(); ++i) {
+    EXPECT_LT(counts.steps[i - 1].first, counts.steps[i].first) << "steps ascend";
+    EXPECT_LT(counts.steps[i - 1].second, counts.steps[i].second) << "each step is a change";
+  }
+}
+
+TEST_F(ChatEngineTest, UnreadCountsCoverWhatABatchOfReadsSendsAndLeavesChanged) {
+  const UserId kEun(5), kFin(6);
+  ChatId id = create_group({kAnn, kBo, kCho, kDan, kEun, kFin});
+  send(id, {kAnn, kAnn, kBo, kAnn, kCho, kAnn, kAnn, kAnn});  // seqs 1..8; Ann at 8, Bo 3, Cho 5
+  // One batch: Bo reads to 6, Dan to 2, Eun to 7, then Cho sends seq 9 (so read up to 8).
+  std::shared_ptr<const UnreadCounts> counts, untouched;
+  job([&](WriteTx& tx) {
+    ChatState* s = engine_.load(tx, id);
+    untouched = engine_.unread_counts(*s);
+    Pos pos = tx.next_pos();
+    EXPECT_TRUE(engine_.advance_read(*s, kBo, 6, pos));
+    EXPECT_TRUE(engine_.advance_read(*s, kDan, 2, pos));
+    counts = engine_.unread_counts(*s);
+    EXPECT_TRUE(engine_.advance_read(*s, kEun, 7, pos));
+    engine_.append(tx, *s, kCho, MessageKind::kText, "cho-9", "x", 0, 9000, pos);
+    EXPECT_EQ(engine_.unread_counts(*s), counts) << "one object per chat per batch";
+  });
+  EXPECT_EQ(untouched, nullptr) << "nothing had changed yet";
+  ASSERT_NE(counts, nullptr);
+  // Dan moved from 0 and Cho up to 8: seqs 1..8. Seq 9's count is in its message.new.
+  ChatState s = snapshot(id);
+  expect_counts_match(*counts, s, 1, 8);
+  EXPECT_EQ(s.unread_count(1), 1) << "only Fin has read nothing";
+
+  // A sender who had read everything before changes no other message's count.
+  std::shared_ptr<const UnreadCounts> none;
+  job([&](WriteTx& tx) {
+    ChatState* s2 = engine_.load(tx, id);
+    engine_.append(tx, *s2, kCho, MessageKind::kText, "cho-10", "x", 0, 9001, tx.next_pos());
+    none = engine_.unread_counts(*s2);
+  });
+  EXPECT_EQ(none, nullptr);
+
+  // A leaver who had read up to 2 no longer counts for seqs 3..10.
+  job([&](WriteTx& tx) {
+    ChatState* s3 = engine_.load(tx, id);
+    engine_.remove_member(tx, *s3, kDan, tx.next_pos());
+    counts = engine_.unread_counts(*s3);
+  });
+  ASSERT_NE(counts, nullptr);
+  expect_counts_match(*counts, snapshot(id), 3, 10);
+}
+
 TEST_F(ChatEngineTest, SystemMessagesAndRepliesAreStoredAsGiven) {
   ChatId id = create_group({kAnn, kBo});
   send(id, {kAnn});

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "realtime/hub.h"
@@ -15,6 +16,14 @@ class RecordingConnection final : public Connection {
  public:
   explicit RecordingConnection(UserId u, std::size_t loop = 0) : loop_(loop) { user = u; }
   void send(SharedFrame frame) override { frames.push_back(*frame); }
+  bool hold(SharedFrame frame) override {
+    frames.push_back(*frame);
+    return !std::exchange(holding, true);
+  }
+  void write_held() override {
+    holding = false;
+    ++writes;
+  }
   void close_after(SharedFrame last) override {
     if (last) frames.push_back(*last);
   }
@@ -23,6 +32,8 @@ class RecordingConnection final : public Connection {
   std::size_t loop_index() const override { return loop_; }
   void sign_in(UserId, DeviceId) override {}
   std::vector<std::string> frames;
+  bool holding = false;
+  int writes = 0;  // write_held calls
 
  private:
   std::size_t loop_;
@@ -72,6 +83,27 @@ TEST(HubTest, MergedPartsGoOutOnceAtTheLastPartsPlace) {
   EXPECT_EQ(a.frames, want_a);
   std::vector<std::string> want_b = {"message", "merged:other-chat,", "merged:r1,r2,"};
   EXPECT_EQ(b.frames, want_b);
+}
+
+TEST(HubTest, ABatchsFramesForAConnectionLeaveInOneWrite) {
+  boost::asio::io_context loop;
+  Hub hub({&loop});
+  RecordingConnection a(UserId(1)), b(UserId(2)), a_phone(UserId(1));
+  hub.attach(a);
+  hub.attach(b);
+  hub.attach(a_phone);
+  hub.begin_batch();
+  hub.publish(to({1, 2}), share("message"));
+  hub.publish_merged({1, 7}, to({1, 2}), part("read"));
+  hub.publish(to({1}), share("mine"));
+  hub.end_batch();
+  loop.run();
+  for (auto* c : {&a, &b, &a_phone}) {
+    EXPECT_EQ(c->writes, 1) << "one write_held per connection per batch";
+    EXPECT_FALSE(c->holding) << "nothing is left held";
+  }
+  EXPECT_EQ(a.frames, (std::vector<std::string>{"message", "merged:read,", "mine"}));
+  EXPECT_EQ(b.frames, (std::vector<std::string>{"message", "merged:read,"}));
 }
 
 TEST(HubTest, PartsOfDifferentBatchesAreNotMerged) {

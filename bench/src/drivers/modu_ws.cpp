@@ -446,10 +446,32 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
       read_field(m, "sender_id", e.sender_id);
       read_field(m, "kind", e.kind);
       read_field(m, "text", e.text);
+      read_field(m, "unread", e.unread);
       handlers.on_message(e);
     } else {
       int64_t chat = 0;
       read_field(data, "chat_id", chat);
+      ondemand::object unread;
+      if (!data["unread"].get_object().get(unread)) {
+        ReadEvent e{chat, 0, 0};
+        read_field(unread, "until_seq", e.until_seq);
+        ondemand::array steps;
+        if (unread["steps"].get_array().get(steps)) return unparsable(line);
+        thread_local std::vector<std::pair<int64_t, int64_t>> steps_seen;  // scratch, not per client
+        steps_seen.clear();
+        for (auto st : steps) {
+          ondemand::array pair;
+          int64_t seq = 0, count = 0;
+          if (st.get_array().get(pair)) return unparsable(line);
+          auto it = pair.begin();
+          if ((*it).get_int64().get(seq)) return unparsable(line);
+          ++it;
+          if ((*it).get_int64().get(count)) return unparsable(line);
+          steps_seen.emplace_back(seq, count);
+        }
+        e.unread_steps = steps_seen;
+        return handlers.on_read(e);
+      }
       ondemand::array reads;
       if (data["reads"].get_array().get(reads)) return unparsable(line);
       for (auto r : reads) {
@@ -505,6 +527,7 @@ class ModuDriver final : public Driver {
  public:
   std::string name() const override { return "modu"; }
   bool has_history() const override { return true; }
+  size_t read_pointers_up_to() const override { return 100; }  // docs/protocol.md, "Read counts"
   std::shared_ptr<Client> make_client(asio::io_context& ioc, const Endpoint& t, double timeout_s) override {
     return std::make_shared<ModuClient>(ioc, t, timeout_s);
   }

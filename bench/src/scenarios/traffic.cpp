@@ -10,7 +10,8 @@
 // message exactly once, in seq order, with no gap; at the end every member must hold every
 // acknowledged message, and the server's seqs must be exactly our acknowledged sends. Group
 // runs also check that read pointers seen by members never go backwards and end at each
-// member's final read.
+// member's final read; in rooms too big for pointers (Driver::read_pointers_up_to), that
+// each message's unread count never rises and ends at 0 once everyone has read everything.
 #include "scenarios/common.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +29,7 @@ struct TChat {
   int64_t max_seq = 0;     // highest acknowledged seq
   int64_t acked = 0;
   std::vector<int> members;  // indices into users
+  bool counts = false;       // chat.read carries unread counts, not members' pointers
 };
 
 struct TUser {
@@ -40,6 +42,7 @@ struct TUser {
   std::unordered_map<int64_t, int64_t> reads_seen;  // user_id -> read pointer known (chat.read or own message)
   std::unordered_map<int64_t, int64_t> reads_told;  // user_id -> highest read_seq a chat.read said
   std::unordered_map<int, int64_t> from_sender;     // without server seqs: sender -> last counter
+  std::vector<int32_t> unread;  // counts chats: seq base+1+i -> unread count known (-1: none)
 };
 
 struct Traffic {
@@ -123,6 +126,7 @@ struct Traffic {
     }
     if (e.seq == u.next_seq) {
       u.next_seq++;
+      if (ch.counts) note_unread(u, ch, e);
       // The protocol moves a sender's read pointer to its own new message without a
       // chat.read event; clients infer it from message.new.
       if (group && e.sender_id != u.acct.user_id) {
@@ -149,11 +153,45 @@ struct Traffic {
     }
   }
 
+  void note_unread(TUser& u, const TChat& ch, const MessageEvent& e) {
+    if (e.unread < 0 || e.unread >= int64_t(ch.members.size()))
+      ctx.res.violation("unread_range", "chat " + std::to_string(ch.id) + " seq " + std::to_string(e.seq) + " came with unread " +
+                                            std::to_string(e.unread) + " among " + std::to_string(ch.members.size()) + " members");
+    size_t i = size_t(e.seq - ch.base - 1);
+    if (u.unread.size() <= i) u.unread.resize(i + 1, -1);
+    u.unread[i] = int32_t(e.unread);
+  }
+
+  void on_unread_counts(TUser& u, const TChat& ch, const ReadEvent& e) {
+    ctx.res.add("read_updates");
+    const auto& steps = e.unread_steps;
+    for (size_t k = 0; k < steps.size(); ++k) {
+      int64_t from = std::max(steps[k].first, ch.base + 1);
+      int64_t to = std::min(k + 1 < steps.size() ? steps[k + 1].first - 1 : e.until_seq, ch.base + int64_t(u.unread.size()));
+      for (int64_t seq = from; seq <= to; ++seq) {
+        int32_t& held = u.unread[size_t(seq - ch.base - 1)];
+        if (held < 0) continue;
+        if (steps[k].second > held)
+          ctx.res.violation("unread_rose", "user " + std::to_string(u.acct.user_id) + " saw the unread count of seq " + std::to_string(seq) +
+                                               " in chat " + std::to_string(ch.id) + " go from " + std::to_string(held) + " to " +
+                                               std::to_string(steps[k].second));
+        held = int32_t(steps[k].second);
+      }
+    }
+  }
+
   void on_read(int ui, const ReadEvent& e) {
     TUser& u = users[size_t(ui)];
     if (!measuring || e.user_id == u.acct.user_id) return;
     auto it = chat_index.find(e.chat_id);
     if (it == chat_index.end() || it->second != u.chat) return;
+    const TChat& ch = chats[size_t(it->second)];
+    if (ch.counts != (e.user_id == 0)) {
+      ctx.res.violation("read_kind", "chat " + std::to_string(ch.id) + " of " + std::to_string(ch.members.size()) + " members sent " +
+                                         (e.user_id ? "a member's pointer" : "unread counts"));
+      return;
+    }
+    if (ch.counts) return on_unread_counts(u, ch, e);
     // A chat.read may be behind what the reader's own later message implied (read receipts of
     // a batch go out together, after it; docs/protocol.md), never behind an earlier chat.read.
     int64_t& told = u.reads_told[e.user_id];
@@ -234,34 +272,58 @@ struct Traffic {
     return true;
   }
 
+  /// Counts chats: the first message member `u` holds with an unread count above 0 (0: none).
+  int64_t first_unread(const TUser& u, const TChat& ch) const {
+    for (size_t i = 0; i < u.unread.size(); ++i)
+      if (u.unread[i] != 0) return ch.base + 1 + int64_t(i);
+    return 0;
+  }
+
+  /// Whether every member of `ch` has seen every member's last read; with `report`, each
+  /// miss is a violation.
+  bool chat_reads_seen(const TChat& ch, bool report) const {
+    bool all = true;
+    for (int a : ch.members) {
+      const TUser& u = users[size_t(a)];
+      if (ch.counts) {
+        int64_t seq = first_unread(u, ch);
+        if (!seq) continue;
+        all = false;
+        if (report)
+          ctx.res.violation("unread_stale", "chat " + std::to_string(ch.id) + ": user " + std::to_string(u.acct.user_id) + " holds seq " +
+                                                std::to_string(seq) + " with unread " + std::to_string(u.unread[size_t(seq - ch.base - 1)]) +
+                                                " after every member read everything");
+        continue;
+      }
+      for (int b : ch.members) {
+        if (a == b || !users[size_t(b)].read_sent) continue;  // b never marked anything read
+        int64_t want = users[size_t(b)].read_sent;
+        auto it = u.reads_seen.find(users[size_t(b)].acct.user_id);
+        int64_t got = it == u.reads_seen.end() ? -1 : it->second;
+        if (got >= want) continue;
+        all = false;
+        if (report)
+          ctx.res.violation("read_missing", "chat " + std::to_string(ch.id) + ": user " + std::to_string(u.acct.user_id) + " saw read_seq " +
+                                                std::to_string(got) + " of user " + std::to_string(users[size_t(b)].acct.user_id) +
+                                                ", who read up to " + std::to_string(want));
+        else
+          return false;
+      }
+      if (!all && !report) return false;
+    }
+    return all;
+  }
+
   bool all_reads_seen() const {
     if (reads_inflight) return false;
     for (auto& ch : chats)
-      for (int a : ch.members)
-        for (int b : ch.members) {
-          if (a == b || !users[size_t(b)].read_sent) continue;  // b never marked anything read
-          auto& seen = users[size_t(a)].reads_seen;
-          auto it = seen.find(users[size_t(b)].acct.user_id);
-          if (it == seen.end() || it->second < users[size_t(b)].read_sent) return false;
-        }
+      if (!chat_reads_seen(ch, false)) return false;
     return true;
   }
 
   void report_missing_reads() {
     if (reads_inflight) ctx.res.error("read.unanswered", std::to_string(reads_inflight) + " messages.read requests unanswered");
-    for (auto& ch : chats)
-      for (int a : ch.members)
-        for (int b : ch.members) {
-          if (a == b || !users[size_t(b)].read_sent) continue;
-          auto& seen = users[size_t(a)].reads_seen;
-          int64_t want = users[size_t(b)].read_sent;
-          auto it = seen.find(users[size_t(b)].acct.user_id);
-          int64_t got = it == seen.end() ? -1 : it->second;
-          if (got < want)
-            ctx.res.violation("read_missing", "chat " + std::to_string(ch.id) + ": user " + std::to_string(users[size_t(a)].acct.user_id) +
-                                                  " saw read_seq " + std::to_string(got) + " of user " + std::to_string(users[size_t(b)].acct.user_id) +
-                                                  ", who read up to " + std::to_string(want));
-        }
+    for (auto& ch : chats) chat_reads_seen(ch, true);
   }
 
   awaitable<void> run() {
@@ -317,6 +379,7 @@ struct Traffic {
       TChat& ch = chats[size_t(c)];
       ChatInfo info = co_await users[size_t(ch.members[0])].client->get_chat(ch.id);
       ch.base = ch.max_seq = info.last_seq;
+      ch.counts = ch.members.size() > ctx.driver.read_pointers_up_to();
       for (int ui : ch.members) users[size_t(ui)].next_seq = ch.base + 1;
     }, "setup.chats");
     ctx.res.add("users", int64_t(users.size()));

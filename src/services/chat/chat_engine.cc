@@ -99,21 +99,71 @@ MessageRecord ChatEngine::append(WriteTx& tx, ChatState& chat, UserId sender, Me
   tx.insert_message(m);
   chat.chat.last_seq = m.seq;
   chat.chat.last_activity_at = now;
-  advance_read(chat, sender, m.seq, pos);
+  // A sender never counts for their own message: only older messages' counts change.
+  move_read(chat, sender, m.seq, m.seq - 1, pos);
   mark_changed(chat, pos);
   return m;
 }
 
 bool ChatEngine::advance_read(ChatState& chat, UserId user, Seq seq, Pos pos) {
-  MemberRecord* m = chat.member(user);
   seq = std::min(seq, chat.chat.last_seq);
+  return move_read(chat, user, seq, seq, pos);
+}
+
+bool ChatEngine::move_read(ChatState& chat, UserId user, Seq seq, Seq counted_up_to, Pos pos) {
+  MemberRecord* m = chat.member(user);
   if (!m || seq <= m->read_seq) return false;
+  counts_changed(chat, m->read_seq, counted_up_to);
   m->read_seq = seq;
-  auto& movers = moved_readers_[chat.chat.id];
+  auto& movers = batch_reads_[chat.chat.id].movers;
   if (std::find(movers.begin(), movers.end(), user) == movers.end()) movers.push_back(user);
   mark_changed(chat, pos);
   return true;
 }
+
+void ChatEngine::counts_changed(ChatState& chat, Seq from, Seq to) {
+  if (from >= to) return;
+  BatchReads& b = batch_reads_[chat.chat.id];
+  if (b.changed_from >= b.changed_to) {
+    b.changed_from = from;
+    b.changed_to = to;
+  } else {
+    b.changed_from = std::min(b.changed_from, from);
+    b.changed_to = std::max(b.changed_to, to);
+  }
+}
+
+std::shared_ptr<const UnreadCounts> ChatEngine::unread_counts(ChatState& chat) {
+  auto it = batch_reads_.find(chat.chat.id);
+  if (it == batch_reads_.end() || it->second.changed_from >= it->second.changed_to) return nullptr;
+  auto& counts = it->second.counts;
+  if (!counts) counts = std::make_shared<UnreadCounts>();
+  return counts;
+}
+
+namespace {
+
+// The unread count of seq s is the number of members whose pointer is below s, so it steps
+// up by one just after each pointer: one pass over the members, then a sort of the pointers
+// inside the range.
+void fill_unread_counts(UnreadCounts& out, const std::vector<MemberRecord>& members, Seq from, Seq to) {
+  std::int64_t unread = 0;  // members with read_seq <= from: they have not read from + 1
+  std::vector<Seq> inside;
+  for (const auto& m : members) {
+    if (m.read_seq <= from) ++unread;
+    else if (m.read_seq < to) inside.push_back(m.read_seq);
+  }
+  std::sort(inside.begin(), inside.end());
+  out.until_seq = to;
+  out.steps.assign(1, {from + 1, unread});
+  for (Seq p : inside) {
+    ++unread;
+    if (out.steps.back().first == p + 1) out.steps.back().second = unread;
+    else out.steps.emplace_back(p + 1, unread);
+  }
+}
+
+}  // namespace
 
 void ChatEngine::add_member(WriteTx& tx, ChatState& chat, UserId user, MemberRole role, Pos pos) {
   TimeMs now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -142,9 +192,11 @@ std::optional<UserId> ChatEngine::remove_member(WriteTx& tx, ChatState& chat, Us
   // Persist the leaver's pending read pointer before it drops out of the flush.
   tx.set_read_seq(chat.chat.id, user, leaver->read_seq);
   tx.set_member_left(chat.chat.id, user, pos);
+  // A leaver no longer counts for the messages they had not read.
+  counts_changed(chat, leaver->read_seq, chat.chat.last_seq);
   std::erase_if(chat.members, [&](const MemberRecord& m) { return m.user == user; });
-  if (auto it = moved_readers_.find(chat.chat.id); it != moved_readers_.end())
-    std::erase(it->second, user);
+  if (auto it = batch_reads_.find(chat.chat.id); it != batch_reads_.end())
+    std::erase(it->second.movers, user);
   std::optional<UserId> heir;
   if (was_owner && !chat.members.empty()) {
     // Longest-serving admin first, then longest-serving member.
@@ -191,13 +243,16 @@ void ChatEngine::flush(WriteTx& tx) {
     // A moved read pointer always marks its chat changed (advance_read), so every moved
     // pointer is written here, in the same pass as the positions (a send moves its sender's).
     reads_.clear();
-    if (auto movers = moved_readers_.find(id); movers != moved_readers_.end())
-      for (UserId u : movers->second)
+    if (auto b = batch_reads_.find(id); b != batch_reads_.end()) {
+      for (UserId u : b->second.movers)
         if (const MemberRecord* m = chat.member(u)) reads_.push_back(MemberReadSeq{u, m->read_seq});
+      if (b->second.counts)
+        fill_unread_counts(*b->second.counts, chat.members, b->second.changed_from, b->second.changed_to);
+    }
     tx.touch_members_and_reads(id, pos, reads_);
     for (auto& m : chat.members) m.pos = pos;
   }
-  moved_readers_.clear();
+  batch_reads_.clear();
   dirty_chats_.clear();
   if (chats_.size() > kMaxCachedChats) chats_.clear();
 }
@@ -206,14 +261,14 @@ void ChatEngine::forget(const std::vector<ChatId>& chats) {
   for (ChatId id : chats) {
     chats_.erase(id);
     dirty_chats_.erase(id);
-    moved_readers_.erase(id);
+    batch_reads_.erase(id);
   }
 }
 
 void ChatEngine::forget_all() {
   chats_.clear();
   dirty_chats_.clear();
-  moved_readers_.clear();
+  batch_reads_.clear();
 }
 
 }  // namespace modu

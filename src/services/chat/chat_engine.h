@@ -53,6 +53,15 @@ struct ChatKindRules {
   std::function<void(WriteTx&, const struct ChatState&)> members_changed;
 };
 
+// Unread counts of a chat's messages as one batch left them, over the seqs whose counts the
+// batch changed (chat.read in big chats; docs/protocol.md, "Read counts"). Messages with seq
+// from steps[i].first up to the next step (or up to `until_seq` for the last) have
+// steps[i].second members who have not read them.
+struct UnreadCounts {
+  Seq until_seq = 0;
+  std::vector<std::pair<Seq, std::int64_t>> steps;
+};
+
 struct ChatState {
   ChatRecord chat;
   std::vector<MemberRecord> members;  // active members, sorted by user id
@@ -81,6 +90,10 @@ class ChatEngine {
                        std::string client_id, std::string text, Seq reply_to, TimeMs now, Pos pos);
   // Moves a member's read pointer forward (never back). Returns false if it did not move.
   bool advance_read(ChatState& chat, UserId user, Seq seq, Pos pos);
+  // The unread counts of `chat` as this batch will leave them, filled in by `flush` (so read
+  // them only after the commit); nullptr if no job of the batch so far changed a count.
+  // Every caller in one batch gets the same object.
+  std::shared_ptr<const UnreadCounts> unread_counts(ChatState& chat);
   void add_member(WriteTx& tx, ChatState& chat, UserId user, MemberRole role, Pos pos);
   // Adds a prepared membership (room profile, role, what history it sees); `member.pos`
   // and `member.read_seq` are set here.
@@ -106,15 +119,24 @@ class ChatEngine {
  private:
   void rebuild_member_ids(ChatState& chat);
   void members_changed(WriteTx& tx, ChatState& chat);
+  // Moves `user`'s pointer to `seq`; the unread counts of messages in (old pointer,
+  // `counted_up_to`] change.
+  bool move_read(ChatState& chat, UserId user, Seq seq, Seq counted_up_to, Pos pos);
+  // The counts of messages in (from, to] changed in this batch.
+  void counts_changed(ChatState& chat, Seq from, Seq to);
 
   // Bounded: cleared wholesale after a commit when it grows past this many chats.
   static constexpr std::size_t kMaxCachedChats = 200'000;
 
   std::unordered_map<ChatId, ChatState> chats_;
   std::unordered_map<ChatId, Pos> dirty_chats_;  // chat -> latest change position
-  // Chat -> members whose read pointer moved since the last flush; each such chat is in
-  // dirty_chats_ too.
-  std::unordered_map<ChatId, std::vector<UserId>> moved_readers_;
+  // What the batch did to a chat's read pointers; each such chat is in dirty_chats_ too.
+  struct BatchReads {
+    std::vector<UserId> movers;  // members whose pointer moved
+    Seq changed_from = 0, changed_to = 0;  // unread counts changed for seqs in (from, to]
+    std::shared_ptr<UnreadCounts> counts;  // handed out by unread_counts, filled by flush
+  };
+  std::unordered_map<ChatId, BatchReads> batch_reads_;
   std::vector<MemberReadSeq> reads_;  // flush's scratch: one chat's moved pointers
   std::unordered_map<ChatKind, ChatKindRules> rules_;
 };

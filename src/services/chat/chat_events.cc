@@ -20,49 +20,81 @@ std::string message_json(WriteTx& tx, ChatState& chat, const MessageRecord& m) {
   return message_json(m, chat.unread_count(m.seq), chat.shown_id(tx, m.sender));
 }
 
-void publish_message(WriteTx& tx, Effects& fx, ChatState& chat, const MessageRecord& m, Pos pos) {
-  fx.publish(chat.member_ids, share(event_frame("message.new", pos, message_json(tx, chat, m), tx.shard())));
-}
-
 namespace {
 
-// One member's read pointer move; merged per chat per batch into one chat.read.
+// One change to a chat's read state, merged per chat per batch into one chat.read: a
+// member's pointer move (small chats), or the batch's unread counts (big chats).
 class ReadReceipt final : public Hub::Mergeable {
  public:
-  ReadReceipt(ChatId chat, std::int64_t reader, Seq read_seq, Pos pos, int shard)
-      : chat_(chat), reader_(reader), read_seq_(read_seq), pos_(pos), shard_(shard) {}
+  ReadReceipt(ChatId chat, std::int64_t reader, Seq read_seq, std::shared_ptr<const UnreadCounts> counts,
+              Pos pos, int shard)
+      : chat_(chat), reader_(reader), read_seq_(read_seq), counts_(std::move(counts)), pos_(pos), shard_(shard) {}
 
   SharedFrame merged_frame(const std::vector<std::shared_ptr<const Mergeable>>& parts) const override {
-    // A reader's later receipt in the batch supersedes an earlier one; the newest come last.
-    std::vector<const ReadReceipt*> newest;
-    std::unordered_set<std::int64_t> readers;
-    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-      const auto* r = static_cast<const ReadReceipt*>(it->get());
-      if (readers.insert(r->reader_).second) newest.push_back(r);
-    }
     JsonWriter w;
-    w.begin_object().field("chat_id", chat_.value).key("reads").begin_array();
-    for (auto it = newest.rbegin(); it != newest.rend(); ++it)
-      w.begin_object().field("user_id", (*it)->reader_).field("read_seq", (*it)->read_seq_).end_object();
-    w.end_array().end_object();
+    w.begin_object().field("chat_id", chat_.value);
+    if (counts_) {
+      // Filled by the batch's flush, before the commit that precedes this call.
+      w.key("unread").begin_object().field("until_seq", counts_->until_seq).key("steps").begin_array();
+      for (auto [seq, unread] : counts_->steps) w.begin_array().value(seq).value(unread).end_array();
+      w.end_array().end_object();
+    } else {
+      // A reader's later receipt in the batch supersedes an earlier one; the newest come last.
+      std::vector<const ReadReceipt*> newest;
+      std::unordered_set<std::int64_t> readers;
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        const auto* r = static_cast<const ReadReceipt*>(it->get());
+        if (r->reader_ && readers.insert(r->reader_).second) newest.push_back(r);
+      }
+      w.key("reads").begin_array();
+      for (auto it = newest.rbegin(); it != newest.rend(); ++it)
+        w.begin_object().field("user_id", (*it)->reader_).field("read_seq", (*it)->read_seq_).end_object();
+      w.end_array();
+    }
+    w.end_object();
     return share(event_frame("chat.read", pos_, w.view(), shard_));
   }
 
  private:
   ChatId chat_;
-  std::int64_t reader_;
+  std::int64_t reader_;  // 0 in big chats
   Seq read_seq_;
+  std::shared_ptr<const UnreadCounts> counts_;  // set in big chats
   Pos pos_;
   int shard_;
 };
 
 constexpr int kReadReceipts = 1;  // Hub::MergeKey::kind
 
+void publish_receipt(Effects& fx, const ChatState& chat, std::shared_ptr<const ReadReceipt> part) {
+  fx.publish_merged(Hub::MergeKey{kReadReceipts, chat.chat.id.value}, chat.member_ids, std::move(part));
+}
+
 }  // namespace
 
-void publish_read(WriteTx& tx, Effects& fx, const ChatState& chat, std::int64_t reader, Seq read_seq, Pos pos) {
-  fx.publish_merged(Hub::MergeKey{kReadReceipts, chat.chat.id.value}, chat.member_ids,
-                    std::make_shared<ReadReceipt>(chat.chat.id, reader, read_seq, pos, tx.shard()));
+void publish_message(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, const MessageRecord& m, Pos pos) {
+  fx.publish(chat.member_ids, share(event_frame("message.new", pos, message_json(tx, chat, m), tx.shard())));
+  publish_unread_counts(tx, fx, engine, chat, pos);
+}
+
+void publish_read(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, UserId reader, Pos pos) {
+  const MemberRecord& me = *chat.member(reader);
+  if (!reads_as_counts(chat)) {
+    publish_receipt(fx, chat, std::make_shared<ReadReceipt>(chat.chat.id, me.shown_id(), me.read_seq, nullptr, pos, tx.shard()));
+    return;
+  }
+  publish_unread_counts(tx, fx, engine, chat, pos);
+  JsonWriter w;
+  w.begin_object().field("chat_id", chat.chat.id.value).key("reads").begin_array();
+  w.begin_object().field("user_id", me.shown_id()).field("read_seq", me.read_seq).end_object();
+  w.end_array().end_object();
+  fx.publish(reader, share(event_frame("chat.read", pos, w.view(), tx.shard())));
+}
+
+void publish_unread_counts(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, Pos pos) {
+  if (!reads_as_counts(chat)) return;
+  if (auto counts = engine.unread_counts(chat))
+    publish_receipt(fx, chat, std::make_shared<ReadReceipt>(chat.chat.id, 0, 0, std::move(counts), pos, tx.shard()));
 }
 
 void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos) {
@@ -109,7 +141,7 @@ void leave_chat(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, U
   body.begin_object().field("type", "leave").field("user", chat.member(user)->shown_id()).end_object();
   MessageRecord m = append_system(tx, engine, chat, user, body, now_ms(), pos);
   engine.remove_member(tx, chat, user, pos);  // hands ownership on if the owner leaves
-  publish_message(tx, fx, chat, m, pos);
+  publish_message(tx, fx, engine, chat, m, pos);
   // Open chats announce membership by the system message alone (one frame for the room).
   if (chat.chat.kind != ChatKind::kOpen) publish_chat_updated(tx, fx, chat, pos);
   fx.publish(user, share(event_frame("chat.removed", pos, fmt::format(R"({{"chat_id":{}}})", chat.chat.id.value), tx.shard())));

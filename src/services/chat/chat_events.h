@@ -17,12 +17,21 @@ inline constexpr std::size_t kSummaryMemberLimit = 100;
 std::string message_json(WriteTx& tx, ChatState& chat, const MessageRecord& m);
 std::string message_json(const MessageRecord& m, std::int64_t unread, std::int64_t sender_id);
 
-// message.new to every active member.
-void publish_message(WriteTx& tx, Effects& fx, ChatState& chat, const MessageRecord& m, Pos pos);
+// message.new to every active member (and in big chats, the unread counts it changed).
+void publish_message(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, const MessageRecord& m, Pos pos);
 
-// chat.read to every active member: `reader` (as the chat shows them) read up to `read_seq`.
-// The read receipts of one chat committed in one batch go out as one event listing them all.
-void publish_read(WriteTx& tx, Effects& fx, const ChatState& chat, std::int64_t reader, Seq read_seq, Pos pos);
+// Whether the chat's chat.read events carry unread counts instead of members' pointers: in
+// chats of more than kSummaryMemberLimit members, whose clients do not hold every member.
+inline bool reads_as_counts(const ChatState& chat) { return chat.members.size() > kSummaryMemberLimit; }
+
+// `reader` (an active member) read up to `read_seq`: chat.read to every active member. The
+// receipts of one chat committed in one batch go out as one event listing them all; in big
+// chats that event carries the unread counts instead, and the reader's own devices get a
+// chat.read with their pointer alone.
+void publish_read(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, UserId reader, Pos pos);
+// In big chats: chat.read with the unread counts the batch changed so far, if any (a send
+// counts its sender as having read the older messages; a leaver no longer counts at all).
+void publish_unread_counts(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, Pos pos);
 
 // chat.updated to every active member, each with their own view (read pointer, unread).
 void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos);

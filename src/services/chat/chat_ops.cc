@@ -277,6 +277,7 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
     // Encoded once: the same JSON is the event's data and the sender's answer.
     std::string json = message_json(tx, *chat, m);
     fx.publish(chat->member_ids, share(event_frame("message.new", pos, json, tx.shard())));
+    publish_unread_counts(tx, fx, engine, *chat, pos);
     fx.count_stored_message();
     return json;
   }, nullptr, ClientKey{me, key_client_id});
@@ -294,7 +295,7 @@ void messages_read(Call& call, Services& services, ChatEngine& engine) {
     if (target > chat->member(me)->read_seq) {
       Pos pos = tx.next_pos();
       engine.advance_read(*chat, me, target, pos);
-      publish_read(tx, fx, *chat, chat->member(me)->shown_id(), target, pos);
+      publish_read(tx, fx, engine, *chat, me, pos);
     }
     return fmt::format(R"({{"read_seq":{}}})", chat->member(me)->read_seq);
   });
@@ -423,7 +424,7 @@ void chats_invite(Call& call, Services& services, ChatEngine& engine) {
     body.end_array().end_object();
     MessageRecord m = append_system(tx, engine, *chat, me, body, now_ms(), pos);
     publish_chat_updated(tx, fx, *chat, pos);
-    publish_message(tx, fx, *chat, m, pos);
+    publish_message(tx, fx, engine, *chat, m, pos);
     return summary_result(tx, *chat, me);
   });
 }
@@ -445,7 +446,7 @@ void chats_rename(Call& call, Services& services, ChatEngine& engine) {
     body.begin_object().field("type", "rename").field("by", me.value).field("title", title).end_object();
     MessageRecord m = append_system(tx, engine, *chat, me, body, now_ms(), pos);
     publish_chat_updated(tx, fx, *chat, pos);
-    publish_message(tx, fx, *chat, m, pos);
+    publish_message(tx, fx, engine, *chat, m, pos);
     return summary_result(tx, *chat, me);
   });
 }

@@ -354,7 +354,7 @@ void publish_room(Effects& fx, ChatState& chat, const RoomRecord& room, Pos pos)
 void announce(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, UserId by,
               const JsonWriter& body, Pos pos) {
   MessageRecord m = append_system(tx, engine, chat, by, body, now_ms(), pos);
-  publish_message(tx, fx, chat, m, pos);
+  publish_message(tx, fx, engine, chat, m, pos);
 }
 
 // Makes `user` a member with the given room identity; the caller checked every rule.
@@ -849,6 +849,7 @@ void remove_from_room(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& c
   body.begin_object().field("type", type).field("by", actor.shown_id()).field("user", target_id).end_object();
   announce(tx, fx, engine, chat, actor.user, body, pos);
   engine.remove_member(tx, chat, target, pos);
+  publish_unread_counts(tx, fx, engine, chat, pos);
   fx.publish(target, share(event_frame("chat.removed", pos, fmt::format(R"({{"chat_id":{}}})", chat.chat.id.value), tx.shard())));
 }
 

@@ -26,6 +26,18 @@ Session ModuTest::new_user(const std::string& handle, const std::string& display
   return s;
 }
 
+std::vector<Session> ModuTest::new_users(const std::string& prefix, int count) {
+  std::vector<Session> out;
+  for (int i = 0; i < count; ++i) out.push_back(new_user(prefix + std::to_string(i)));
+  return out;
+}
+
+std::vector<std::int64_t> user_ids(const std::vector<Session>& sessions) {
+  std::vector<std::int64_t> ids;
+  for (const auto& s : sessions) ids.push_back(s.id());
+  return ids;
+}
+
 Session ModuTest::new_device(const Account& account, const std::string& kind) {
   Session s;
   s.client = connect();

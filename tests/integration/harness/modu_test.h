@@ -54,6 +54,8 @@ class ModuTest : public ::testing::Test {
   std::unique_ptr<Client> connect(ClientOptions options = {});
   // Registers `handle` on a new connection.
   Session new_user(const std::string& handle, const std::string& display_name = "");
+  // Registers `count` users, `prefix`0, `prefix`1, …, each on its own connection.
+  std::vector<Session> new_users(const std::string& prefix, int count);
   // Signs `account`'s user in on a new connection as a new device (auth.login).
   Session new_device(const Account& account, const std::string& kind = "phone");
   // Resumes `account`'s device session on a new connection (auth.resume).
@@ -81,6 +83,8 @@ std::vector<JsonRef> history_after(Client& client, std::int64_t chat_id, std::in
                                    int page_limit = 200);
 // The member entry of `user_id` in a chat summary, or throws.
 JsonRef member_of(const JsonRef& chat, std::int64_t user_id);
+// The user ids of `sessions`, in order.
+std::vector<std::int64_t> user_ids(const std::vector<Session>& sessions);
 // The user ids of a chat summary's members.
 std::set<std::int64_t> member_ids(const JsonRef& chat);
 

@@ -371,13 +371,26 @@ export interface Hello {
   max_text_bytes: number;
 }
 
+/**
+ * Unread counts after a batch of reads: messages with seq from steps[i][0] up to the next
+ * step (the last runs to until_seq) have steps[i][1] members who have not read them.
+ */
+export interface UnreadCounts {
+  until_seq: Seq;
+  steps: [Seq, number][];
+}
+
 /** Every server event and its data. */
 export interface Events {
   hello: Hello;
   'message.new': { message: Message };
   'message.deleted': { message: Message };
-  /** Read pointers that moved; one event lists a chat's receipts committed together. */
-  'chat.read': { chat_id: ChatId; reads: { user_id: UserId; read_seq: Seq }[] };
+  /**
+   * Read pointers that moved; one event lists a chat's receipts committed together. Chats
+   * of more than 100 members send `unread` (the counts the batch changed) to everyone and
+   * `reads` only to the reader's own devices.
+   */
+  'chat.read': { chat_id: ChatId; reads?: { user_id: UserId; read_seq: Seq }[]; unread?: UnreadCounts };
   'chat.updated': { chat: WireChat };
   'chat.removed': { chat_id: ChatId };
   'profile.updated': { profile: Profile };

@@ -4,6 +4,7 @@ import {
   applyNewMessage,
   applyRead,
   applyReads,
+  applyUnreadCounts,
   can,
   countUnread,
   hasOlder,
@@ -120,6 +121,18 @@ describe('read counts', () => {
     expect(twice.last_seq).toBe(4);
     // The sender's own pointer moved to its message.
     expect(twice.members.find((x) => x.user_id === 2)!.read_seq).toBe(4);
+  });
+
+  it("sets a big chat's unread counts on the held messages the steps cover", () => {
+    const held = mergeMessages(undefined, [2, 3, 4, 5, 6, 7].map((s) => msg(s, 2, { unread: 9 }))).next;
+    // Seqs 3..4 have 5 unread, 5 has 6, 6..7 are beyond until_seq; 2 is before the first step.
+    const next = applyUnreadCounts(held, { until_seq: 5, steps: [[3, 5], [5, 6]] })!;
+    expect(next.items.map((m) => m.unread)).toEqual([9, 5, 5, 6, 9, 9]);
+    expect(applyUnreadCounts(next, { until_seq: 5, steps: [[3, 5], [5, 6]] })).toBe(next);
+    expect(applyUnreadCounts(undefined, { until_seq: 5, steps: [[3, 5]] })).toBeUndefined();
+    // A big chat shows the server's counts (the client does not hold every member).
+    const big = chat({ member_count: 500, members: [member(1, 0)] });
+    expect(unreadOf(big, next.items[3]!)).toBe(6);
   });
 
   it('recounts my unread messages from the held run', () => {

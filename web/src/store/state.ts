@@ -3,7 +3,7 @@
  * deterministic and idempotent, so events and history pages can arrive in any order and
  * more than once (the protocol delivers at least once).
  */
-import type { Application, ChatSummary, Member, Message, Permission, Profile, Seq, UserId } from '../protocol/types';
+import type { Application, ChatSummary, Member, Message, Permission, Profile, Seq, UnreadCounts, UserId } from '../protocol/types';
 import { ALL_PERMISSIONS } from '../protocol/types';
 
 /** A contiguous run of a chat's messages, ascending by seq, without gaps. */
@@ -122,6 +122,26 @@ export function applyReads(chat: ChatSummary, reads: readonly { user_id: UserId;
     changed = true;
   }
   return changed ? next : chat;
+}
+
+/**
+ * Sets the server's unread counts (a chat.read of a big chat) on the held messages they
+ * cover. Returns the same object if nothing changed.
+ */
+export function applyUnreadCounts(cm: ChatMessages | undefined, counts: UnreadCounts): ChatMessages | undefined {
+  const { steps, until_seq } = counts;
+  if (!cm || steps.length === 0 || cm.items.length === 0) return cm;
+  let changed = false;
+  let step = 0;
+  const items = cm.items.map((m) => {
+    if (m.seq < steps[0]![0] || m.seq > until_seq) return m;
+    while (step + 1 < steps.length && steps[step + 1]![0] <= m.seq) step++;
+    const unread = steps[step]![1];
+    if (m.unread === unread) return m;
+    changed = true;
+    return { ...m, unread };
+  });
+  return changed ? { ...cm, items } : cm;
 }
 
 /** Counts others' messages after the read pointer, if the held run covers that range. */

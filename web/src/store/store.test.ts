@@ -25,6 +25,26 @@ describe('AppStore against a fake server', () => {
     again.connection.stop();
   });
 
+  it("sets a big chat's unread counts from chat.read on the messages it holds", async () => {
+    const server = new FakeServer();
+    const a = await signedUp(server, 'minji');
+    const b = await signedUp(server, 'jun');
+    const chatId = await a.store.openDirect(b.store.me!.user_id);
+    await a.store.openChat(chatId);
+    for (const text of ['one', 'two', 'three']) server.post(b.store.me!.user_id, chatId, text);
+    await until(() => lastSeq(a.store.messages.get(chatId)) === 3, 'held');
+    const third = a.store.messages.get(chatId)!.items[2]!.unread;
+    // What a chat of more than 100 members sends instead of pointers (docs/protocol.md).
+    for (const s of server.sockets)
+      if (s.userId === a.store.me!.user_id)
+        s.deliver({ event: 'chat.read', data: { chat_id: chatId, unread: { until_seq: 2, steps: [[1, 40], [2, 41]] } } });
+    await until(() => a.store.messages.get(chatId)!.items[1]!.unread === 41, 'counts applied');
+    // Seq 3 is past until_seq: as it was.
+    expect(a.store.messages.get(chatId)!.items.map((m) => m.unread)).toEqual([40, 41, third]);
+    a.connection.stop();
+    b.connection.stop();
+  });
+
   it('delivers 1:1 messages live and drops the "1" when the other reads', async () => {
     const server = new FakeServer();
     const a = await signedUp(server, 'minji');

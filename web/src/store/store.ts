@@ -29,6 +29,7 @@ import type {
   SavedNickname,
   Seq,
   ServerEvent,
+  UnreadCounts,
   UserId,
   WireChat,
 } from '../protocol/types';
@@ -38,6 +39,7 @@ import { loadSession, newClientId, saveSession, type Session } from './session';
 import {
   applyNewMessage,
   applyReads,
+  applyUnreadCounts,
   type ChatMessages,
   countUnread,
   firstSeq,
@@ -319,11 +321,21 @@ export class AppStore {
       this.setNet('online');
       return;
     }
+    const conn = this.deps.connection;
+    // auth.resume and the first sync page leave together: the server handles a connection's
+    // requests in order, so the sync runs signed in, and a reconnect costs one round trip
+    // (docs/protocol.md, "Sync"). Events that arrive meanwhile wait for the sync.
+    this.syncing = true;
+    const resumed = conn.request('auth.resume', { token: this.session.token });
+    const firstPage = conn.request('sync', this.syncArgs(this.pos));
+    firstPage.catch(() => undefined); // a failed resume fails it too; the resume's error tells why
     try {
-      const res = await this.deps.connection.request('auth.resume', { token: this.session.token });
+      const res = await resumed;
       this.setMe(res.profile);
-      await this.afterAuth();
+      await this.afterAuth(firstPage);
     } catch (e) {
+      this.syncing = false;
+      this.buffered = [];
       if (e instanceof ProtocolError && (e.code === 'invalid_credentials' || e.code === 'session_revoked')) {
         await this.signOutLocal('revoked');
         this.setNet('online');
@@ -334,11 +346,11 @@ export class AppStore {
   }
 
   /** After sign-in or resume: catch up, then go live and send what waited. */
-  private async afterAuth(): Promise<void> {
+  private async afterAuth(firstPage?: Promise<OpResult<'sync'>>): Promise<void> {
     this.setNet('syncing');
     this.syncing = true;
     try {
-      await this.sync();
+      await this.sync(firstPage);
       await this.ensureMemo();
     } catch (e) {
       this.syncing = false;
@@ -357,11 +369,18 @@ export class AppStore {
     void this.flushOutbox();
   }
 
-  private async sync(): Promise<void> {
+  private syncArgs(since: Cursor): OpArgs<'sync'> {
+    return { since, limit: SYNC_CHATS, messages: SYNC_MESSAGES };
+  }
+
+  /** Pages through `sync` from the stored position; `firstPage`: its first page, already asked for. */
+  private async sync(firstPage?: Promise<OpResult<'sync'>>): Promise<void> {
     const conn = this.deps.connection;
     let since = this.pos;
+    let next = firstPage;
     for (;;) {
-      const res = await conn.request('sync', { since, limit: SYNC_CHATS, messages: SYNC_MESSAGES });
+      const res = await (next ?? conn.request('sync', this.syncArgs(since)));
+      next = undefined;
       for (const c of res.chats) {
         if (c.left) this.removeChat(c.chat_id);
         else {
@@ -498,7 +517,8 @@ export class AppStore {
         this.receiveApplication(ev.data.application);
         break;
       case 'chat.read':
-        this.receiveReads(ev.data.chat_id, ev.data.reads);
+        if (ev.data.reads) this.receiveReads(ev.data.chat_id, ev.data.reads);
+        if (ev.data.unread) this.receiveUnreadCounts(ev.data.chat_id, ev.data.unread);
         break;
       case 'chat.updated':
         if (ev.data.chat.left) this.removeChat(ev.data.chat.chat_id);
@@ -588,6 +608,16 @@ export class AppStore {
       if (n !== null && n !== next.unread_count) next = { ...next, unread_count: n };
     }
     this.setChat(next);
+  }
+
+  /** A big chat's reads: the server's unread counts for the messages they changed. */
+  private receiveUnreadCounts(chatId: ChatId, counts: UnreadCounts): void {
+    const held = this.messages.get(chatId);
+    const next = applyUnreadCounts(held, counts);
+    if (!next || next === held) return;
+    this.messages.set(chatId, next);
+    this.dirty.messages.add(chatId);
+    this.markDirty();
   }
 
   /** Adds messages to the held run; a gap means something is missing, so fetch it. */

@@ -64,6 +64,10 @@ describe('sync with messages', () => {
 
     const sent = () => sentBy(server, a.store.me!.user_id, from);
     expect(sent().find((f) => f.op === 'sync')!.args.messages).toBe(50);
+    // auth.resume and the first sync page left together, before any answer: one round trip.
+    const socket = server.allSockets.slice(from).find((s) => s.sent[0]?.op === 'auth.resume')!;
+    expect(socket.sent.slice(0, 2).map((f) => f.op)).toEqual(['auth.resume', 'sync']);
+    expect(socket.answeredBefore[1]).toBe(0);
     expect(sent().filter((f) => f.op === 'messages.history')).toEqual([]);
     // Fewer than asked for: merged into the held run, complete.
     expect(seqsOf(a, few)).toEqual(seqRange(1, 6));

@@ -42,6 +42,9 @@ export class FakeSocket implements SocketLike {
   deviceId: number | null = null;
   /** Frames sent by the client, for assertions. */
   readonly sent: Frame[] = [];
+  /** For each of `sent`: how many responses the client had received when it was sent. */
+  readonly answeredBefore: number[] = [];
+  private answered = 0;
   /** When set, requests with these ops are processed but their responses are lost. */
   dropResponsesFor = new Set<string>();
 
@@ -51,6 +54,7 @@ export class FakeSocket implements SocketLike {
     if (this.readyState !== 1) throw new Error('not open');
     const frame = JSON.parse(data) as Frame;
     this.sent.push(frame);
+    this.answeredBefore.push(this.answered);
     queueMicrotask(() => this.server.handle(this, frame));
   }
 
@@ -64,8 +68,11 @@ export class FakeSocket implements SocketLike {
   deliver(obj: unknown): void {
     if (this.readyState !== 1) return;
     const data = JSON.stringify(obj);
+    const isAnswer = typeof obj === 'object' && obj !== null && 'id' in obj;
     queueMicrotask(() => {
-      if (this.readyState === 1) this.onmessage?.({ data });
+      if (this.readyState !== 1) return;
+      if (isAnswer) this.answered++;
+      this.onmessage?.({ data });
     });
   }
 }
