@@ -2,9 +2,11 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "net/http_session.h"
+#include "protocol/frames.h"
 
 namespace modu {
 
@@ -23,6 +25,10 @@ std::vector<boost::asio::io_context*> Server::loops() const {
 
 Result<std::uint16_t> Server::start(NetContext& context) {
   context_ = &context;
+  context.hello = event_frame(
+      "hello", 0,
+      fmt::format(R"({{"protocol":1,"server":"modu {}","max_frame_bytes":{},"max_text_bytes":{}}})", MODU_VERSION,
+                  context.options.max_frame_bytes, context.services.options.max_text_bytes));
   namespace ip = boost::asio::ip;
   boost::system::error_code ec;
   if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {

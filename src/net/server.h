@@ -51,6 +51,8 @@ struct NetContext {
   // Returns an empty string when ready, or why not.
   std::function<std::string()> readiness;
   std::atomic<bool> draining{false};
+  // The `hello` event every connection gets first, framed; Server::start builds it once.
+  std::string hello;
 };
 
 class Server {

@@ -17,7 +17,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
-#include <fmt/format.h>
 
 #include <array>
 #include <memory>
@@ -75,7 +74,7 @@ class WsSession final : public Connection,
     // The 101 and the `hello` event leave in one write: one send, and one wake-up of the
     // client, per connection.
     out_ = websocket::switching_protocols_response(accept);
-    std::string hello = hello_frame();
+    const std::string& hello = ctx_.hello;
     out_.append(header_.data(), websocket::write_server_header(Opcode::kText, hello.size(), header_)).append(hello);
     metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
     metrics().ws_messages_out.fetch_add(1, std::memory_order_relaxed);
@@ -146,13 +145,6 @@ class WsSession final : public Connection,
   };
 
   Metrics& metrics() { return ctx_.services.metrics; }
-
-  std::string hello_frame() const {
-    return event_frame(
-        "hello", 0,
-        fmt::format(R"({{"protocol":1,"server":"modu {}","max_frame_bytes":{},"max_text_bytes":{}}})",
-                    MODU_VERSION, ctx_.options.max_frame_bytes, ctx_.services.options.max_text_bytes));
-  }
 
   boost::asio::ip::tcp::socket& raw_socket() {
     if constexpr (kPlain) return stream_;
@@ -311,33 +303,31 @@ class WsSession final : public Connection,
     if (pending_.empty() && control_.empty()) return;
     writing_ = true;
     out_.clear();
-    out_.swap(control_);
-    std::size_t header_bytes = 0;
-    const bool gather = pending_.size() <= (kPlain ? kMaxGatheredFrames : 1);
-    if (!pending_.empty()) {
-      std::size_t payload = pending_.size() - 1;
+    out_.swap(control_);  // control frames go first
+    gather_.clear();
+    if (const std::size_t frames = pending_.size()) {
+      std::size_t payload = frames - 1;
       for (const auto& frame : pending_) payload += frame->size();
-      header_bytes = websocket::write_server_header(Opcode::kText, payload, header_);
-      if (!gather) {
-        out_.append(header_.data(), header_bytes);
+      std::size_t header_bytes = websocket::write_server_header(Opcode::kText, payload, header_);
+      // The message: its header, then the frames joined by newlines, piece by piece.
+      auto each_piece = [&](auto&& put) {
+        put(std::string_view(header_.data(), header_bytes));
         for (std::size_t i = 0; i < pending_.size(); ++i) {
-          if (i) out_.push_back('\n');
-          out_.append(*pending_[i]);
+          if (i) put(std::string_view(&kFrameSeparator, 1));
+          put(std::string_view(*pending_[i]));
         }
+      };
+      if (frames <= (kPlain ? kMaxGatheredFrames : 1)) {
+        if (!out_.empty()) gather_.push_back(boost::asio::buffer(out_));
+        each_piece([&](std::string_view piece) { gather_.push_back(boost::asio::buffer(piece)); });
+        inflight_.swap(pending_);  // written from where they are; kept alive until then
+      } else {
+        each_piece([&](std::string_view piece) { out_.append(piece); });
       }
-      metrics().frames_out.fetch_add(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
+      metrics().frames_out.fetch_add(static_cast<std::int64_t>(frames), std::memory_order_relaxed);
       metrics().ws_messages_out.fetch_add(1, std::memory_order_relaxed);
     }
-    gather_.clear();
-    if (!out_.empty()) gather_.push_back(boost::asio::buffer(out_));
-    if (gather && !pending_.empty()) {
-      gather_.push_back(boost::asio::buffer(header_.data(), header_bytes));
-      for (std::size_t i = 0; i < pending_.size(); ++i) {
-        if (i) gather_.push_back(boost::asio::buffer(&kFrameSeparator, 1));
-        gather_.push_back(boost::asio::buffer(*pending_[i]));
-      }
-      inflight_.swap(pending_);  // written from where they are; kept alive until then
-    }
+    if (gather_.empty()) gather_.push_back(boost::asio::buffer(out_));
     pending_.clear();
     queued_bytes_ = 0;
     boost::asio::async_write(stream_, std::span<const boost::asio::const_buffer>(gather_),
