@@ -130,9 +130,12 @@ describe('read counts', () => {
     expect(next.items.map((m) => m.unread)).toEqual([9, 5, 5, 6, 9, 9]);
     expect(applyUnreadCounts(next, { until_seq: 5, steps: [[3, 5], [5, 6]] })).toBe(next);
     expect(applyUnreadCounts(undefined, { until_seq: 5, steps: [[3, 5]] })).toBeUndefined();
-    // A big chat shows the server's counts (the client does not hold every member).
+    // A big chat shows the server's counts, even when chats.get gave it every member: its
+    // members' pointers are not kept current.
     const big = chat({ member_count: 500, members: [member(1, 0)] });
     expect(unreadOf(big, next.items[3]!)).toBe(6);
+    const everyone = Array.from({ length: 101 }, (_, i) => member(i + 1, 0));
+    expect(unreadOf(chat({ member_count: 101, members: everyone }), next.items[3]!)).toBe(6);
   });
 
   it('recounts my unread messages from the held run', () => {

@@ -88,12 +88,19 @@ export function hasAllMembers(chat: ChatSummary): boolean {
 }
 
 /**
+ * Chats of more than this many members get the messages' unread counts in chat.read instead
+ * of every member's read pointer (docs/protocol.md, "Read counts").
+ */
+export const READ_POINTERS_UP_TO = 100;
+
+/**
  * KakaoTalk's "1": how many current members have not read the message. Computed from the
- * members' read pointers when all are known; otherwise the server's count at serve time.
+ * members' read pointers when all are known and the chat is small enough to be told of each
+ * one's moves; otherwise the server's count, kept current by chat.read.
  */
 export function unreadOf(chat: ChatSummary | undefined, msg: Message): number {
   if (msg.kind === 'system' || msg.deleted) return 0;
-  if (!chat || !hasAllMembers(chat)) return msg.unread;
+  if (!chat || chat.member_count > READ_POINTERS_UP_TO || !hasAllMembers(chat)) return msg.unread;
   let n = 0;
   for (const m of chat.members) if (m.user_id !== msg.sender_id && m.read_seq < msg.seq) n++;
   return n;
