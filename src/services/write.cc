@@ -1,5 +1,7 @@
 #include "services/write.h"
 
+#include <spdlog/spdlog.h>
+
 namespace modu {
 
 void Effects::deliver(Hub& hub, Metrics& metrics) const {
@@ -40,6 +42,23 @@ void submit_write(Services& services, Reply reply, Placement placement, WriteFn 
           },
       .placement = placement.id,
       .client_key = std::move(client_key),
+  });
+}
+
+void submit_unanswered_write(Services& services, Placement placement, UnansweredWriteFn apply) {
+  auto effects = std::make_shared<Effects>();
+  services.store.submit(WriteJob{
+      .apply =
+          [effects, apply = std::move(apply)](WriteTx& tx) -> Status {
+            apply(tx, *effects);
+            return ok_status();
+          },
+      .done =
+          [effects, &services](const Status& status) {
+            if (!status.ok()) return spdlog::warn("background write failed: {}", status.error().message);
+            effects->deliver(services.hub, services.metrics);
+          },
+      .placement = placement.id,
   });
 }
 

@@ -72,4 +72,9 @@ using AfterFn = std::function<void(const Reply&, const std::string& result)>;
 void submit_write(Services& services, Reply reply, Placement placement, WriteFn apply,
                   AfterFn after = nullptr, std::optional<ClientKey> client_key = std::nullopt);
 
+// A write nobody waits for (timers, housekeeping): `apply` runs like a request's job and
+// its effects are published after the commit; a failure is logged and dropped.
+using UnansweredWriteFn = std::function<void(WriteTx&, Effects&)>;
+void submit_unanswered_write(Services& services, Placement placement, UnansweredWriteFn apply);
+
 }  // namespace modu

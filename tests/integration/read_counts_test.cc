@@ -318,5 +318,39 @@ TEST_F(ReadCountsTest, BigRoomsGetUnreadCountsInsteadOfEveryMembersPointer) {
     }
 }
 
+// Count events in a big room go to every member, so they are paced (CountsPacing): what a
+// batch changes shortly after the last went out is held back, and still arrives on its own.
+TEST_F(ReadCountsTest, BigRoomCountsArePacedAndWhatIsHeldBackStillArrives) {
+  auto owner = new_user("owner");
+  std::vector<Session> members = new_users("pace", 101);
+  std::int64_t chat = create_group(*owner, "paced room", user_ids(members))["chat_id"].i64();
+  Session& observer = members[0];
+  std::int64_t seq = send_text(*owner, chat, "hello all")["seq"].i64();
+  observer->expect_event_matching("message.new", [&](const JsonRef& e) { return e["data"]["message"]["seq"].i64() == seq; });
+  auto unread_of = [&](const JsonRef& event) -> std::int64_t {
+    const JsonRef& steps = event["data"]["unread"]["steps"];
+    std::int64_t count = -1;
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      if (steps[i][0].i64() <= seq) count = steps[i][1].i64();
+    EXPECT_GE(event["data"]["unread"]["until_seq"].i64(), seq);
+    return count;
+  };
+
+  members[1]->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", seq));
+  auto first = observer->next_event("chat.read", 5s);
+  ASSERT_TRUE(first);
+  auto first_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(unread_of(*first), 100);
+
+  // Two more reads right after: no other write follows, yet their counts arrive, together.
+  members[2]->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", seq));
+  members[3]->ok("messages.read", JsonObj().set("chat_id", chat).set("seq", seq));
+  auto second = observer->next_event("chat.read", 5s);
+  ASSERT_TRUE(second) << "held-back counts never went out";
+  EXPECT_GE(std::chrono::steady_clock::now() - first_at, 100ms) << "the second waited for the interval";
+  EXPECT_EQ(unread_of(*second), 98);
+  EXPECT_FALSE(observer->next_event("chat.read", 400ms)) << "one event for both reads";
+}
+
 }  // namespace
 }  // namespace modu_it

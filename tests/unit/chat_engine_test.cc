@@ -539,6 +539,79 @@ TEST_F(ChatEngineTest, UnreadCountsCoverWhatABatchOfReadsSendsAndLeavesChanged) 
   expect_counts_match(*counts, snapshot(id), 3, 10);
 }
 
+TEST_F(ChatEngineTest, PacedCountsAreHeldBackThenGoOutTogether) {
+  using std::chrono::milliseconds;
+  auto now = std::chrono::steady_clock::time_point() + std::chrono::hours(1);
+  std::vector<std::pair<ChatId, milliseconds>> wakes;
+  engine_.pace_counts(CountsPacing{.interval = milliseconds(200),
+                                   .wake = [&](ChatId c, milliseconds d) { wakes.emplace_back(c, d); },
+                                   .now = [&] { return now; }});
+  ChatId id = create_group({kAnn, kBo, kCho, kDan});
+  send(id, {kAnn, kAnn, kAnn});  // seqs 1..3, nobody else has read them
+  auto read = [&](UserId who, Seq seq) {
+    std::shared_ptr<const UnreadCounts> counts;
+    job([&](WriteTx& tx) {
+      ChatState* s = engine_.load(tx, id);
+      EXPECT_TRUE(engine_.advance_read(*s, who, seq, tx.next_pos()));
+      counts = engine_.unread_counts(*s);
+    });
+    return counts;
+  };
+
+  auto first = read(kBo, 2);
+  ASSERT_NE(first, nullptr) << "a chat's first counts go out at once";
+  expect_counts_match(*first, snapshot(id), 1, 2);
+  EXPECT_TRUE(wakes.empty());
+
+  now += milliseconds(50);
+  EXPECT_EQ(read(kCho, 3), nullptr) << "held back: the last went out 50 ms ago";
+  ASSERT_EQ(wakes.size(), 1u);
+  EXPECT_EQ(wakes[0].first, id);
+  EXPECT_EQ(wakes[0].second, milliseconds(150)) << "woken when the interval is up";
+  now += milliseconds(50);
+  EXPECT_EQ(read(kDan, 1), nullptr);
+  EXPECT_EQ(wakes.size(), 1u) << "one wake per held-back stretch";
+
+  // The wake's job: everything held back goes out in one event.
+  now += milliseconds(110);
+  std::shared_ptr<const UnreadCounts> released;
+  job([&](WriteTx& tx) {
+    ChatState* s = engine_.load(tx, id);
+    engine_.release_paced_counts(*s);
+    released = engine_.unread_counts(*s);
+  });
+  ASSERT_NE(released, nullptr);
+  expect_counts_match(*released, snapshot(id), 1, 3);  // Cho's (0, 3] and Dan's (0, 1]
+
+  now += milliseconds(10);
+  EXPECT_EQ(read(kDan, 3), nullptr) << "the interval starts again at the release";
+  ASSERT_EQ(wakes.size(), 2u);
+  EXPECT_EQ(wakes[1].second, milliseconds(190));
+  // A send after the interval carries what was held back with its own change.
+  now += milliseconds(200);
+  std::shared_ptr<const UnreadCounts> with_send;
+  job([&](WriteTx& tx) {
+    ChatState* s = engine_.load(tx, id);
+    engine_.append(tx, *s, kBo, MessageKind::kText, "bo-4", "x", 0, 2000, tx.next_pos());
+    with_send = engine_.unread_counts(*s);
+  });
+  ASSERT_NE(with_send, nullptr);
+  expect_counts_match(*with_send, snapshot(id), 2, 3);  // Dan's (1, 3] and Bo's (2, 3]
+}
+
+TEST_F(ChatEngineTest, CountsCoverAtMostTheNewestWindowOfMessages) {
+  ChatId id = create_group({kAnn, kBo, kCho});
+  send(id, std::vector<UserId>(kCountsWindow + 40, kAnn));
+  std::shared_ptr<const UnreadCounts> counts;
+  job([&](WriteTx& tx) {
+    ChatState* s = engine_.load(tx, id);
+    EXPECT_TRUE(engine_.advance_read(*s, kBo, kCountsWindow + 40, tx.next_pos()));
+    counts = engine_.unread_counts(*s);
+  });
+  ASSERT_NE(counts, nullptr);
+  expect_counts_match(*counts, snapshot(id), 41, kCountsWindow + 40);
+}
+
 TEST_F(ChatEngineTest, SystemMessagesAndRepliesAreStoredAsGiven) {
   ChatId id = create_group({kAnn, kBo});
   send(id, {kAnn});

@@ -113,32 +113,39 @@ bool ChatEngine::advance_read(ChatState& chat, UserId user, Seq seq, Pos pos) {
 bool ChatEngine::move_read(ChatState& chat, UserId user, Seq seq, Seq counted_up_to, Pos pos) {
   MemberRecord* m = chat.member(user);
   if (!m || seq <= m->read_seq) return false;
-  counts_changed(chat, m->read_seq, counted_up_to);
+  BatchReads& batch = batch_reads_[chat.chat.id];
+  batch.counts_changed(m->read_seq, counted_up_to);
   m->read_seq = seq;
-  auto& movers = batch_reads_[chat.chat.id].movers;
-  if (std::find(movers.begin(), movers.end(), user) == movers.end()) movers.push_back(user);
+  if (std::find(batch.movers.begin(), batch.movers.end(), user) == batch.movers.end()) batch.movers.push_back(user);
   mark_changed(chat, pos);
   return true;
 }
 
-void ChatEngine::counts_changed(ChatState& chat, Seq from, Seq to) {
+void ChatEngine::BatchReads::counts_changed(Seq from, Seq to) {
   if (from >= to) return;
-  BatchReads& b = batch_reads_[chat.chat.id];
-  if (b.changed_from >= b.changed_to) {
-    b.changed_from = from;
-    b.changed_to = to;
-  } else {
-    b.changed_from = std::min(b.changed_from, from);
-    b.changed_to = std::max(b.changed_to, to);
-  }
+  changed_from = std::min(changed_from, from);
+  changed_to = std::max(changed_to, to);
 }
 
 std::shared_ptr<const UnreadCounts> ChatEngine::unread_counts(ChatState& chat) {
   auto it = batch_reads_.find(chat.chat.id);
   if (it == batch_reads_.end() || it->second.changed_from >= it->second.changed_to) return nullptr;
-  auto& counts = it->second.counts;
-  if (!counts) counts = std::make_shared<UnreadCounts>();
-  return counts;
+  BatchReads& b = it->second;
+  if (!b.counts && !b.held) {
+    auto paced = pacing_ ? paced_.find(chat.chat.id) : paced_.end();
+    if (paced != paced_.end() && pacing_->now() < paced->second.sent_at + pacing_->interval) b.held = true;
+    else b.counts = std::make_shared<UnreadCounts>();
+  }
+  return b.counts;
+}
+
+void ChatEngine::pace_counts(CountsPacing pacing) { pacing_ = std::move(pacing); }
+
+void ChatEngine::release_paced_counts(ChatState& chat) {
+  auto it = paced_.find(chat.chat.id);
+  if (it == paced_.end()) return;
+  it->second.woken = false;
+  batch_reads_[chat.chat.id].counts_changed(it->second.from, it->second.to);
 }
 
 namespace {
@@ -193,10 +200,10 @@ std::optional<UserId> ChatEngine::remove_member(WriteTx& tx, ChatState& chat, Us
   tx.set_read_seq(chat.chat.id, user, leaver->read_seq);
   tx.set_member_left(chat.chat.id, user, pos);
   // A leaver no longer counts for the messages they had not read.
-  counts_changed(chat, leaver->read_seq, chat.chat.last_seq);
+  BatchReads& batch = batch_reads_[chat.chat.id];
+  batch.counts_changed(leaver->read_seq, chat.chat.last_seq);
+  std::erase(batch.movers, user);
   std::erase_if(chat.members, [&](const MemberRecord& m) { return m.user == user; });
-  if (auto it = batch_reads_.find(chat.chat.id); it != batch_reads_.end())
-    std::erase(it->second.movers, user);
   std::optional<UserId> heir;
   if (was_owner && !chat.members.empty()) {
     // Longest-serving admin first, then longest-serving member.
@@ -243,18 +250,46 @@ void ChatEngine::flush(WriteTx& tx) {
     // A moved read pointer always marks its chat changed (advance_read), so every moved
     // pointer is written here, in the same pass as the positions (a send moves its sender's).
     reads_.clear();
-    if (auto b = batch_reads_.find(id); b != batch_reads_.end()) {
+    if (auto b = batch_reads_.find(id); b != batch_reads_.end())
       for (UserId u : b->second.movers)
         if (const MemberRecord* m = chat.member(u)) reads_.push_back(MemberReadSeq{u, m->read_seq});
-      if (b->second.counts)
-        fill_unread_counts(*b->second.counts, chat.members, b->second.changed_from, b->second.changed_to);
-    }
     tx.touch_members_and_reads(id, pos, reads_);
     for (auto& m : chat.members) m.pos = pos;
   }
+  // Counts change without a write of their own, too (release_paced_counts).
+  std::chrono::steady_clock::time_point now;
+  if (pacing_ && !batch_reads_.empty()) now = pacing_->now();
+  for (auto& [id, batch] : batch_reads_)
+    if (auto it = chats_.find(id); it != chats_.end()) flush_counts(it->second, batch, now);
   batch_reads_.clear();
   dirty_chats_.clear();
   if (chats_.size() > kMaxCachedChats) chats_.clear();
+  if (paced_.size() > kMaxCachedChats) std::erase_if(paced_, [](const auto& p) { return p.second.from >= p.second.to && !p.second.woken; });
+}
+
+void ChatEngine::flush_counts(ChatState& chat, BatchReads& batch, std::chrono::steady_clock::time_point now) {
+  if (!batch.counts && !batch.held) return;  // nobody asked for them (small chats)
+  Seq from = batch.changed_from, to = batch.changed_to;
+  PacedCounts* paced = pacing_ ? &paced_[chat.chat.id] : nullptr;
+  if (paced && paced->from < paced->to) {
+    from = std::min(from, paced->from);
+    to = std::max(to, paced->to);
+  }
+  if (batch.counts) {
+    fill_unread_counts(*batch.counts, chat.members, std::max(from, to - kCountsWindow), to);
+    if (paced) {
+      paced->sent_at = now;
+      paced->from = paced->to = 0;
+    }
+    return;
+  }
+  paced->from = from;
+  paced->to = to;
+  if (paced->woken) return;
+  paced->woken = true;
+  auto due = paced->sent_at + pacing_->interval;
+  pacing_->wake(chat.chat.id, std::max(std::chrono::milliseconds(0),
+                                       std::chrono::ceil<std::chrono::milliseconds>(due - now)));
 }
 
 void ChatEngine::forget(const std::vector<ChatId>& chats) {

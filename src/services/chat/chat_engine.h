@@ -21,7 +21,9 @@
 // Thread safety: every method runs on the committer thread only.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +64,25 @@ struct UnreadCounts {
   std::vector<std::pair<Seq, std::int64_t>> steps;
 };
 
+// How often a big chat's unread counts go out (ChatEngine::pace_counts). Each such chat.read
+// goes to every member, and in a busy room of 1,000 nearly every batch changes some count
+// (a sender has read what came before; members read in bursts), so without pacing each
+// member would get one after almost every message.
+struct CountsPacing {
+  // After a chat's counts went out, the next go out no sooner than this.
+  std::chrono::milliseconds interval{};
+  // Asks for `ChatEngine::release_paced_counts` (and a publish) on `chat` in a write job
+  // after `delay`; called on the committer thread, at most once per held-back chat until
+  // that release.
+  std::function<void(ChatId chat, std::chrono::milliseconds delay)> wake;
+  // The clock (replaceable in tests).
+  std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
+};
+
+// A chat.read with counts covers at most this many of the chat's newest messages; clients
+// get the counts of older ones with the history pages they load.
+inline constexpr Seq kCountsWindow = 256;
+
 struct ChatState {
   ChatRecord chat;
   std::vector<MemberRecord> members;  // active members, sorted by user id
@@ -91,9 +112,19 @@ class ChatEngine {
   // Moves a member's read pointer forward (never back). Returns false if it did not move.
   bool advance_read(ChatState& chat, UserId user, Seq seq, Pos pos);
   // The unread counts of `chat` as this batch will leave them, filled in by `flush` (so read
-  // them only after the commit); nullptr if no job of the batch so far changed a count.
-  // Every caller in one batch gets the same object.
+  // them only after the commit); nullptr if no job of the batch so far changed a count, or
+  // if pacing holds this batch's counts back. Every caller in one batch gets the same object.
+  // It covers what the batch changed and what pacing held back before, at most the newest
+  // kCountsWindow seqs.
   std::shared_ptr<const UnreadCounts> unread_counts(ChatState& chat);
+  // Paces unread counts: once a chat's went out, the ranges later batches change are held
+  // back until `pacing.interval` has passed, then go out together with the next batch's
+  // counts, or after `pacing.wake` asks for `release_paced_counts`. Without it (the
+  // default) every batch that changed a count hands out counts. Call before the first job.
+  void pace_counts(CountsPacing pacing);
+  // For the job `CountsPacing::wake` asked for: adds what pacing held back for `chat` to
+  // this batch, so that `unread_counts` covers it (or holds it back again, if still early).
+  void release_paced_counts(ChatState& chat);
   void add_member(WriteTx& tx, ChatState& chat, UserId user, MemberRole role, Pos pos);
   // Adds a prepared membership (room profile, role, what history it sees); `member.pos`
   // and `member.read_seq` are set here.
@@ -122,8 +153,6 @@ class ChatEngine {
   // Moves `user`'s pointer to `seq`; the unread counts of messages in (old pointer,
   // `counted_up_to`] change.
   bool move_read(ChatState& chat, UserId user, Seq seq, Seq counted_up_to, Pos pos);
-  // The counts of messages in (from, to] changed in this batch.
-  void counts_changed(ChatState& chat, Seq from, Seq to);
 
   // Bounded: cleared wholesale after a commit when it grows past this many chats.
   static constexpr std::size_t kMaxCachedChats = 200'000;
@@ -133,10 +162,26 @@ class ChatEngine {
   // What the batch did to a chat's read pointers; each such chat is in dirty_chats_ too.
   struct BatchReads {
     std::vector<UserId> movers;  // members whose pointer moved
-    Seq changed_from = 0, changed_to = 0;  // unread counts changed for seqs in (from, to]
+    // Unread counts changed for seqs in (changed_from, changed_to]; empty while from >= to.
+    Seq changed_from = std::numeric_limits<Seq>::max(), changed_to = 0;
     std::shared_ptr<UnreadCounts> counts;  // handed out by unread_counts, filled by flush
+    bool held = false;                     // pacing held this batch's counts back
+
+    // The counts of messages in (from, to] changed.
+    void counts_changed(Seq from, Seq to);
   };
+  // A paced chat: when its counts last went out, and the range held back since.
+  struct PacedCounts {
+    std::chrono::steady_clock::time_point sent_at;
+    Seq from = 0, to = 0;     // counts changed for seqs in (from, to] and not yet sent
+    bool woken = false;       // wake was asked for and release_paced_counts has not run
+  };
+  // Flush's part for a chat whose counts changed in this batch.
+  void flush_counts(ChatState& chat, BatchReads& batch, std::chrono::steady_clock::time_point now);
+
   std::unordered_map<ChatId, BatchReads> batch_reads_;
+  std::optional<CountsPacing> pacing_;
+  std::unordered_map<ChatId, PacedCounts> paced_;
   std::vector<MemberReadSeq> reads_;  // flush's scratch: one chat's moved pointers
   std::unordered_map<ChatKind, ChatKindRules> rules_;
 };

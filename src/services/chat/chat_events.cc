@@ -97,6 +97,13 @@ void publish_unread_counts(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatSta
     publish_receipt(fx, chat, std::make_shared<ReadReceipt>(chat.chat.id, 0, 0, std::move(counts), pos, tx.shard()));
 }
 
+void publish_paced_counts(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatId id) {
+  ChatState* chat = engine.load(tx, id);
+  if (!chat) return;
+  engine.release_paced_counts(*chat);
+  publish_unread_counts(tx, fx, engine, *chat, tx.next_pos());
+}
+
 void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos) {
   bool with_members = chat.members.size() <= kSummaryMemberLimit;
   for (const auto& me : chat.members) {

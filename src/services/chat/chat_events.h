@@ -32,6 +32,8 @@ void publish_read(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat,
 // In big chats: chat.read with the unread counts the batch changed so far, if any (a send
 // counts its sender as having read the older messages; a leaver no longer counts at all).
 void publish_unread_counts(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatState& chat, Pos pos);
+// The job CountsPacing::wake asks for: chat.read with the counts pacing held back for `chat`.
+void publish_paced_counts(WriteTx& tx, Effects& fx, ChatEngine& engine, ChatId chat);
 
 // chat.updated to every active member, each with their own view (read pointer, unread).
 void publish_chat_updated(WriteTx& tx, Effects& fx, const ChatState& chat, Pos pos);

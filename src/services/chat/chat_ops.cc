@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <charconv>
 #include <limits>
@@ -27,6 +30,9 @@ constexpr std::int64_t kMaxMessagesPerSync = 10000;
 // A message's JSON beyond its text and client id (keys, numbers, quotes): a history page
 // reserves this much per message, so its buffer grows once.
 constexpr std::size_t kMessageJsonOverhead = 192;
+// How often a big chat's unread counts go out at most (CountsPacing): a "1" falls within
+// this of the read, and a busy room of 1,000 gets five count events a second, not one per batch.
+constexpr std::chrono::milliseconds kCountsInterval{200};
 
 Error chat_not_found() { return make_error(ErrorCode::kChatNotFound, "no such chat"); }
 
@@ -465,9 +471,30 @@ void chats_leave(Call& call, Services& services, ChatEngine& engine) {
   });
 }
 
+// Big chats' unread counts go out at most every kCountsInterval; what batches held back in
+// between is published by a write job of its own when the interval is up, unless a later
+// batch's counts carry it first.
+void pace_unread_counts(Services& services, ChatEngine& engine) {
+  engine.pace_counts(CountsPacing{
+      .interval = kCountsInterval,
+      .wake = [&services, &engine](ChatId chat, std::chrono::milliseconds delay) {
+        // The timer lives in its handler. After the pool is joined (shutting down) it never
+        // fires, and the counts held back are dropped with the connections.
+        auto timer = std::make_shared<boost::asio::steady_timer>(services.blocking, delay);
+        timer->async_wait([timer, &services, &engine, chat](const boost::system::error_code& ec) {
+          if (ec) return;
+          submit_unanswered_write(services, chat, [&engine, chat](WriteTx& tx, Effects& fx) {
+            publish_paced_counts(tx, fx, engine, chat);
+          });
+        });
+      },
+  });
+}
+
 }  // namespace
 
 void register_chat_ops(Router& router, Services& services, ChatEngine& engine) {
+  pace_unread_counts(services, engine);
   using A = Router::Access;
   auto& s = services;
   auto& e = engine;
