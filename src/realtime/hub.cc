@@ -154,16 +154,15 @@ void Hub::publish(std::shared_ptr<const std::vector<UserId>> users, SharedFrame 
     batch_events_.push_back(Event{std::move(users), std::move(frame), DeviceId()});
     return;
   }
-  for (std::size_t i = 0; i < loops_.size(); ++i) {
-    if (batching_ == this) {
-      pending_[i].push_back(Delivery{users, nullptr, frame, DeviceId()});
-      continue;
-    }
-    boost::asio::post(*loops_[i], [this, i, d = Delivery{users, nullptr, frame, DeviceId()}] {
-      deliver(i, d);
-      write_held(i);
-    });
-  }
+  for (std::size_t i = 0; i < loops_.size(); ++i) route(i, Delivery{users, nullptr, frame, DeviceId()});
+}
+
+void Hub::route(std::size_t loop, Delivery d) {
+  if (batching_ == this) return pending_[loop].push_back(std::move(d));
+  boost::asio::post(*loops_[loop], [this, loop, d = std::move(d)] {
+    deliver(loop, d);
+    write_held(loop);
+  });
 }
 
 void Hub::publish(UserId user, SharedFrame frame) {
@@ -176,17 +175,7 @@ void Hub::disconnect_device(UserId user, DeviceId device, SharedFrame notice) {
     batch_events_.push_back(Event{std::move(users), std::move(notice), device});
     return;
   }
-  for (std::size_t i = 0; i < loops_.size(); ++i) {
-    Delivery d{users, nullptr, notice, device};
-    if (batching_ == this) {
-      pending_[i].push_back(std::move(d));
-      continue;
-    }
-    boost::asio::post(*loops_[i], [this, i, d = std::move(d)] {
-      deliver(i, d);
-      write_held(i);
-    });
-  }
+  for (std::size_t i = 0; i < loops_.size(); ++i) route(i, Delivery{users, nullptr, notice, device});
 }
 
 void Hub::close_all() {

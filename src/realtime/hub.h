@@ -97,6 +97,9 @@ class Hub {
     SharedFrame frame;
     DeviceId disconnect;  // set: send to that device of users[0], then close it
   };
+  // Inside a batch, queues `d` for the loop's task at the end of the batch; otherwise posts
+  // a task of its own that delivers and writes it.
+  void route(std::size_t loop, Delivery d);
   // Runs on `loop`: hands `d.frame` to its connections (held; see write_held).
   void deliver(std::size_t loop, const Delivery& d);
   void hold(std::size_t loop, Connection& conn, const SharedFrame& frame);
