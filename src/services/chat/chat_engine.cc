@@ -259,8 +259,10 @@ void ChatEngine::flush(WriteTx& tx) {
   // Counts change without a write of their own, too (release_paced_counts).
   std::chrono::steady_clock::time_point now;
   if (pacing_ && !batch_reads_.empty()) now = pacing_->now();
-  for (auto& [id, batch] : batch_reads_)
+  for (auto& [id, batch] : batch_reads_) {
+    if (!batch.counts && !batch.held) continue;  // nobody asked for them (small chats)
     if (auto it = chats_.find(id); it != chats_.end()) flush_counts(it->second, batch, now);
+  }
   batch_reads_.clear();
   dirty_chats_.clear();
   if (chats_.size() > kMaxCachedChats) chats_.clear();
@@ -268,7 +270,6 @@ void ChatEngine::flush(WriteTx& tx) {
 }
 
 void ChatEngine::flush_counts(ChatState& chat, BatchReads& batch, std::chrono::steady_clock::time_point now) {
-  if (!batch.counts && !batch.held) return;  // nobody asked for them (small chats)
   Seq from = batch.changed_from, to = batch.changed_to;
   PacedCounts* paced = pacing_ ? &paced_[chat.chat.id] : nullptr;
   if (paced && paced->from < paced->to) {

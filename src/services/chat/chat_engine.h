@@ -176,7 +176,7 @@ class ChatEngine {
     Seq from = 0, to = 0;     // counts changed for seqs in (from, to] and not yet sent
     bool woken = false;       // wake was asked for and release_paced_counts has not run
   };
-  // Flush's part for a chat whose counts changed in this batch.
+  // Flush's part for a chat whose counts a job of this batch asked for (handed out or held).
   void flush_counts(ChatState& chat, BatchReads& batch, std::chrono::steady_clock::time_point now);
 
   std::unordered_map<ChatId, BatchReads> batch_reads_;
