@@ -123,6 +123,7 @@ static ProcSample sample_servers(const ServerHandle& server) {
     ProcSample one = sample_process(pid);
     sum.ok &= one.ok;
     sum.cpu_s += one.cpu_s;
+    sum.wait_s += one.wait_s;
     sum.rss_kb += one.rss_kb;
   }
   return sum;
@@ -177,9 +178,14 @@ RunOutcome coordinate(const Config& cfg, const ScenarioDef& sc, const ServerHand
     s.t_ns = now_ns();
     s.server = sample_servers(server);
     s.loadgen_cpu_s = self_cpu_seconds();
+    s.loadgen_wait_s = cpu_wait_seconds(0);
     s.tcp_mem_kb = tcp_kernel_mem_kb();
-    for (auto& k : kids)
-      if (!k.finished) s.loadgen_cpu_s += sample_process(k.pid).cpu_s;
+    for (auto& k : kids) {
+      if (k.finished) continue;
+      ProcSample worker = sample_process(k.pid);
+      s.loadgen_cpu_s += worker.cpu_s;
+      s.loadgen_wait_s += worker.wait_s;
+    }
     out.snaps.push_back(s);
   };
   snapshot("start");

@@ -18,7 +18,8 @@ struct Snapshot {
   std::string name;
   int64_t t_ns = 0;
   ProcSample server;
-  double loadgen_cpu_s = 0;  // coordinator + live workers
+  double loadgen_cpu_s = 0;   // coordinator + live workers
+  double loadgen_wait_s = 0;  // their time waiting for a CPU (ProcSample::wait_s)
   int64_t tcp_mem_kb = 0;    // kernel TCP memory, machine-wide
 };
 

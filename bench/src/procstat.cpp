@@ -41,8 +41,24 @@ ProcSample sample_process(int pid) {
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::atoll(line.c_str() + 6);
   }
+  s.wait_s = cpu_wait_seconds(pid);
   s.ok = true;
   return s;
+}
+
+double cpu_wait_seconds(int pid) {
+  std::string dir = pid > 0 ? "/proc/" + std::to_string(pid) + "/task" : "/proc/self/task";
+  DIR* tasks = opendir(dir.c_str());
+  if (!tasks) return 0;
+  unsigned long long waited_ns = 0;
+  while (dirent* t = readdir(tasks)) {
+    if (t->d_name[0] == '.') continue;
+    std::ifstream in(dir + "/" + t->d_name + "/schedstat");
+    unsigned long long ran = 0, waited = 0;
+    if (in >> ran >> waited) waited_ns += waited;
+  }
+  closedir(tasks);
+  return double(waited_ns) / 1e9;
 }
 
 int64_t tcp_kernel_mem_kb() {

@@ -39,6 +39,8 @@ Report build_report(const Config& cfg, const ScenarioDef& sc, const ServerHandle
     rep.measured_s = secs(to->t_ns - from->t_ns);
     rep.server_cpu_measured = to->server.cpu_s - from->server.cpu_s;
     rep.loadgen_cpu_measured = to->loadgen_cpu_s - from->loadgen_cpu_s;
+    rep.server_wait_measured = to->server.wait_s - from->server.wait_s;
+    rep.loadgen_wait_measured = to->loadgen_wait_s - from->loadgen_wait_s;
   }
   if (!rep.run.snaps.empty()) {
     rep.server_cpu_total = rep.run.snaps.back().server.cpu_s;
@@ -149,6 +151,8 @@ void Report::print_human(std::FILE* o) const {
   }
   std::fprintf(o, "  load generator: cpu %.2f s measured (%.2f s total); measured window %.2f s\n", loadgen_cpu_measured,
                run.loadgen_cpu_total_s, measured_s);
+  std::fprintf(o, "  waiting for a CPU (runnable, not running) in the window: server %.2f s, load generator %.2f s\n",
+               server_wait_measured, loadgen_wait_measured);
   std::fprintf(o, "  errors %lld, violations %lld\n", (long long)run.merged.errors(), (long long)run.merged.violations());
   for (auto& [k, v] : run.merged.counters)
     if (k.rfind("error.", 0) == 0 || k.rfind("violation.", 0) == 0) std::fprintf(o, "    %-40s %lld\n", k.c_str(), (long long)v);
@@ -200,8 +204,10 @@ std::string Report::to_json() const {
   o << "},\"errors\":" << run.merged.errors() << ",\"violations\":" << run.merged.violations() << ",\"samples\":[";
   for (size_t i = 0; i < run.merged.samples.size(); ++i) o << (i ? "," : "") << json_string(run.merged.samples[i]);
   o << "],\"server\":{\"pid\":" << (server ? server->pid : 0) << ",\"nodes\":" << (server ? std::max<size_t>(1, server->pids.size()) : 1) << ",\"rss_kb_before\":" << rss_before_kb << ",\"rss_kb_after\":" << rss_after_kb
-    << ",\"cpu_s_measured\":" << num(server_cpu_measured) << ",\"cpu_s_total\":" << num(server_cpu_total) << "}";
-  o << ",\"loadgen\":{\"cpu_s_measured\":" << num(loadgen_cpu_measured) << ",\"cpu_s_total\":" << num(run.loadgen_cpu_total_s) << "}";
+    << ",\"cpu_s_measured\":" << num(server_cpu_measured) << ",\"cpu_s_total\":" << num(server_cpu_total)
+    << ",\"cpu_wait_s_measured\":" << num(server_wait_measured) << "}";
+  o << ",\"loadgen\":{\"cpu_s_measured\":" << num(loadgen_cpu_measured) << ",\"cpu_s_total\":" << num(run.loadgen_cpu_total_s)
+    << ",\"cpu_wait_s_measured\":" << num(loadgen_wait_measured) << "}";
   o << ",\"measured_s\":" << num(measured_s) << ",\"phases\":[";
   for (size_t i = 0; i < run.snaps.size(); ++i) {
     auto& s = run.snaps[i];

@@ -24,6 +24,9 @@ struct Report {
   std::vector<std::string> failures;
   double server_cpu_measured = 0, server_cpu_total = 0;
   double loadgen_cpu_measured = 0;
+  // Time the threads were runnable but waited for a CPU, over the same window: where it
+  // rivals the CPU seconds, latency is queueing for a core, not work.
+  double server_wait_measured = 0, loadgen_wait_measured = 0;
   int64_t rss_before_kb = 0, rss_after_kb = 0;
   double measured_s = 0;
 
