@@ -66,6 +66,9 @@ struct ChatRecord {
   TimeMs created_at = 0;
   Seq last_seq = 0;
   TimeMs last_activity_at = 0;
+  // A wide chat (a big one) records its changes on the chat row only, not on every
+  // membership: see WriteTx::set_chat_wide.
+  bool wide = false;
 };
 
 struct MemberRecord {

@@ -116,7 +116,9 @@ class ReadView {
   virtual std::vector<ChatListEntry> chat_list(UserId user, std::int64_t limit,
                                                std::optional<ChatListCursor> cursor) = 0;
   // The user's chats on `shard` (active or left) whose state changed after `since` (a
-  // position of that shard), by position, at most `limit`.
+  // position of that shard), by position, at most `limit`. Each entry's `me.pos` is the
+  // chat's last change the user can see: for an active member of a wide chat, the later of
+  // the membership's own position and the chat's.
   virtual std::vector<ChatListEntry> changed_chats(int shard, UserId user, Pos since,
                                                    std::int64_t limit) = 0;
   std::vector<ChatListEntry> changed_chats(UserId user, Pos since, std::int64_t limit) {
@@ -193,10 +195,17 @@ class WriteTx : public ReadView {
   // message, read pointer, membership, settings), which tells other writers sharing the
   // database which cached chats are stale (CommitHooks::forget_chats).
   virtual void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at, Pos pos) = 0;
-  // Inserts or reactivates a membership (every field of the record is written).
+  // Inserts or reactivates a membership (every field of the record is written). In a wide
+  // chat the membership follows the chat's position from then on.
   virtual void upsert_member(const MemberRecord& member) = 0;
   virtual void set_member_left(ChatId chat, UserId user, Pos pos) = 0;
   virtual void set_read_seq(ChatId chat, UserId user, Seq read_seq) = 0;
+  // Makes the chat wide or narrow. A wide chat's changes need only update_chat_last: its
+  // active members see the chat's position (changed_chats), so a change rewrites one row
+  // instead of one per member. A narrow chat's changes must also touch_members. Making a
+  // chat narrow first gives each active membership the chat's position, so nothing a
+  // member has not seen is lost.
+  virtual void set_chat_wide(ChatId chat, bool wide) = 0;
   // Sets `pos` on every active membership of the chat.
   virtual void touch_members(ChatId chat, Pos pos) = 0;
   // touch_members, and set_read_seq for each of `reads` (active members of the chat), in one

@@ -414,6 +414,70 @@ TEST_F(SyncTest, SyncSinceReportsOnlyLaterChanges) {
   EXPECT_TRUE(nothing.friends.empty());
 }
 
+// A big group keeps its changes on the chat, not on each membership (a "wide" chat, see
+// services/chat/chat_engine.h). A device sees it exactly as it sees a small one: while
+// it is big, after it shrank, paged together with small chats, and not after leaving.
+TEST_F(SyncTest, ABigGroupSyncsLikeASmallOneWhileBigAndAfterItShrinks) {
+  auto alice = new_user("alice");
+  auto others = new_users("member", 70);
+  std::vector<std::int64_t> ids;
+  for (const auto& o : others) ids.push_back(o.id());
+  std::int64_t big = create_group(*alice, "big", ids)["chat_id"].i64();
+  std::int64_t small = create_group(*alice, "small", {ids[0]})["chat_id"].i64();
+  auto& bob = others[0];
+  auto& leaver = others[1];
+  Cursor phone_pos, leaver_pos;
+  auto phone_account = new_device(bob.account).account;
+  {
+    auto phone = resume(phone_account);
+    phone_pos = sync_all(*phone, 0).pos;
+  }
+  leaver_pos = sync_all(*leaver, 0).pos;
+
+  // While the phone is offline: three sends to the big group, a rename of the small one.
+  for (int i = 0; i < 3; ++i) send_text(*alice, big, "big " + std::to_string(i));
+  alice->ok("chats.rename", JsonObj().set("chat_id", small).set("title", "renamed"));
+  auto phone = resume(phone_account);
+  SyncState caught_up = sync_all(*phone, phone_pos, /*limit=*/1, /*messages=*/10);
+  EXPECT_GE(caught_up.pages, 2);
+  ASSERT_TRUE(caught_up.chats.count(big));
+  ASSERT_TRUE(caught_up.chats.count(small));
+  EXPECT_EQ(caught_up.chats.at(small)["title"].str(), "renamed");
+  const JsonRef& summary = caught_up.chats.at(big);
+  ASSERT_EQ(summary["messages"].size(), 3u) << summary.dump();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(summary["messages"][static_cast<std::size_t>(i)]["text"].str(), "big " + std::to_string(i));
+  EXPECT_EQ(summary["last_seq"].i64(), summary["messages"][2]["seq"].i64());
+  EXPECT_TRUE(sync_all(*phone, caught_up.pos).chats.empty()) << "nothing changed since";
+
+  // A member reads: their other devices learn the pointer.
+  bob->ok("messages.read", JsonObj().set("chat_id", big).set("seq", summary["last_seq"].i64()));
+  SyncState read = sync_all(*phone, caught_up.pos);
+  ASSERT_TRUE(read.chats.count(big));
+  EXPECT_EQ(read.chats.at(big)["read_seq"].i64(), summary["last_seq"].i64()) << read.chats.at(big).dump();
+
+  // One member leaves: they see their leaving, and nothing the group does after it.
+  leaver->ok("chats.leave", JsonObj().set("chat_id", big));
+  SyncState left = sync_all(*leaver, leaver_pos);
+  ASSERT_TRUE(left.chats.count(big));
+  EXPECT_TRUE(left.chats.at(big)["left"].boolean());
+  send_text(*alice, big, "after the leaver");
+  EXPECT_FALSE(sync_all(*leaver, left.pos).chats.count(big));
+
+  // Most leave, so the group is small again; the phone still misses nothing.
+  Cursor before_shrink = read.pos;
+  for (std::size_t i = 2; i < others.size(); ++i) others[i]->ok("chats.leave", JsonObj().set("chat_id", big));
+  send_text(*alice, big, "small again");
+  SyncState shrunk = sync_all(*phone, before_shrink, 200, 10);
+  ASSERT_TRUE(shrunk.chats.count(big));
+  const JsonRef& last = shrunk.chats.at(big);
+  ASSERT_EQ(last["messages"].size(), 10u) << last.dump();  // the leaves' notices, then the text
+  const JsonRef& newest = last["messages"][9];
+  EXPECT_EQ(newest["text"].str(), "small again");
+  EXPECT_EQ(newest["seq"].i64(), last["last_seq"].i64());
+  EXPECT_EQ(last["messages"][8]["text"].str(), R"({"type":"leave","user":)" + std::to_string(others.back().id()) + "}");
+  EXPECT_TRUE(sync_all(*phone, shrunk.pos).chats.empty());
+}
+
 TEST_F(SyncTest, SyncReportsMessagesDeletedWhileOffline) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");

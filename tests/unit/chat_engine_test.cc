@@ -36,6 +36,7 @@ void expect_same_chat(const ChatRecord& a, const ChatRecord& b) {
   EXPECT_EQ(a.created_at, b.created_at);
   EXPECT_EQ(a.last_seq, b.last_seq);
   EXPECT_EQ(a.last_activity_at, b.last_activity_at);
+  EXPECT_EQ(a.wide, b.wide);
 }
 
 class ChatEngineTest : public ::testing::Test {
@@ -219,6 +220,65 @@ TEST_F(ChatEngineTest, FlushWritesLastSeqReadPointersAndMemberPositions) {
     ASSERT_EQ(changed.size(), 1u);
     EXPECT_EQ(changed[0].chat.last_seq, 2);
   }
+  EXPECT_TRUE(reader().check_integrity().empty());
+}
+
+TEST_F(ChatEngineTest, BigChatsAreWideAndTheirSendsRewriteNoMembership) {
+  std::vector<UserId> members;
+  for (std::size_t i = 0; i < ChatEngine::kWideFrom; ++i) members.push_back(UserId(1000 + static_cast<std::int64_t>(i)));
+  ChatId id = create_group(members);
+  ASSERT_TRUE(reader().chat(id)->wide);
+  const Pos created = reader().membership(id, members[5])->pos;
+
+  // A send writes the chat row and the sender's read pointer; every member sees the change.
+  Seq seq = send(id, {members[1]}).at(0);
+  auto changed = reader().changed_chats(members[5], created, 10);
+  ASSERT_EQ(changed.size(), 1u);
+  const Pos sent = changed[0].me.pos;
+  EXPECT_GT(sent, created);
+  EXPECT_EQ(changed[0].chat.last_seq, seq);
+  EXPECT_EQ(reader().membership(id, members[5])->pos, created) << "membership rewritten by a send";
+  EXPECT_EQ(reader().membership(id, members[1])->read_seq, seq);
+  EXPECT_TRUE(reader().check_integrity().empty());
+
+  // Members leave. Between the thresholds the chat stays wide; below the lower one it is
+  // narrow, and every membership carries the chat's last change.
+  auto leave = [&](std::size_t from, std::size_t to) {
+    job([&](WriteTx& tx) {
+      ChatState* s = engine_.load(tx, id);
+      for (std::size_t i = from; i < to; ++i) engine_.remove_member(tx, *s, members[i], tx.next_pos());
+    });
+  };
+  const std::size_t keep_narrow = ChatEngine::kNarrowBelow - 1;
+  leave(keep_narrow + 1, members.size());
+  EXPECT_TRUE(reader().chat(id)->wide) << "at the lower threshold";
+  EXPECT_TRUE(reader().check_integrity().empty());
+  leave(keep_narrow, keep_narrow + 1);
+  EXPECT_FALSE(reader().chat(id)->wide);
+  auto active = reader().active_members(id);
+  ASSERT_EQ(active.size(), keep_narrow);
+  for (const auto& m : active) EXPECT_GT(m.pos, sent) << m.user.value;
+  EXPECT_TRUE(reader().check_integrity().empty());
+
+  // Narrow again: a send moves every member's own position.
+  send(id, {members[2]});
+  auto after = reader().changed_chats(members[5], active[0].pos, 10);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(reader().membership(id, members[5])->pos, after[0].me.pos);
+  EXPECT_TRUE(reader().check_integrity().empty());
+
+  // And wide again only from the upper threshold.
+  job([&](WriteTx& tx) {
+    ChatState* s = engine_.load(tx, id);
+    for (std::size_t i = keep_narrow; i < ChatEngine::kWideFrom - 1; ++i)
+      engine_.add_member(tx, *s, members[i], MemberRole::kMember, tx.next_pos());
+  });
+  EXPECT_FALSE(reader().chat(id)->wide);
+  job([&](WriteTx& tx) {
+    ChatState* s = engine_.load(tx, id);
+    engine_.add_member(tx, *s, members.back(), MemberRole::kMember, tx.next_pos());
+  });
+  EXPECT_TRUE(reader().chat(id)->wide);
   EXPECT_TRUE(reader().check_integrity().empty());
 }
 

@@ -5,6 +5,7 @@
 // and a lost connection.
 #include "modu/store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -312,6 +313,57 @@ TEST_P(StoreTest, AbortedBatchDoesNotMoveThePublishedPosition) {
   EXPECT_EQ(store_->reader().current_pos(), later);
 }
 
+// Schema v5 makes the chats that are already big wide, with their active members; the
+// integrity check finds a membership that does not follow its chat's width.
+TEST(SqliteStoreTest, MigrationMakesBigChatsWideAndTheCheckFindsStrayMemberships) {
+  TempDir dir;
+  ChatId big, small;
+  UserId left;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                  auto chat_with = [&](int members) {
+                    ChatId id = tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "t"}, std::nullopt);
+                    for (int i = 0; i < members; ++i) {
+                      UserId u = tx.insert_user(user_named(fmt::format("u{}-{}", id.value, i)), "hash");
+                      tx.upsert_member(MemberRecord{.chat = id, .user = u, .pos = tx.next_pos()});
+                      left = u;
+                    }
+                    return id;
+                  };
+                  small = chat_with(63);
+                  big = chat_with(65);
+                  tx.set_member_left(big, left, tx.next_pos());  // 64 active, one left
+                  return ok_status();
+                }).ok());
+    store->stop();
+  }
+  auto sql = [&](const char* statements) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, statements, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  };
+  // Back to the schema before v5.
+  sql("DROP INDEX members_via_chat; ALTER TABLE members DROP COLUMN via_chat; "
+      "ALTER TABLE chats DROP COLUMN wide; PRAGMA user_version = 4;");
+  {
+    auto store = open_store(dir.path());
+    ReadView& r = store->reader();
+    EXPECT_TRUE(r.chat(big)->wide);
+    EXPECT_FALSE(r.chat(small)->wide);
+    EXPECT_TRUE(r.check_integrity().empty());
+    store->stop();
+  }
+  sql("UPDATE members SET via_chat = 1 WHERE user_id = (SELECT min(user_id) FROM members);");
+  auto store = open_store(dir.path());
+  auto problems = store->reader().check_integrity();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("width"), std::string::npos) << problems[0];
+}
+
 TEST_P(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
   UserId id = add_user("minji");
   ASSERT_TRUE(id);
@@ -572,6 +624,77 @@ TEST_P(StoreReadsTest, TouchMembersAndReadsMovesEveryPositionAndTheGivenReadPoin
   ASSERT_EQ(theirs.size(), 1u);
   EXPECT_EQ(theirs[0].me.pos, q);
   EXPECT_EQ(theirs[0].me.read_seq, 9);
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
+TEST_P(StoreReadsTest, MembersOfAWideChatSeeTheChatsPosition) {
+  auto f = make_chats({10, 20, 30});
+  auto& r = store_->reader();
+  ChatId wide = f.chats[1];
+  auto run = [&](auto job) { ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) { job(tx); return ok_status(); }).ok()); };
+  Pos start = r.changed_chats(f.me, 0, 100).back().me.pos;
+  run([&](WriteTx& tx) { tx.set_chat_wide(wide, true); });
+  EXPECT_TRUE(r.chat(wide)->wide);
+  EXPECT_FALSE(r.chat(f.chats[0])->wide);
+  EXPECT_TRUE(r.changed_chats(f.me, start, 100).empty()) << "becoming wide is no change of its own";
+  EXPECT_TRUE(r.check_integrity().empty());
+
+  // A change of the wide chat writes the chat row only; both members see it.
+  Pos p = 0;
+  run([&](WriteTx& tx) {
+    p = tx.next_pos();
+    tx.update_chat_last(wide, 0, 40, p);  // no message: seqs stay gap-free
+  });
+  for (UserId u : {f.me, f.other}) {
+    auto changed = r.changed_chats(u, start, 100);
+    ASSERT_EQ(changed.size(), 1u);
+    EXPECT_EQ(changed[0].chat.id, wide);
+    EXPECT_TRUE(changed[0].chat.wide);
+    EXPECT_EQ(changed[0].me.pos, p);
+  }
+  EXPECT_LT(r.membership(wide, f.me)->pos, p) << "the membership row itself was not rewritten";
+
+  // Narrow and wide chats page together, by position, cut exactly at `limit`.
+  Pos q = 0;
+  run([&](WriteTx& tx) {
+    q = tx.next_pos();
+    tx.touch_members(f.chats[0], q);
+  });
+  EXPECT_EQ(ids(r.changed_chats(f.me, start, 100)), (std::vector<ChatId>{wide, f.chats[0]}));
+  EXPECT_EQ(ids(r.changed_chats(f.me, start, 1)), (std::vector<ChatId>{wide}));
+  EXPECT_EQ(ids(r.changed_chats(f.me, p, 100)), (std::vector<ChatId>{f.chats[0]}));
+
+  // A leaver keeps the position of their leaving; the chat's later changes are not theirs.
+  // A joiner follows the chat at once.
+  UserId joiner = add_user("joiner");
+  Pos left_at = 0, later = 0;
+  run([&](WriteTx& tx) {
+    left_at = tx.next_pos();
+    tx.set_member_left(wide, f.other, left_at);
+    tx.upsert_member(MemberRecord{.chat = wide, .user = joiner, .pos = left_at});
+    later = tx.next_pos();
+    tx.update_chat_last(wide, 0, 50, later);
+  });
+  auto theirs = r.changed_chats(f.other, q, 100);
+  ASSERT_EQ(theirs.size(), 1u);
+  EXPECT_FALSE(theirs[0].me.active);
+  EXPECT_EQ(theirs[0].me.pos, left_at);
+  EXPECT_TRUE(r.changed_chats(f.other, left_at, 100).empty());
+  auto joined = r.changed_chats(joiner, 0, 100);
+  ASSERT_EQ(joined.size(), 1u);
+  EXPECT_EQ(joined[0].me.pos, later);
+  EXPECT_TRUE(r.check_integrity().empty());
+
+  // Narrow again: every active membership takes the chat's position, so a device that saw
+  // up to `q` still finds the change at `later`.
+  run([&](WriteTx& tx) { tx.set_chat_wide(wide, false); });
+  EXPECT_FALSE(r.chat(wide)->wide);
+  for (UserId u : {f.me, joiner}) {
+    EXPECT_EQ(r.membership(wide, u)->pos, later);
+    auto changed = r.changed_chats(u, q, 100);
+    ASSERT_EQ(changed.size(), 1u);
+    EXPECT_EQ(changed[0].me.pos, later);
+  }
   EXPECT_TRUE(r.check_integrity().empty());
 }
 

@@ -43,7 +43,16 @@ const ChatKindRules* ChatEngine::rules(ChatKind kind) const {
 
 void ChatEngine::members_changed(WriteTx& tx, ChatState& chat) {
   rebuild_member_ids(chat);
+  update_width(tx, chat);
   if (auto* r = rules(chat.chat.kind); r && r->members_changed) r->members_changed(tx, chat);
+}
+
+void ChatEngine::update_width(WriteTx& tx, ChatState& chat) {
+  const std::size_t n = chat.members.size();
+  const bool wide = chat.chat.wide ? n >= kNarrowBelow : n >= kWideFrom;
+  if (wide == chat.chat.wide) return;
+  tx.set_chat_wide(chat.chat.id, wide);
+  chat.chat.wide = wide;
 }
 
 void ChatEngine::rebuild_member_ids(ChatState& chat) {
@@ -86,6 +95,7 @@ ChatState& ChatEngine::create(WriteTx& tx, ChatRecord record, const std::vector<
   std::sort(state.members.begin(), state.members.end(),
             [](const MemberRecord& a, const MemberRecord& b) { return a.user < b.user; });
   rebuild_member_ids(state);
+  update_width(tx, state);
   return chats_.insert_or_assign(record.id, std::move(state)).first->second;
 }
 
@@ -249,11 +259,16 @@ void ChatEngine::flush(WriteTx& tx) {
     tx.update_chat_last(id, chat.chat.last_seq, chat.chat.last_activity_at, pos);
     // A moved read pointer always marks its chat changed (advance_read), so every moved
     // pointer is written here, in the same pass as the positions (a send moves its sender's).
+    // A wide chat's members see the chat's position, written just above.
     reads_.clear();
     if (auto b = batch_reads_.find(id); b != batch_reads_.end())
       for (UserId u : b->second.movers)
         if (const MemberRecord* m = chat.member(u)) reads_.push_back(MemberReadSeq{u, m->read_seq});
-    tx.touch_members_and_reads(id, pos, reads_);
+    if (chat.chat.wide) {
+      for (const MemberReadSeq& r : reads_) tx.set_read_seq(id, r.user, r.read_seq);
+    } else {
+      tx.touch_members_and_reads(id, pos, reads_);
+    }
     for (auto& m : chat.members) m.pos = pos;
   }
   // Counts change without a write of their own, too (release_paced_counts).

@@ -11,6 +11,12 @@
 // position once per batch, inside the same transaction. A hot group chat with 100 messages
 // in a batch costs 100 inserts and one pass over its members, not 100.
 //
+// Wide chats: from kWideFrom active members a chat is made wide (WriteTx::set_chat_wide),
+// and its members see the chat row's position instead of their own, so the flush writes one
+// row per changed chat plus the moved read pointers, however big the chat. Below
+// kNarrowBelow it is narrow again; the gap between the two keeps a chat whose size hovers
+// at one threshold from switching at every join and leave.
+//
 // Ordering and durability: seqs are assigned here, in commit order, one chat at a time.
 // Nothing is published before its batch commits (see services/write.h), so no reader ever
 // sees seq N+1 before seq N.
@@ -98,6 +104,10 @@ struct ChatState {
 
 class ChatEngine {
  public:
+  // Chats of at least kWideFrom active members are wide; below kNarrowBelow, narrow again.
+  static constexpr std::size_t kWideFrom = 64;  // (schema v5 makes chats this big wide)
+  static constexpr std::size_t kNarrowBelow = 32;
+
   // The chat, or nullptr when it does not exist.
   ChatState* load(WriteTx& tx, ChatId id);
   // The chat if `user` is an active member; nullptr otherwise (never reveal which).
@@ -150,6 +160,9 @@ class ChatEngine {
  private:
   void rebuild_member_ids(ChatState& chat);
   void members_changed(WriteTx& tx, ChatState& chat);
+  // Makes the chat wide or narrow when its size crossed a threshold.
+  void update_width(WriteTx& tx, ChatState& chat);
+
   // Moves `user`'s pointer to `seq`; the unread counts of messages in (old pointer,
   // `counted_up_to`] change.
   bool move_read(ChatState& chat, UserId user, Seq seq, Seq counted_up_to, Pos pos);

@@ -249,12 +249,21 @@ class Reads : public Base {
 
   std::vector<ChatListEntry> changed_chats(int /*shard: one here*/, UserId user, Pos since,
                                            std::int64_t limit) override {
+    // Memberships that carry their own position, by the (user_id, pos) index; then every
+    // membership that follows its wide chat's position, by the partial index of those.
     auto r = db_.query(
-        "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
-        "WHERE m.user_id = $1 AND m.pos > $2 ORDER BY m.pos LIMIT $3",
+        "SELECT " CHAT_COLS ", " MEMBER_COLS ", m.pos AS seen FROM members m "
+        "JOIN chats c ON c.id = m.chat_id WHERE m.user_id = $1 AND m.pos > $2 AND m.via_chat = 0 "
+        "UNION ALL "
+        "SELECT " CHAT_COLS ", " MEMBER_COLS ", GREATEST(m.pos, c.pos) FROM members m "
+        "JOIN chats c ON c.id = m.chat_id WHERE m.user_id = $1 AND m.via_chat = 1 "
+        "AND GREATEST(m.pos, c.pos) > $2 ORDER BY seen LIMIT $3",
         Params().add(user.value).add(since).add(limit));
     std::vector<ChatListEntry> out;
-    while (r.next()) out.push_back(ChatListEntry{read_chat(r, 0), read_member(r, kChatCols)});
+    while (r.next()) {
+      ChatListEntry& e = out.emplace_back(ChatListEntry{read_chat(r, 0), read_member(r, kChatCols)});
+      e.me.pos = r.int64(kChatCols + kMemberCols);
+    }
     return out;
   }
 
@@ -344,6 +353,14 @@ class Reads : public Base {
           "WHERE c.id IS NULL");
       while (r.next())
         problems.push_back(fmt::format("membership of user {} in missing chat {}", r.int64(1), r.int64(0)));
+    }
+    {
+      // Active members of a wide chat follow its position; nobody else does.
+      auto r = db_.query(
+          "SELECT count(*) FROM members m JOIN chats c ON c.id = m.chat_id "
+          "WHERE m.via_chat != c.wide * m.active");
+      if (r.next() && r.int64(0) > 0)
+        problems.push_back(fmt::format("{} memberships disagree with their chat's width", r.int64(0)));
     }
     {
       auto r = db_.query(
@@ -475,26 +492,33 @@ class WriteTxImpl final : public Reads<WriteTx> {
   void upsert_member(const MemberRecord& m) override {
     db_.exec(
         "INSERT INTO members(chat_id, user_id, role, joined_seq, read_seq, active, pos, public_id, "
-        "nickname, room_avatar, permissions, joined_at) "
-        "VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11) "
+        "nickname, room_avatar, permissions, joined_at, via_chat) "
+        "VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11, (SELECT wide FROM chats WHERE id = $1)) "
         "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role, "
         "joined_seq = excluded.joined_seq, read_seq = excluded.read_seq, active = 1, "
         "pos = excluded.pos, public_id = excluded.public_id, nickname = excluded.nickname, "
         "room_avatar = excluded.room_avatar, permissions = excluded.permissions, "
-        "joined_at = excluded.joined_at",
+        "joined_at = excluded.joined_at, via_chat = excluded.via_chat",
         Params().add(m.chat.value).add(m.user.value).add(member_role_name(m.role)).add(m.joined_seq)
             .add(m.read_seq).add(m.pos).add(m.public_id).add_optional(m.nickname).add(m.room_avatar)
             .add(static_cast<std::int64_t>(m.permissions)).add(m.joined_at));
   }
 
   void set_member_left(ChatId chat, UserId user, Pos pos) override {
-    db_.exec("UPDATE members SET active = 0, pos = $1 WHERE chat_id = $2 AND user_id = $3",
+    db_.exec("UPDATE members SET active = 0, via_chat = 0, pos = $1 WHERE chat_id = $2 AND user_id = $3",
              Params().add(pos).add(chat.value).add(user.value));
   }
 
   void set_read_seq(ChatId chat, UserId user, Seq read_seq) override {
     db_.exec("UPDATE members SET read_seq = $1 WHERE chat_id = $2 AND user_id = $3",
              Params().add(read_seq).add(chat.value).add(user.value));
+  }
+
+  void set_chat_wide(ChatId chat, bool wide) override {
+    db_.exec("UPDATE chats SET wide = $1 WHERE id = $2", Params().add(wide ? 1 : 0).add(chat.value));
+    db_.exec("UPDATE members SET via_chat = $1, pos = GREATEST(pos, (SELECT pos FROM chats WHERE id = $2)) "
+             "WHERE chat_id = $2 AND active = 1",
+             Params().add(wide ? 1 : 0).add(chat.value));
   }
 
   void touch_members(ChatId chat, Pos pos) override {
@@ -705,6 +729,7 @@ class RoutedTx final : public Routed<WriteTx> {
   void set_read_seq(ChatId chat, UserId user, Seq read_seq) override {
     mine("member of chat", chat.value).set_read_seq(chat, user, read_seq);
   }
+  void set_chat_wide(ChatId chat, bool wide) override { mine("chat", chat.value).set_chat_wide(chat, wide); }
   void touch_members(ChatId chat, Pos pos) override { mine("members of chat", chat.value).touch_members(chat, pos); }
   void touch_members_and_reads(ChatId chat, Pos pos, std::span<const MemberReadSeq> reads) override {
     mine("members of chat", chat.value).touch_members_and_reads(chat, pos, reads);

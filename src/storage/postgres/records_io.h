@@ -7,12 +7,14 @@
 namespace modu::pg {
 
 #define MODU_PG_USER_COLS "id, handle, display_name, status_message, avatar, created_at, profile_pos"
-#define MODU_PG_CHAT_COLS "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at"
+#define MODU_PG_CHAT_COLS \
+  "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at, c.wide"
 #define MODU_PG_MEMBER_COLS                                                                 \
   "m.chat_id, m.user_id, m.role, m.joined_seq, m.read_seq, m.active, m.pos, m.public_id, " \
   "m.nickname, m.room_avatar, m.permissions, m.joined_at"
 
-inline constexpr int kChatCols = 7;  // columns of MODU_PG_CHAT_COLS
+inline constexpr int kChatCols = 8;    // columns of MODU_PG_CHAT_COLS
+inline constexpr int kMemberCols = 12;  // columns of MODU_PG_MEMBER_COLS
 
 inline UserRecord read_user(const Rows& r, int c = 0) {
   UserRecord u;
@@ -35,6 +37,7 @@ inline ChatRecord read_chat(const Rows& r, int c = 0) {
   chat.created_at = r.int64(c + 4);
   chat.last_seq = r.int64(c + 5);
   chat.last_activity_at = r.int64(c + 6);
+  chat.wide = r.int64(c + 7) != 0;
   return chat;
 }
 

@@ -221,6 +221,17 @@ CREATE TABLE open_last_sends (
     R"sql(
 ALTER TABLE messages ADD COLUMN pos bigint NOT NULL DEFAULT 0;
 )sql",
+    // v5: wide chats (see the embedded store's v5): chats.wide, members.via_chat and the
+    // partial index of the memberships that follow their chat's position.
+    R"sql(
+ALTER TABLE chats ADD COLUMN wide smallint NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN via_chat smallint NOT NULL DEFAULT 0;
+UPDATE chats SET wide = 1
+  WHERE (SELECT count(*) FROM members WHERE chat_id = chats.id AND active = 1) >= 64;
+UPDATE members SET via_chat = 1
+  WHERE active = 1 AND chat_id IN (SELECT id FROM chats WHERE wide = 1);
+CREATE INDEX members_via_chat ON members(user_id) WHERE via_chat = 1;
+)sql",
 };
 
 // Any constant, shared by every build: the session lock that serialises migrations.

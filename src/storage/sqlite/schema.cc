@@ -14,6 +14,7 @@ namespace {
 //    and the same keys work as a distribution column on a sharded PostgreSQL.
 //  * members.pos is the last change of the chat a member can see; the (user_id, pos) index
 //    answers "which of my chats changed since position P" without touching other chats.
+//    Members of a wide chat (v5) see the later of that and chats.pos instead.
 //  * messages.(sender_id, client_id) is unique: idempotent sends are decided by the same
 //    transaction that stores the message.
 constexpr std::array kMigrations = {
@@ -222,6 +223,19 @@ CREATE TABLE open_last_sends (
     // carry the messages a device missed (ReadView::messages_since). Older messages keep 0.
     R"sql(
 ALTER TABLE messages ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // v5: wide chats. A big chat records its changes on its own row (chats.pos) and its
+    // active members follow it (members.via_chat), so a send rewrites one row instead of one
+    // per member; a sync reads the user's wide chats through the partial index. Chats that
+    // already have 64 active members or more (the engine's threshold at the time) start wide.
+    R"sql(
+ALTER TABLE chats ADD COLUMN wide INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN via_chat INTEGER NOT NULL DEFAULT 0;
+UPDATE chats SET wide = 1
+  WHERE (SELECT count(*) FROM members WHERE chat_id = chats.id AND active = 1) >= 64;
+UPDATE members SET via_chat = 1
+  WHERE active = 1 AND chat_id IN (SELECT id FROM chats WHERE wide = 1);
+CREATE INDEX members_via_chat ON members(user_id) WHERE via_chat = 1;
 )sql",
 };
 

@@ -23,14 +23,16 @@ namespace {
 
 #define USER_COLS "id, handle, display_name, status_message, avatar, created_at, profile_pos"
 #define DEVICE_COLS "id, user_id, kind, name, created_at, last_seen_at, revoked"
-#define CHAT_COLS "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at"
+#define CHAT_COLS \
+  "c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at, c.wide"
 #define MEMBER_COLS \
   "m.chat_id, m.user_id, m.role, m.joined_seq, m.read_seq, m.active, m.pos, m.public_id, " \
   "m.nickname, m.room_avatar, m.permissions, m.joined_at"
 #define MESSAGE_COLS \
   "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden, pos"
 
-constexpr int kChatCols = 7;  // columns of CHAT_COLS, for rows that continue with a member
+constexpr int kChatCols = 8;    // columns of CHAT_COLS, for rows that continue with a member
+constexpr int kMemberCols = 12;  // columns of MEMBER_COLS
 
 UserRecord read_user(const Stmt& s, int c = 0) {
   UserRecord u;
@@ -65,6 +67,7 @@ ChatRecord read_chat(const Stmt& s, int c = 0) {
   r.created_at = s.int64(c + 4);
   r.last_seq = s.int64(c + 5);
   r.last_activity_at = s.int64(c + 6);
+  r.wide = s.int64(c + 7) != 0;
   return r;
 }
 
@@ -272,12 +275,21 @@ class Reads : public Base {
 
   std::vector<ChatListEntry> changed_chats(int /*shard: one here*/, UserId user, Pos since,
                                            std::int64_t limit) override {
+    // Memberships that carry their own position, by the (user_id, pos) index; then every
+    // membership that follows its wide chat's position, by the partial index of those.
     auto s = db_.prepare(
-        "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
-        "WHERE m.user_id = ? AND m.pos > ? ORDER BY m.pos LIMIT ?");
+        "SELECT " CHAT_COLS ", " MEMBER_COLS ", m.pos AS seen FROM members m "
+        "JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1 AND m.pos > ?2 AND m.via_chat = 0 "
+        "UNION ALL "
+        "SELECT " CHAT_COLS ", " MEMBER_COLS ", max(m.pos, c.pos) FROM members m INDEXED BY members_via_chat "
+        "JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1 AND m.via_chat = 1 AND max(m.pos, c.pos) > ?2 "
+        "ORDER BY seen LIMIT ?3");
     s.bind(1, user.value).bind(2, since).bind(3, limit);
     std::vector<ChatListEntry> out;
-    while (s.step()) out.push_back(ChatListEntry{read_chat(s, 0), read_member(s, kChatCols)});
+    while (s.step()) {
+      ChatListEntry& e = out.emplace_back(ChatListEntry{read_chat(s, 0), read_member(s, kChatCols)});
+      e.me.pos = s.int64(kChatCols + kMemberCols);
+    }
     return out;
   }
 
@@ -381,6 +393,14 @@ class Reads : public Base {
           "WHERE c.id IS NULL");
       while (s.step())
         problems.push_back(fmt::format("membership of user {} in missing chat {}", s.int64(1), s.int64(0)));
+    }
+    {
+      // Active members of a wide chat follow its position; nobody else does.
+      auto s = db_.prepare(
+          "SELECT count(*) FROM members m JOIN chats c ON c.id = m.chat_id "
+          "WHERE m.via_chat != c.wide * m.active");
+      if (s.step() && s.int64(0) > 0)
+        problems.push_back(fmt::format("{} memberships disagree with their chat's width", s.int64(0)));
     }
     {
       auto s = db_.prepare(
@@ -518,12 +538,13 @@ class WriteTxImpl final : public Reads<WriteTx> {
   void upsert_member(const MemberRecord& m) override {
     auto s = db_.prepare(
         "INSERT INTO members(chat_id, user_id, role, joined_seq, read_seq, active, pos, public_id, "
-        "nickname, room_avatar, permissions, joined_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?) "
+        "nickname, room_avatar, permissions, joined_at, via_chat) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, "
+        "?7, ?8, ?9, ?10, ?11, (SELECT wide FROM chats WHERE id = ?1)) "
         "ON CONFLICT(chat_id, user_id) DO UPDATE SET role = excluded.role, "
         "joined_seq = excluded.joined_seq, read_seq = excluded.read_seq, active = 1, "
         "pos = excluded.pos, public_id = excluded.public_id, nickname = excluded.nickname, "
         "room_avatar = excluded.room_avatar, permissions = excluded.permissions, "
-        "joined_at = excluded.joined_at");
+        "joined_at = excluded.joined_at, via_chat = excluded.via_chat");
     s.bind(1, m.chat.value).bind(2, m.user.value).bind(3, member_role_name(m.role))
         .bind(4, m.joined_seq).bind(5, m.read_seq).bind(6, m.pos).bind(7, m.public_id)
         .bind(9, m.room_avatar).bind(10, static_cast<std::int64_t>(m.permissions))
@@ -533,7 +554,7 @@ class WriteTxImpl final : public Reads<WriteTx> {
   }
 
   void set_member_left(ChatId chat, UserId user, Pos pos) override {
-    auto s = db_.prepare("UPDATE members SET active = 0, pos = ? WHERE chat_id = ? AND user_id = ?");
+    auto s = db_.prepare("UPDATE members SET active = 0, via_chat = 0, pos = ? WHERE chat_id = ? AND user_id = ?");
     s.bind(1, pos).bind(2, chat.value).bind(3, user.value);
     s.run();
   }
@@ -542,6 +563,17 @@ class WriteTxImpl final : public Reads<WriteTx> {
     auto s = db_.prepare("UPDATE members SET read_seq = ? WHERE chat_id = ? AND user_id = ?");
     s.bind(1, read_seq).bind(2, chat.value).bind(3, user.value);
     s.run();
+  }
+
+  void set_chat_wide(ChatId chat, bool wide) override {
+    auto c = db_.prepare("UPDATE chats SET wide = ? WHERE id = ?");
+    c.bind(1, wide ? 1 : 0).bind(2, chat.value);
+    c.run();
+    auto m = db_.prepare(
+        "UPDATE members SET via_chat = ?1, pos = max(pos, (SELECT pos FROM chats WHERE id = ?2)) "
+        "WHERE chat_id = ?2 AND active = 1");
+    m.bind(1, wide ? 1 : 0).bind(2, chat.value);
+    m.run();
   }
 
   void touch_members(ChatId chat, Pos pos) override {
