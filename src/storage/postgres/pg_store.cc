@@ -33,6 +33,7 @@
 #include "modu/store.h"
 #include "storage/postgres/open_rooms_store.h"
 #include "storage/postgres/pg_db.h"
+#include "storage/changed_chats.h"
 #include "storage/postgres/records_io.h"
 #include "storage/postgres/routed.h"
 #include "storage/postgres/schema.h"
@@ -249,22 +250,25 @@ class Reads : public Base {
 
   std::vector<ChatListEntry> changed_chats(int /*shard: one here*/, UserId user, Pos since,
                                            std::int64_t limit) override {
-    // Memberships that carry their own position, by the (user_id, pos) index; then every
-    // membership that follows its wide chat's position, by the partial index of those.
-    auto r = db_.query(
-        "SELECT " CHAT_COLS ", " MEMBER_COLS ", m.pos AS seen FROM members m "
-        "JOIN chats c ON c.id = m.chat_id WHERE m.user_id = $1 AND m.pos > $2 AND m.via_chat = 0 "
-        "UNION ALL "
-        "SELECT " CHAT_COLS ", " MEMBER_COLS ", GREATEST(m.pos, c.pos) FROM members m "
+    // Memberships that carry their own position, in the order of the (user_id, pos) index;
+    // then those that follow their wide chat's position, by the partial index of those.
+    auto own = db_.query(
+        "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
+        "WHERE m.user_id = $1 AND m.pos > $2 AND m.via_chat = 0 ORDER BY m.pos LIMIT $3",
+        Params().add(user.value).add(since).add(limit));
+    std::vector<ChatListEntry> mine;
+    while (own.next()) mine.push_back(ChatListEntry{read_chat(own, 0), read_member(own, kChatCols)});
+    auto wide = db_.query(
+        "SELECT " CHAT_COLS ", " MEMBER_COLS ", GREATEST(m.pos, c.pos) AS seen FROM members m "
         "JOIN chats c ON c.id = m.chat_id WHERE m.user_id = $1 AND m.via_chat = 1 "
         "AND GREATEST(m.pos, c.pos) > $2 ORDER BY seen LIMIT $3",
         Params().add(user.value).add(since).add(limit));
-    std::vector<ChatListEntry> out;
-    while (r.next()) {
-      ChatListEntry& e = out.emplace_back(ChatListEntry{read_chat(r, 0), read_member(r, kChatCols)});
-      e.me.pos = r.int64(kChatCols + kMemberCols);
+    std::vector<ChatListEntry> followed;
+    while (wide.next()) {
+      ChatListEntry& e = followed.emplace_back(ChatListEntry{read_chat(wide, 0), read_member(wide, kChatCols)});
+      e.me.pos = wide.int64(kChatCols + kMemberCols);
     }
-    return out;
+    return storage::merge_changed_chats(std::move(mine), std::move(followed), limit);
   }
 
   std::optional<MessageRecord> message(ChatId chat, Seq seq) override {

@@ -14,6 +14,7 @@
 
 #include "modu/store.h"
 #include "storage/sqlite/open_rooms_store.h"
+#include "storage/changed_chats.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 
@@ -275,22 +276,25 @@ class Reads : public Base {
 
   std::vector<ChatListEntry> changed_chats(int /*shard: one here*/, UserId user, Pos since,
                                            std::int64_t limit) override {
-    // Memberships that carry their own position, by the (user_id, pos) index; then every
-    // membership that follows its wide chat's position, by the partial index of those.
-    auto s = db_.prepare(
-        "SELECT " CHAT_COLS ", " MEMBER_COLS ", m.pos AS seen FROM members m "
-        "JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1 AND m.pos > ?2 AND m.via_chat = 0 "
-        "UNION ALL "
-        "SELECT " CHAT_COLS ", " MEMBER_COLS ", max(m.pos, c.pos) FROM members m INDEXED BY members_via_chat "
-        "JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ?1 AND m.via_chat = 1 AND max(m.pos, c.pos) > ?2 "
-        "ORDER BY seen LIMIT ?3");
-    s.bind(1, user.value).bind(2, since).bind(3, limit);
-    std::vector<ChatListEntry> out;
-    while (s.step()) {
-      ChatListEntry& e = out.emplace_back(ChatListEntry{read_chat(s, 0), read_member(s, kChatCols)});
-      e.me.pos = s.int64(kChatCols + kMemberCols);
+    // Memberships that carry their own position, in the order of the (user_id, pos) index;
+    // then those that follow their wide chat's position, by the partial index of those.
+    auto own = db_.prepare(
+        "SELECT " CHAT_COLS ", " MEMBER_COLS " FROM members m JOIN chats c ON c.id = m.chat_id "
+        "WHERE m.user_id = ? AND m.pos > ? AND m.via_chat = 0 ORDER BY m.pos LIMIT ?");
+    own.bind(1, user.value).bind(2, since).bind(3, limit);
+    std::vector<ChatListEntry> mine;
+    while (own.step()) mine.push_back(ChatListEntry{read_chat(own, 0), read_member(own, kChatCols)});
+    auto wide = db_.prepare(
+        "SELECT " CHAT_COLS ", " MEMBER_COLS ", max(m.pos, c.pos) AS seen FROM members m "
+        "INDEXED BY members_via_chat JOIN chats c ON c.id = m.chat_id "
+        "WHERE m.user_id = ? AND m.via_chat = 1 AND seen > ? ORDER BY seen LIMIT ?");
+    wide.bind(1, user.value).bind(2, since).bind(3, limit);
+    std::vector<ChatListEntry> followed;
+    while (wide.step()) {
+      ChatListEntry& e = followed.emplace_back(ChatListEntry{read_chat(wide, 0), read_member(wide, kChatCols)});
+      e.me.pos = wide.int64(kChatCols + kMemberCols);
     }
-    return out;
+    return storage::merge_changed_chats(std::move(mine), std::move(followed), limit);
   }
 
   std::optional<MessageRecord> message(ChatId chat, Seq seq) override {
