@@ -31,9 +31,9 @@
 #include <unordered_set>
 
 #include "modu/store.h"
+#include "storage/changed_chats.h"
 #include "storage/postgres/open_rooms_store.h"
 #include "storage/postgres/pg_db.h"
-#include "storage/changed_chats.h"
 #include "storage/postgres/records_io.h"
 #include "storage/postgres/routed.h"
 #include "storage/postgres/schema.h"

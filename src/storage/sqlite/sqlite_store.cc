@@ -13,8 +13,8 @@
 #include <algorithm>
 
 #include "modu/store.h"
-#include "storage/sqlite/open_rooms_store.h"
 #include "storage/changed_chats.h"
+#include "storage/sqlite/open_rooms_store.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
 
