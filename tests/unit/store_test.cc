@@ -364,6 +364,80 @@ TEST(SqliteStoreTest, MigrationMakesBigChatsWideAndTheCheckFindsStrayMemberships
   EXPECT_NE(problems[0].find("width"), std::string::npos) << problems[0];
 }
 
+// Schema v6 rebuilds the idempotency index with client_id first: a database from before
+// keeps finding its messages by (sender, client id), refuses a second message with the same
+// pair, and looks them up through the index, not by a scan.
+TEST(SqliteStoreTest, MigrationPutsClientIdFirstInTheIdempotencyIndex) {
+  TempDir dir;
+  ChatId chat;
+  UserId sender, other;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                  chat = tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "t"}, std::nullopt);
+                  sender = tx.insert_user(user_named("sender"), "hash");
+                  other = tx.insert_user(user_named("other"), "hash");
+                  tx.insert_message(MessageRecord{.chat = chat, .seq = 1, .client_id = "w-1", .sender = sender, .text = "a"});
+                  tx.update_chat_last(chat, 1, 1000, 0);
+                  return ok_status();
+                }).ok());
+    store->stop();
+  }
+  auto with_db = [&](auto&& fn) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
+    fn(db);
+    sqlite3_close(db);
+  };
+  auto first_column = [&] {
+    std::string name;
+    with_db([&](sqlite3* db) {
+      sqlite3_stmt* s = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT name FROM pragma_index_info('messages_by_client_id') WHERE seqno = 0",
+                                   -1, &s, nullptr), SQLITE_OK);
+      if (sqlite3_step(s) == SQLITE_ROW) name = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+      sqlite3_finalize(s);
+    });
+    return name;
+  };
+  EXPECT_EQ(first_column(), "client_id");
+  // Back to the schema before v6.
+  with_db([](sqlite3* db) {
+    EXPECT_EQ(sqlite3_exec(db, "DROP INDEX messages_by_client_id; "
+                               "CREATE UNIQUE INDEX messages_by_client_id ON messages(sender_id, client_id); "
+                               "PRAGMA user_version = 5;", nullptr, nullptr, nullptr), SQLITE_OK);
+  });
+  ASSERT_EQ(first_column(), "sender_id");
+
+  auto store = open_store(dir.path());
+  EXPECT_EQ(first_column(), "client_id");
+  ReadView& r = store->reader();
+  ASSERT_TRUE(r.message_by_client_id(sender, "w-1"));
+  EXPECT_EQ(r.message_by_client_id(sender, "w-1")->text, "a");
+  EXPECT_FALSE(r.message_by_client_id(other, "w-1"));
+  EXPECT_TRUE(r.check_integrity().empty());
+  Status again = run_job(*store, [&](WriteTx& tx) {
+    tx.insert_message(MessageRecord{.chat = chat, .seq = 2, .client_id = "w-1", .sender = sender, .text = "b"});
+    return ok_status();
+  });
+  EXPECT_FALSE(again.ok());
+  EXPECT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                tx.insert_message(MessageRecord{.chat = chat, .seq = 2, .client_id = "w-1", .sender = other, .text = "c"});
+                tx.update_chat_last(chat, 2, 2000, 0);
+                return ok_status();
+              }).ok());
+  store->stop();
+  with_db([](sqlite3* db) {
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT text FROM messages WHERE sender_id = 2 AND client_id = 'w-1'",
+                                 -1, &s, nullptr), SQLITE_OK);
+    std::string plan;
+    while (sqlite3_step(s) == SQLITE_ROW) plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+    sqlite3_finalize(s);
+    EXPECT_NE(plan.find("messages_by_client_id"), std::string::npos) << plan;
+  });
+}
+
 TEST_P(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
   UserId id = add_user("minji");
   ASSERT_TRUE(id);

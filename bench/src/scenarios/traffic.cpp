@@ -71,12 +71,26 @@ struct Traffic {
     ctx.close_all();
   }
 
-  /// Parses our client_id "u<sender index>-<counter>".
+  /// Our client_id: "<send time>-u<sender index>-<counter>". Like the web client's ids
+  /// (web/src/store/session.ts) it starts with the send time in base 36 milliseconds, so
+  /// ids sort by time, as real clients' do.
+  static std::string make_cid(int64_t at_ns, int sender, int64_t counter) {
+    char time36[16];
+    char* end = time36 + sizeof time36;
+    char* p = end;
+    for (auto ms = uint64_t(at_ns / 1'000'000); ms != 0 || p == end; ms /= 36)
+      *--p = "0123456789abcdefghijklmnopqrstuvwxyz"[ms % 36];
+    return std::string(p, end) + "-u" + std::to_string(sender) + "-" + std::to_string(counter);
+  }
+
+  /// Parses what make_cid made.
   static bool parse_cid(std::string_view cid, int& sender, int64_t& counter) {
-    if (cid.size() < 4 || cid[0] != 'u') return false;
+    size_t u = cid.find("-u");
+    if (u == std::string_view::npos) return false;
+    cid.remove_prefix(u + 2);
     size_t dash = cid.find('-');
     if (dash == std::string_view::npos) return false;
-    sender = std::atoi(std::string(cid.substr(1, dash - 1)).c_str());
+    sender = std::atoi(std::string(cid.substr(0, dash)).c_str());
     counter = std::atoll(std::string(cid.substr(dash + 1)).c_str());
     return counter > 0;
   }
@@ -211,7 +225,7 @@ struct Traffic {
   void send_one(int ui, int64_t at) {
     TUser& u = users[size_t(ui)];
     TChat& ch = chats[size_t(u.chat)];
-    std::string cid = "u" + std::to_string(ui) + "-" + std::to_string(++u.sent);
+    std::string cid = make_cid(at, ui, ++u.sent);
     sent++;
     ctx.res.mark_min("t_first_send", at);
     u.client->send(ch.id, cid, make_text(at, ctx.cfg.size), [this, ci = u.chat, at, ui](const Ack& a) {

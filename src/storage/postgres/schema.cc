@@ -1,6 +1,7 @@
 #include "storage/postgres/schema.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <array>
 #include <optional>
@@ -232,6 +233,12 @@ UPDATE members SET via_chat = 1
   WHERE active = 1 AND chat_id IN (SELECT id FROM chats WHERE wide = 1);
 CREATE INDEX members_via_chat ON members(user_id) WHERE via_chat = 1;
 )sql",
+    // v6: the idempotency index leads with client_id (see the embedded store's v6), so
+    // time-ordered client ids insert near one end of it.
+    R"sql(
+DROP INDEX messages_by_client_id;
+CREATE UNIQUE INDEX messages_by_client_id ON messages(client_id, sender_id);
+)sql",
 };
 
 // Any constant, shared by every build: the session lock that serialises migrations.
@@ -312,6 +319,11 @@ void migrate(Conn& conn, int shard) {
       throw StorageError(fmt::format(
           "the database has schema version {}, newer than this build's {}; upgrade modu", version,
           latest_schema_version()));
+    // A fresh database is created silently; an existing one says what is happening, since
+    // a step may rebuild an index over every message.
+    if (version > 0 && version < latest_schema_version())
+      spdlog::info("upgrading the database from schema version {} to {}", version,
+                   latest_schema_version());
     for (int v = version; v < latest_schema_version(); ++v) {
       conn.script("BEGIN");
       try {
