@@ -53,10 +53,10 @@ std::string_view Stmt::text_view(int column) const {
   return {p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
 }
 
-Db::Db(const std::string& path, bool read_only) {
+Db::Db(const std::string& path, bool read_only, const char* vfs) {
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, vfs) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;

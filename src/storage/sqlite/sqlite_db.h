@@ -50,8 +50,9 @@ class Stmt {
 
 class Db {
  public:
-  // Opens (creating if needed) the database file. Throws StorageError.
-  Db(const std::string& path, bool read_only);
+  // Opens (creating if needed) the database file through the named VFS (nullptr: the
+  // default one). Throws StorageError.
+  Db(const std::string& path, bool read_only, const char* vfs = nullptr);
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
   ~Db();

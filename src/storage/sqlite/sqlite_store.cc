@@ -17,6 +17,7 @@
 #include "storage/sqlite/open_rooms_store.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "storage/sqlite/wal_gather_vfs.h"
 
 namespace modu {
 namespace sqlite {
@@ -695,7 +696,8 @@ class SqliteStore final : public Store {
         path_((std::filesystem::path(options.directory) / "modu.db").string()),
         generation_(++g_store_generation) {
     configure_sqlite_once();
-    writer_db_ = std::make_unique<Db>(path_, false);
+    // With a sync at every commit, the writer passes a commit's WAL frames on in one write.
+    writer_db_ = std::make_unique<Db>(path_, false, options.synchronous_full ? wal_gather_vfs() : nullptr);
     writer_db_->exec("PRAGMA journal_mode = WAL");
     writer_db_->exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
                                               : "PRAGMA synchronous = OFF");
