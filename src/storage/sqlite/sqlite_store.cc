@@ -17,7 +17,7 @@
 #include "storage/sqlite/open_rooms_store.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
-#include "storage/sqlite/wal_gather_vfs.h"
+#include "storage/sqlite/write_gather_vfs.h"
 
 namespace modu {
 namespace sqlite {
@@ -696,8 +696,10 @@ class SqliteStore final : public Store {
         path_((std::filesystem::path(options.directory) / "modu.db").string()),
         generation_(++g_store_generation) {
     configure_sqlite_once();
-    // With a sync at every commit, the writer passes a commit's WAL frames on in one write.
-    writer_db_ = std::make_unique<Db>(path_, false, options.synchronous_full ? wal_gather_vfs() : nullptr);
+    // With a sync at every commit and checkpoint, the writer passes a commit's WAL frames
+    // on in one write, and checkpoints pass runs of adjacent pages on in one write.
+    const char* vfs = options.synchronous_full ? write_gather_vfs() : nullptr;
+    writer_db_ = std::make_unique<Db>(path_, false, vfs);
     writer_db_->exec("PRAGMA journal_mode = WAL");
     writer_db_->exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
                                               : "PRAGMA synchronous = OFF");
@@ -715,7 +717,7 @@ class SqliteStore final : public Store {
     tx_ = std::make_unique<WriteTxImpl>(*writer_db_, pos);
     // Replaces SQLite's auto-checkpoint on the writer (see kCheckpointFrames).
     sqlite3_wal_hook(writer_db_->raw(), &SqliteStore::on_wal_commit, this);
-    checkpoint_db_ = std::make_unique<Db>(path_, false);
+    checkpoint_db_ = std::make_unique<Db>(path_, false, vfs);
     checkpoint_db_->exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
                                                   : "PRAGMA synchronous = OFF");
     checkpointer_ = std::thread([this] { run_checkpointer(); });

@@ -1,4 +1,4 @@
-#include "storage/sqlite/wal_gather_vfs.h"
+#include "storage/sqlite/write_gather_vfs.h"
 
 #include <sqlite3.h>
 
@@ -145,7 +145,8 @@ sqlite3_vfs* base(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pApp
 int gather_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags,
                 int* out_flags) {
   sqlite3_vfs* b = base(vfs);
-  if ((flags & SQLITE_OPEN_WAL) == 0) return b->xOpen(b, name, file, flags, out_flags);
+  if ((flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_DB)) == 0)
+    return b->xOpen(b, name, file, flags, out_flags);
   GatherFile* g = gather(file);
   g->base.pMethods = nullptr;
   g->inner = reinterpret_cast<sqlite3_file*>(g + 1);
@@ -168,7 +169,7 @@ sqlite3_vfs make_vfs(sqlite3_vfs* b) {
   v.iVersion = 3;
   v.szOsFile = static_cast<int>(sizeof(GatherFile)) + b->szOsFile;
   v.mxPathname = b->mxPathname;
-  v.zName = "modu-wal-gather";
+  v.zName = "modu-write-gather";
   v.pAppData = b;
   v.xOpen = gather_open;
   v.xDelete = [](sqlite3_vfs* s, const char* n, int sync) { return base(s)->xDelete(base(s), n, sync); };
@@ -201,7 +202,7 @@ sqlite3_vfs make_vfs(sqlite3_vfs* b) {
 
 }  // namespace
 
-const char* wal_gather_vfs() {
+const char* write_gather_vfs() {
   static sqlite3_vfs vfs;
   static std::once_flag once;
   std::call_once(once, [] {
@@ -212,6 +213,6 @@ const char* wal_gather_vfs() {
   return vfs.zName;
 }
 
-std::uint64_t wal_gather_writes() { return g_writes.load(std::memory_order_relaxed); }
+std::uint64_t gathered_writes_passed_on() { return g_writes.load(std::memory_order_relaxed); }
 
 }  // namespace modu::sqlite
