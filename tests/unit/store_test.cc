@@ -772,6 +772,32 @@ TEST_P(StoreReadsTest, MembersOfAWideChatSeeTheChatsPosition) {
   EXPECT_TRUE(r.check_integrity().empty());
 }
 
+TEST_P(StoreReadsTest, SeveralWideChatsPageByPositionWhateverTheirIds) {
+  auto f = make_chats({10, 20, 30, 40});
+  auto& r = store_->reader();
+  auto run = [&](auto job) { ASSERT_TRUE(run_job(*store_, [&](WriteTx& tx) { job(tx); return ok_status(); }).ok()); };
+  Pos start = r.changed_chats(f.me, 0, 100).back().me.pos;
+  run([&](WriteTx& tx) {
+    for (ChatId c : f.chats) tx.set_chat_wide(c, true);
+  });
+  // Changed in an order that is neither the chats' ids nor their rows' order.
+  const std::vector<ChatId> order{f.chats[2], f.chats[0], f.chats[3], f.chats[1]};
+  std::vector<Pos> at;
+  for (ChatId c : order)
+    run([&](WriteTx& tx) {
+      at.push_back(tx.next_pos());
+      tx.update_chat_last(c, 0, 50, at.back());
+    });
+  EXPECT_EQ(ids(r.changed_chats(f.me, start, 100)), order);
+  EXPECT_EQ(ids(r.changed_chats(f.me, start, 2)), (std::vector<ChatId>{order[0], order[1]}));
+  // The next page starts where the cut one ended, with nothing skipped or repeated.
+  auto first = r.changed_chats(f.me, start, 3);
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first.back().me.pos, at[2]);
+  EXPECT_EQ(ids(r.changed_chats(f.me, first.back().me.pos, 3)), (std::vector<ChatId>{order[3]}));
+  EXPECT_TRUE(r.changed_chats(f.me, at.back(), 100).empty());
+}
+
 TEST_P(StoreReadsTest, TouchMembersAndReadsSetsAnyNumberOfPointers) {
   // Up to four pointers go in the statement that moves the positions, more one by one.
   auto f = make_chats({10});
