@@ -297,7 +297,7 @@ class Reads : public Base {
       ChatListEntry& e = followed.emplace_back(ChatListEntry{read_chat(wide, 0), read_member(wide, kChatCols)});
       e.me.pos = wide.int64(kChatCols + kMemberCols);
     }
-    storage::keep_first_by_pos(followed, limit);
+    std::sort(followed.begin(), followed.end(), storage::earlier_change);  // the merge cuts at limit
     return storage::merge_changed_chats(std::move(mine), std::move(followed), limit);
   }
 
