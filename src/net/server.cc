@@ -17,9 +17,9 @@ Server::Server(const NetOptions& options) : options_(options) {
 
 Server::~Server() { stop(); }
 
-std::vector<boost::asio::io_context*> Server::loops() const {
-  std::vector<boost::asio::io_context*> out;
-  for (const auto& l : loops_) out.push_back(&l->io);
+std::vector<LoopWriter*> Server::loops() const {
+  std::vector<LoopWriter*> out;
+  for (const auto& l : loops_) out.push_back(&l->writer);
   return out;
 }
 

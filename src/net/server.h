@@ -40,6 +40,7 @@ struct Loop {
   simdjson::dom::parser parser;  // reused for every frame parsed on this loop
   ReadGate read_gate{io};        // where this loop's connections wait while the store is behind
   websocket::KeepAlive keep_alive{io};  // pings, idle and close timeouts of its WebSockets
+  LoopWriter writer{io};  // writes what the hub delivers to its connections (after io: dies first)
   std::vector<char> read_buffer;  // a readable plain WebSocket reads here, then parses in place
 };
 
@@ -57,11 +58,11 @@ struct NetContext {
 
 class Server {
  public:
-  // Creates the event loops (not yet running). Use `loops()` to build the hub.
+  // Creates the event loops (not yet running). Build the hub from `loops()`: each loop's writer.
   explicit Server(const NetOptions& options);
   ~Server();
 
-  std::vector<boost::asio::io_context*> loops() const;
+  std::vector<LoopWriter*> loops() const;
 
   // Binds and starts accepting; runs the loops on their threads. Returns the bound port.
   Result<std::uint16_t> start(NetContext& context);

@@ -96,17 +96,7 @@ class WsSession final : public Connection,
     });
   }
 
-  bool hold(SharedFrame frame) override {
-    bool first = !held_;
-    held_ = true;
-    enqueue(std::move(frame));
-    return first;
-  }
-
-  void write_held() override {
-    held_ = false;
-    flush();
-  }
+  void write_held() override { flush(); }
 
   void close_after(SharedFrame last) override {
     run_on_loop([self = this->shared_from_this(), last = std::move(last)]() mutable {
@@ -295,7 +285,7 @@ class WsSession final : public Connection,
   // under load) are copied into one buffer, as are frames over TLS, which would otherwise
   // become one record per piece.
   void flush() {
-    if (writing_ || holding_writes_ || held_ || closed_) return;
+    if (writing_ || holding_writes_ || held() || closed_) return;
     if (pending_.empty() && close_requested_ && !close_sent_) {
       websocket::append_close_frame(control_, static_cast<std::uint16_t>(close_code_));
       close_sent_ = true;
@@ -432,7 +422,6 @@ class WsSession final : public Connection,
   std::uint8_t closing_ticks_ = 0;
   bool writing_ = false;
   bool holding_writes_ = false;  // a read's frames are being handled; flush after them
-  bool held_ = false;            // frames held for write_held (Connection::hold)
   bool heard_ = false;        // bytes arrived since the last keep-alive tick
   bool pinged_ = false;       // a keep-alive ping is unanswered
   bool parked_ = false;       // waiting at the read gate

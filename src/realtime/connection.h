@@ -2,6 +2,9 @@
 // in. The network layer implements it (net/ws_session.h).
 #pragma once
 
+#include <boost/intrusive/list_hook.hpp>
+
+#include <cstdint>
 #include <functional>
 
 #include "modu/ids.h"
@@ -19,11 +22,8 @@ class Connection {
   // and catches up with `sync`.
   virtual void send(SharedFrame frame) = 0;
 
-  // On the owning loop: queues a frame like `send` but holds it until `write_held`, so that
-  // the frames one handler gives a connection leave in one write. Returns true when the
-  // connection held nothing before; the caller must then call `write_held` before its
-  // handler returns. (The hub delivers a batch this way.)
-  virtual bool hold(SharedFrame frame) = 0;
+  // On the owning loop: writes what was queued while the connection was held (`held()`).
+  // Its loop's LoopWriter calls it (realtime/loop_writer.h).
   virtual void write_held() = 0;
 
   // Thread-safe. Sends `last` (if not null) after everything queued, then closes.
@@ -47,6 +47,14 @@ class Connection {
   UserId user;
   DeviceId device;
   bool signed_in() const { return static_cast<bool>(user); }
+
+  // Kept by the loop's LoopWriter, on the owning loop. While the connection is held (linked),
+  // it queues what it is sent and writes nothing until `write_held`. The hook unlinks itself
+  // when the connection is destroyed.
+  using HeldHook = boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+  HeldHook held_hook;
+  std::uint32_t last_write_round = 0;  // the LoopWriter's round that last wrote it
+  bool held() const { return held_hook.is_linked(); }
 };
 
 }  // namespace modu

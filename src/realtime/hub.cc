@@ -8,8 +8,8 @@ namespace modu {
 
 thread_local Hub* Hub::batching_ = nullptr;
 
-Hub::Hub(std::vector<boost::asio::io_context*> loops)
-    : loops_(std::move(loops)), registries_(loops_.size()), held_(loops_.size()), pending_(loops_.size()) {}
+Hub::Hub(std::vector<LoopWriter*> loops)
+    : loops_(std::move(loops)), registries_(loops_.size()), pending_(loops_.size()) {}
 
 void Hub::begin_batch(int shard, Pos from, Pos to) {
   batching_ = this;
@@ -23,9 +23,9 @@ void Hub::end_batch() {
   fill_merged_frames();
   for (std::size_t i = 0; i < loops_.size(); ++i) {
     if (pending_[i].empty()) continue;
-    boost::asio::post(*loops_[i], [this, i, items = std::move(pending_[i])] {
+    boost::asio::post(loops_[i]->io(), [this, i, items = std::move(pending_[i])] {
       for (const auto& d : items) deliver(i, d);
-      write_held(i);
+      loops_[i]->write();
     });
     pending_[i] = {};
   }
@@ -40,16 +40,16 @@ void Hub::deliver_events(const std::vector<Event>& events) {
   if (events.empty()) return;
   auto shared = std::make_shared<const std::vector<Event>>(events);
   for (std::size_t i = 0; i < loops_.size(); ++i) {
-    boost::asio::post(*loops_[i], [this, i, shared] {
+    boost::asio::post(loops_[i]->io(), [this, i, shared] {
       for (const auto& e : *shared) deliver(i, Delivery{e.users, nullptr, e.frame, e.disconnect});
-      write_held(i);
+      loops_[i]->write();
     });
   }
 }
 
 void Hub::broadcast(SharedFrame frame) {
   for (std::size_t i = 0; i < loops_.size(); ++i) {
-    boost::asio::post(*loops_[i], [this, i, frame] {
+    boost::asio::post(loops_[i]->io(), [this, i, frame] {
       for (const auto& [user, conns] : registries_[i])
         for (Connection* c : conns) c->send(frame);
     });
@@ -96,19 +96,8 @@ void Hub::fill_merged_frames() {
   for (auto& p : pending_) std::erase_if(p, withdrawn);
 }
 
-void Hub::hold(std::size_t loop, Connection& conn, const SharedFrame& frame) {
-  if (conn.hold(frame)) held_[loop].push_back(&conn);
-}
-
-void Hub::write_held(std::size_t loop) {
-  // A held connection is alive here: connections go away only in their own handlers, and
-  // this runs in the same handler as the deliveries that held them.
-  for (Connection* c : held_[loop]) c->write_held();
-  held_[loop].clear();
-}
-
 void Hub::deliver(std::size_t loop, const Delivery& d) {
-  if (d.conn) return hold(loop, *d.conn, d.frame);
+  if (d.conn) return loops_[loop]->hold(*d.conn, d.frame);
   auto& reg = registries_[loop];
   if (reg.empty()) return;
   if (d.disconnect) {
@@ -122,7 +111,7 @@ void Hub::deliver(std::size_t loop, const Delivery& d) {
   for (UserId u : *d.users) {
     auto it = reg.find(u);
     if (it == reg.end()) continue;
-    for (Connection* c : it->second) hold(loop, *c, d.frame);
+    for (Connection* c : it->second) loops_[loop]->hold(*c, d.frame);
   }
 }
 
@@ -159,9 +148,9 @@ void Hub::publish(std::shared_ptr<const std::vector<UserId>> users, SharedFrame 
 
 void Hub::route(std::size_t loop, Delivery d) {
   if (batching_ == this) return pending_[loop].push_back(std::move(d));
-  boost::asio::post(*loops_[loop], [this, loop, d = std::move(d)] {
+  boost::asio::post(loops_[loop]->io(), [this, loop, d = std::move(d)] {
     deliver(loop, d);
-    write_held(loop);
+    loops_[loop]->write();
   });
 }
 
@@ -180,7 +169,7 @@ void Hub::disconnect_device(UserId user, DeviceId device, SharedFrame notice) {
 
 void Hub::close_all() {
   for (std::size_t i = 0; i < loops_.size(); ++i) {
-    boost::asio::post(*loops_[i], [this, i] {
+    boost::asio::post(loops_[i]->io(), [this, i] {
       std::vector<Connection*> all;
       for (const auto& [user, conns] : registries_[i]) all.insert(all.end(), conns.begin(), conns.end());
       for (Connection* c : all) c->close_going_away();

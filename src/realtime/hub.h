@@ -4,7 +4,8 @@
 // Publishing posts one task per loop carrying a shared, already-encoded frame: a group
 // message is serialised once, and no lock guards the registries because each is touched
 // only by its own loop. Frames published from one thread reach every connection in the
-// order they were published (each loop runs posted tasks in order).
+// order they were published (each loop runs posted tasks in order). Each loop's LoopWriter
+// writes what the loop's tasks delivered (realtime/loop_writer.h).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,12 +18,14 @@
 #include "modu/ids.h"
 #include "protocol/frames.h"
 #include "realtime/connection.h"
+#include "realtime/loop_writer.h"
 
 namespace modu {
 
 class Hub {
  public:
-  explicit Hub(std::vector<boost::asio::io_context*> loops);
+  // One writer per event loop, each living as long as the hub uses it.
+  explicit Hub(std::vector<LoopWriter*> loops);
 
   // On the connection's own loop, once it is signed in / when it goes away.
   void attach(Connection& conn);
@@ -88,7 +91,7 @@ class Hub {
 
  private:
   using Registry = std::unordered_map<UserId, std::vector<Connection*>>;
-  std::vector<boost::asio::io_context*> loops_;
+  std::vector<LoopWriter*> loops_;
   std::vector<Registry> registries_;  // one per loop, touched only by that loop
 
   struct Delivery {
@@ -100,12 +103,9 @@ class Hub {
   // Inside a batch, queues `d` for the loop's task at the end of the batch; otherwise posts
   // a task of its own that delivers and writes it.
   void route(std::size_t loop, Delivery d);
-  // Runs on `loop`: hands `d.frame` to its connections (held; see write_held).
+  // Runs on `loop`: hands `d.frame` to its connections, held by the loop's writer; the
+  // task then calls its `write`.
   void deliver(std::size_t loop, const Delivery& d);
-  void hold(std::size_t loop, Connection& conn, const SharedFrame& frame);
-  // Writes what deliver held: one write per connection for everything one task delivered.
-  void write_held(std::size_t loop);
-  std::vector<std::vector<Connection*>> held_;  // per loop; touched only by that loop
   std::vector<std::vector<Delivery>> pending_;  // per loop; only the batching thread
   BatchSink sink_;
   std::vector<Event> batch_events_;  // with a sink; only the batching thread

@@ -8,36 +8,12 @@
 #include <vector>
 
 #include "realtime/hub.h"
+#include "recording_connection.h"
 
 namespace modu {
 namespace {
 
-class RecordingConnection final : public Connection {
- public:
-  explicit RecordingConnection(UserId u, std::size_t loop = 0) : loop_(loop) { user = u; }
-  void send(SharedFrame frame) override { frames.push_back(*frame); }
-  bool hold(SharedFrame frame) override {
-    frames.push_back(*frame);
-    return !std::exchange(holding, true);
-  }
-  void write_held() override {
-    holding = false;
-    ++writes;
-  }
-  void close_after(SharedFrame last) override {
-    if (last) frames.push_back(*last);
-  }
-  void close_going_away() override {}
-  void run_on_loop(std::function<void()> fn) override { fn(); }
-  std::size_t loop_index() const override { return loop_; }
-  void sign_in(UserId, DeviceId) override {}
-  std::vector<std::string> frames;
-  bool holding = false;
-  int writes = 0;  // write_held calls
-
- private:
-  std::size_t loop_;
-};
+using test::RecordingConnection;
 
 // A part that names itself; the merged frame lists the parts' names in order.
 class Named final : public Hub::Mergeable {
@@ -63,7 +39,8 @@ std::shared_ptr<const Hub::Mergeable> part(std::string name) { return std::make_
 
 TEST(HubTest, MergedPartsGoOutOnceAtTheLastPartsPlace) {
   boost::asio::io_context loop0, loop1;
-  Hub hub({&loop0, &loop1});
+  LoopWriter writer0(loop0), writer1(loop1);
+  Hub hub({&writer0, &writer1});
   RecordingConnection a(UserId(1), 0), b(UserId(2), 1);
   hub.attach(a);
   hub.attach(b);
@@ -87,7 +64,8 @@ TEST(HubTest, MergedPartsGoOutOnceAtTheLastPartsPlace) {
 
 TEST(HubTest, ABatchsFramesForAConnectionLeaveInOneWrite) {
   boost::asio::io_context loop;
-  Hub hub({&loop});
+  LoopWriter writer(loop);
+  Hub hub({&writer});
   RecordingConnection a(UserId(1)), b(UserId(2)), a_phone(UserId(1));
   hub.attach(a);
   hub.attach(b);
@@ -99,8 +77,8 @@ TEST(HubTest, ABatchsFramesForAConnectionLeaveInOneWrite) {
   hub.end_batch();
   loop.run();
   for (auto* c : {&a, &b, &a_phone}) {
-    EXPECT_EQ(c->writes, 1) << "one write_held per connection per batch";
-    EXPECT_FALSE(c->holding) << "nothing is left held";
+    EXPECT_EQ(c->writes, 1) << "one write per connection per batch";
+    EXPECT_FALSE(c->held()) << "nothing is left held";
   }
   EXPECT_EQ(a.frames, (std::vector<std::string>{"message", "merged:read,", "mine"}));
   EXPECT_EQ(b.frames, (std::vector<std::string>{"message", "merged:read,"}));
@@ -108,7 +86,8 @@ TEST(HubTest, ABatchsFramesForAConnectionLeaveInOneWrite) {
 
 TEST(HubTest, PartsOfDifferentBatchesAreNotMerged) {
   boost::asio::io_context loop;
-  Hub hub({&loop});
+  LoopWriter writer(loop);
+  Hub hub({&writer});
   RecordingConnection a(UserId(1));
   hub.attach(a);
   hub.begin_batch();
@@ -125,7 +104,8 @@ TEST(HubTest, PartsOfDifferentBatchesAreNotMerged) {
 
 TEST(HubTest, ASinkGetsTheMergedEventInPlace) {
   boost::asio::io_context loop;
-  Hub hub({&loop});
+  LoopWriter writer(loop);
+  Hub hub({&writer});
   std::vector<std::string> got;
   hub.set_batch_sink([&](int, Pos, Pos, std::vector<Hub::Event> events) {
     for (auto& e : events) got.push_back(*e.frame);

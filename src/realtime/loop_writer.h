@@ -1,0 +1,74 @@
+// One event loop's writes of delivered frames, paced under fan-out load.
+//
+// The hub hands frames to connections here (`hold`): a held connection queues them and
+// writes nothing. `write` then writes every held connection, one send each for all it was
+// given. It does so at once, unless the loop is busy writing to the same connections batch
+// after batch: then it first waits a moment, and the batches committed meanwhile leave in
+// the same send. That is the case of a large group, whose members get a frame from nearly
+// every committed batch; there, sends (one syscall per member connection per batch) are
+// most of the server's work, and fewer, fuller sends take less of it.
+//
+// The wait after a write is `kPaceFactor` times the loop thread's CPU time that write took,
+// scaled by the share of its connections that the write before had also written, and at
+// most `kMaxWait`. It thus stays near zero where waiting saves nothing: at low rates (a
+// write costs microseconds) and in 1:1 traffic (a connection rarely gets frames from two
+// batches in a row). A held connection's own writes (answers, pings) wait with it: its
+// frames keep their order.
+//
+// Not thread-safe: used on its loop's thread only. A connection destroyed while held
+// leaves by itself (its hook unlinks), and destroying the writer unlinks every connection,
+// so the two may go away in either order. The writer must be destroyed before its loop's
+// io_context (its timer lives there).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <chrono>
+#include <cstdint>
+
+#include "protocol/frames.h"
+#include "realtime/connection.h"
+
+namespace modu {
+
+class LoopWriter {
+ public:
+  static constexpr int kPaceFactor = 24;  // docs/benchmarks.md, entry 27
+  static constexpr std::chrono::milliseconds kMaxWait{10};
+
+  explicit LoopWriter(boost::asio::io_context& io) : io_(io), timer_(io) {}
+  LoopWriter(const LoopWriter&) = delete;
+  LoopWriter& operator=(const LoopWriter&) = delete;
+
+  boost::asio::io_context& io() { return io_; }
+
+  // Queues `frame` on `conn` and holds the connection until the next write. The caller
+  // calls `write` before its handler returns.
+  void hold(Connection& conn, const SharedFrame& frame);
+
+  // Writes every held connection, now or after the paced wait.
+  void write();
+
+  // Whether connections wait for a write; the wait after the last write (for tests).
+  bool holding() const { return !held_.empty(); }
+  std::chrono::nanoseconds pace() const { return pace_; }
+
+ private:
+  void write_now();
+
+  using Held = boost::intrusive::list<
+      Connection, boost::intrusive::member_hook<Connection, Connection::HeldHook, &Connection::held_hook>,
+      boost::intrusive::constant_time_size<false>>;
+
+  boost::asio::io_context& io_;
+  boost::asio::steady_timer timer_;
+  Held held_;
+  bool waiting_ = false;  // the timer will write
+  std::uint32_t round_ = 1;  // numbers the writes; a connection remembers its last one
+  std::chrono::steady_clock::time_point last_write_end_{};
+  std::chrono::nanoseconds pace_{0};
+};
+
+}  // namespace modu

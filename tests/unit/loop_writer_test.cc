@@ -1,0 +1,119 @@
+// A loop's writes (realtime/loop_writer.h): one write per held connection, a wait only
+// where the same connections are written batch after batch, and connections that go away
+// while held.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "realtime/loop_writer.h"
+#include "recording_connection.h"
+
+namespace modu {
+namespace {
+
+using test::RecordingConnection;
+
+// Spends `ms` of this thread's CPU time: what a write to a real socket costs the loop.
+void burn_cpu(double ms) {
+  auto cpu = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+  };
+  for (double end = cpu() + ms; cpu() < end;) {
+  }
+}
+
+TEST(LoopWriterTest, AnIdleLoopWritesEachHeldConnectionOnceAtOnce) {
+  boost::asio::io_context io;
+  LoopWriter writer(io);
+  RecordingConnection a(UserId(1)), b(UserId(2));
+  writer.hold(a, share("one"));
+  writer.hold(b, share("one"));
+  writer.hold(a, share("two"));
+  EXPECT_TRUE(a.held());
+  EXPECT_EQ(a.writes, 0) << "a held connection writes nothing";
+  writer.write();
+  EXPECT_EQ(a.writes, 1);
+  EXPECT_EQ(b.writes, 1);
+  EXPECT_FALSE(a.held());
+  EXPECT_FALSE(writer.holding());
+  EXPECT_EQ(a.frames, (std::vector<std::string>{"one", "two"}));
+}
+
+TEST(LoopWriterTest, NewConnectionsInEveryWriteAreNeverKeptWaiting) {
+  boost::asio::io_context io;
+  LoopWriter writer(io);
+  std::vector<std::unique_ptr<RecordingConnection>> conns;
+  for (int round = 0; round < 5; ++round) {
+    // 1:1 traffic: each batch reaches connections the batch before did not.
+    for (int i = 0; i < 2; ++i) {
+      conns.push_back(std::make_unique<RecordingConnection>(UserId(round * 2 + i + 1)));
+      conns.back()->on_write = [] { burn_cpu(1); };
+      writer.hold(*conns.back(), share("message"));
+    }
+    writer.write();
+    EXPECT_FALSE(writer.holding()) << "round " << round << " was written at once";
+    EXPECT_EQ(writer.pace().count(), 0);
+  }
+}
+
+TEST(LoopWriterTest, TheSameConnectionsBatchAfterBatchWaitAndLeaveInOneWrite) {
+  boost::asio::io_context io;
+  LoopWriter writer(io);
+  RecordingConnection a(UserId(1)), b(UserId(2));
+  for (auto* c : {&a, &b}) c->on_write = [] { burn_cpu(3); };
+  for (int round = 0; round < 2; ++round) {
+    writer.hold(a, share("batch"));
+    writer.hold(b, share("batch"));
+    writer.write();
+    EXPECT_FALSE(writer.holding()) << "the first two writes have nothing to wait for";
+  }
+  // Both connections were in both writes, and each write cost them 6 ms: the next waits
+  // the longest wait there is.
+  EXPECT_EQ(writer.pace(), LoopWriter::kMaxWait);
+
+  writer.hold(a, share("third"));
+  writer.hold(b, share("third"));
+  writer.write();
+  EXPECT_TRUE(writer.holding()) << "the third write waits";
+  writer.hold(a, share("fourth"));  // a later batch joins it
+  writer.write();
+  EXPECT_EQ(a.writes, 2);
+  io.run();
+  EXPECT_EQ(a.writes, 3) << "the waiting batches left in one write";
+  EXPECT_EQ(b.writes, 3);
+  EXPECT_EQ(a.frames, (std::vector<std::string>{"batch", "batch", "third", "fourth"}));
+}
+
+TEST(LoopWriterTest, AConnectionDestroyedWhileHeldIsLeftOut) {
+  boost::asio::io_context io;
+  LoopWriter writer(io);
+  RecordingConnection stays(UserId(1));
+  auto goes = std::make_unique<RecordingConnection>(UserId(2));
+  writer.hold(*goes, share("message"));
+  writer.hold(stays, share("message"));
+  goes.reset();  // closed and released while its frame waited
+  writer.write();
+  EXPECT_EQ(stays.writes, 1);
+  EXPECT_FALSE(writer.holding());
+}
+
+TEST(LoopWriterTest, AWriterDestroyedFirstReleasesItsConnections) {
+  boost::asio::io_context io;
+  RecordingConnection conn(UserId(1));
+  {
+    LoopWriter writer(io);
+    writer.hold(conn, share("message"));
+    EXPECT_TRUE(conn.held());
+  }
+  EXPECT_FALSE(conn.held()) << "a server stopping destroys its writers before its connections";
+}
+
+}  // namespace
+}  // namespace modu
