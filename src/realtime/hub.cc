@@ -97,7 +97,7 @@ void Hub::fill_merged_frames() {
 }
 
 void Hub::deliver(std::size_t loop, const Delivery& d) {
-  if (d.conn) return loops_[loop]->hold(*d.conn, d.frame);
+  if (d.conn) return loops_[loop]->answer(*d.conn, d.frame);
   auto& reg = registries_[loop];
   if (reg.empty()) return;
   if (d.disconnect) {

@@ -19,10 +19,17 @@ void LoopWriter::hold(Connection& conn, const SharedFrame& frame) {
   conn.send(frame);
 }
 
+void LoopWriter::answer(Connection& conn, const SharedFrame& frame) {
+  hold(conn, frame);
+  answered_.push_back(&conn);
+}
+
 void LoopWriter::write() {
-  if (waiting_ || held_.empty()) return;
+  if (held_.empty()) return answered_.clear();
+  if (waiting_) return write_answered();
   auto due = last_write_end_ + pace_;
   if (pace_.count() == 0 || std::chrono::steady_clock::now() >= due) return write_now();
+  write_answered();
   waiting_ = true;
   timer_.expires_at(due);
   timer_.async_wait([this](boost::system::error_code) {
@@ -31,7 +38,17 @@ void LoopWriter::write() {
   });
 }
 
+void LoopWriter::write_answered() {
+  for (Connection* conn : answered_) {
+    if (!conn->held()) continue;  // answered twice in this task: written already
+    conn->held_hook.unlink();
+    conn->write_held();
+  }
+  answered_.clear();
+}
+
 void LoopWriter::write_now() {
+  answered_.clear();  // written with the rest
   const std::uint32_t previous = round_++;
   std::size_t written = 0, repeated = 0;
   auto cpu_before = thread_cpu_time();

@@ -12,7 +12,8 @@
 // scaled by the share of its connections that the write before had also written, and at
 // most `kMaxWait`. It thus stays near zero where waiting saves nothing: at low rates (a
 // write costs microseconds) and in 1:1 traffic (a connection rarely gets frames from two
-// batches in a row). A held connection's own writes (answers, pings) wait with it: its
+// batches in a row). Answers to a connection's requests do not wait: a client may need one
+// before it sends more. A connection's other writes (pings, a close) wait with it, and its
 // frames keep their order.
 //
 // Not thread-safe: used on its loop's thread only. A connection destroyed while held
@@ -27,6 +28,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <vector>
 
 #include "protocol/frames.h"
 #include "realtime/connection.h"
@@ -48,7 +50,12 @@ class LoopWriter {
   // calls `write` before its handler returns.
   void hold(Connection& conn, const SharedFrame& frame);
 
-  // Writes every held connection, now or after the paced wait.
+  // Like `hold`, for an answer to a request of `conn`'s: the connection is written at this
+  // task's `write` even while the loop waits (with everything held for it, in order). The
+  // client may be waiting for the answer before it sends more.
+  void answer(Connection& conn, const SharedFrame& frame);
+
+  // Writes every held connection, now or after the paced wait; answered ones now.
   void write();
 
   // Whether connections wait for a write; the wait after the last write (for tests).
@@ -57,6 +64,7 @@ class LoopWriter {
 
  private:
   void write_now();
+  void write_answered();
 
   using Held = boost::intrusive::list<
       Connection, boost::intrusive::member_hook<Connection, Connection::HeldHook, &Connection::held_hook>,
@@ -65,6 +73,7 @@ class LoopWriter {
   boost::asio::io_context& io_;
   boost::asio::steady_timer timer_;
   Held held_;
+  std::vector<Connection*> answered_;  // within one task: alive until its write
   bool waiting_ = false;  // the timer will write
   std::uint32_t round_ = 1;  // numbers the writes; a connection remembers its last one
   std::chrono::steady_clock::time_point last_write_end_{};

@@ -91,6 +91,31 @@ TEST(LoopWriterTest, TheSameConnectionsBatchAfterBatchWaitAndLeaveInOneWrite) {
   EXPECT_EQ(a.frames, (std::vector<std::string>{"batch", "batch", "third", "fourth"}));
 }
 
+TEST(LoopWriterTest, AnAnswerLeavesAtOnceWhileTheLoopWaits) {
+  boost::asio::io_context io;
+  LoopWriter writer(io);
+  RecordingConnection asker(UserId(1)), member(UserId(2));
+  for (auto* c : {&asker, &member}) c->on_write = [] { burn_cpu(3); };
+  for (int round = 0; round < 2; ++round) {
+    writer.hold(asker, share("batch"));
+    writer.hold(member, share("batch"));
+    writer.write();
+  }
+  ASSERT_EQ(writer.pace(), LoopWriter::kMaxWait);
+
+  writer.hold(asker, share("event"));
+  writer.hold(member, share("event"));
+  writer.answer(asker, share("ack"));
+  writer.write();
+  EXPECT_EQ(asker.writes, 3) << "the answer, and the event held before it, left at once";
+  EXPECT_FALSE(asker.held());
+  EXPECT_EQ(member.writes, 2) << "the rest waits";
+  EXPECT_TRUE(writer.holding());
+  io.run();
+  EXPECT_EQ(member.writes, 3);
+  EXPECT_EQ(asker.frames, (std::vector<std::string>{"batch", "batch", "event", "ack"}));
+}
+
 TEST(LoopWriterTest, AConnectionDestroyedWhileHeldIsLeftOut) {
   boost::asio::io_context io;
   LoopWriter writer(io);
