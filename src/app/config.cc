@@ -31,7 +31,7 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("SHARDS"))->delimiter(' ')->allow_extra_args(false);
   app.add_option("--web", c.net.web_root, "Directory of the built web client to serve at /")
       ->envname(env("WEB"));
-  app.add_option("--threads", c.net.threads, "Event-loop threads (0 = one per core)")
+  app.add_option("--threads", c.net.threads, "Event-loop threads (0 = one per core but one, left to the store's committer; at least one)")
       ->envname(env("THREADS"))->capture_default_str();
   app.add_option("--tls-cert", c.net.tls_cert, "PEM certificate chain; with --tls-key turns on TLS")
       ->envname(env("TLS_CERT"));

@@ -102,10 +102,11 @@ int run_serve(ServeConfig config) {
   std::string scheme = config.net.tls_cert.empty() ? "http" : "https";
   std::printf("listening on %s:%u\n", config.net.host.c_str(), static_cast<unsigned>(*port));
   std::fflush(stdout);
-  spdlog::info("modu {} serving {}://{}:{} (data: {}, {} event loops{})", MODU_VERSION, scheme,
+  std::size_t loops = server.loops().size();
+  spdlog::info("modu {} serving {}://{}:{} (data: {}, {} event loop{}{})", MODU_VERSION, scheme,
                config.net.host, *port,
                postgres ? std::string("PostgreSQL") : std::filesystem::absolute(config.data_dir).string(),
-               server.loops().size(), config.net.web_root.empty() ? ", no web client" : "");
+               loops, loops == 1 ? "" : "s", config.net.web_root.empty() ? ", no web client" : "");
 
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);

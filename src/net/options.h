@@ -11,7 +11,7 @@ namespace modu {
 struct NetOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;          // 0 picks a free port
-  std::size_t threads = 0;            // event loops; 0 = one per core
+  std::size_t threads = 0;            // event loops; 0 = one per core but one (at least one)
   std::size_t max_frame_bytes = 64 * 1024;
   double rate_limit = 50;             // requests per second per connection
   double rate_burst = 200;

@@ -10,8 +10,21 @@
 
 namespace modu {
 
+namespace {
+
+// Event loops when --threads is 0: one per core but one, which the store's committer gets.
+// Every write passes through that one thread; with a loop on every core it waits for a
+// core behind them, and on two cores one loop gave the lower latency and CPU in every
+// scenario (docs/benchmarks.md, entry 28).
+std::size_t default_loop_count() {
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores > 1 ? cores - 1 : 1;
+}
+
+}  // namespace
+
 Server::Server(const NetOptions& options) : options_(options) {
-  std::size_t n = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::size_t n = options_.threads ? options_.threads : default_loop_count();
   for (std::size_t i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(i));
 }
 
