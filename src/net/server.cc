@@ -14,8 +14,8 @@ namespace {
 
 // Event loops when --threads is 0: one per core but one, which the store's committer gets.
 // Every write passes through that one thread; with a loop on every core it waits for a
-// core behind them, and on two cores one loop gave the lower latency and CPU in every
-// scenario (docs/benchmarks.md, entry 28).
+// core behind them. On two cores, one loop used less CPU than two in every scenario and
+// cut the latency under load (docs/benchmarks.md, entry 28).
 std::size_t default_loop_count() {
   unsigned cores = std::thread::hardware_concurrency();
   return cores > 1 ? cores - 1 : 1;

@@ -79,7 +79,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   // Starts `modu serve --listen 127.0.0.1:0 --data <dir> <extra args>` (with `--threads 2`
-  // unless the extra args set it) and waits until it reports its port. Throws std::runtime_error (with the server's output) on failure.
+  // unless the extra args set it) and waits until it reports its port. Throws
+  // std::runtime_error (with the server's output) on failure.
   void start();
   // Graceful stop: SIGTERM, then waits up to `timeout`. Returns the exit code; when the
   // server does not exit in time it is killed and std::runtime_error is thrown.
