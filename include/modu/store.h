@@ -33,6 +33,7 @@
 // committer turns it into a failed job and the request layer into an `unavailable` error.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -304,6 +305,11 @@ struct SqliteOptions {
   std::string directory;         // created if missing
   bool synchronous_full = true;  // fsync every commit; off only for throwaway benchmarks
   std::size_t max_batch = 4096;  // jobs per transaction
+  // A commit starts no sooner than this after the previous one started. A commit costs
+  // about the same whatever it holds (its sync above all), so while writes keep coming
+  // they gather into fewer, larger commits; a write after a quiet spell this long is
+  // committed at once. Zero commits every batch as soon as the last one is done.
+  std::chrono::microseconds commit_interval{1000};
 };
 
 // Opens (and migrates) the embedded store in `options.directory`.

@@ -80,6 +80,11 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
   app.add_option("--fsync", c.fsync,
                  "Sync every commit to disk (true). false risks losing acknowledged messages on power loss")
       ->envname(env("FSYNC"))->capture_default_str();
+  app.add_option_function<int>("--commit-interval",
+                               [&c](int us) { c.commit_interval = std::chrono::microseconds(us); },
+                               "Embedded store: microseconds from one commit's start to the next (default 1000). "
+                               "Writes that come meanwhile share a commit and its sync; 0 commits each batch at once")
+      ->envname(env("COMMIT_INTERVAL"))->check(CLI::Range(0, 100000));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname(env("LOG_LEVEL"))->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -134,6 +139,7 @@ Status load_config_file(const std::string& path, ServeConfig& c) {
       else if (key == "password_memory_kib") c.services.password_memory_kib = static_cast<std::size_t>(integer());
       else if (key == "password_ops") c.services.password_ops = static_cast<std::uint64_t>(integer());
       else if (key == "fsync") c.fsync = value.as_boolean();
+      else if (key == "commit_interval") c.commit_interval = std::chrono::microseconds(integer());
       else if (key == "log_level") c.log_level = value.as_string();
       else return make_error(ErrorCode::kBadRequest, fmt::format("{}: unknown setting '{}'", path, key));
     }
@@ -156,6 +162,8 @@ Status finish_config(ServeConfig& c) {
     return make_error(ErrorCode::kBadRequest, "--listen has an invalid port: " + c.listen);
   c.net.host = host;
   c.net.port = static_cast<std::uint16_t>(port);
+  if (c.commit_interval < std::chrono::microseconds(0) || c.commit_interval > std::chrono::microseconds(100000))
+    return make_error(ErrorCode::kBadRequest, "--commit-interval must be 0 to 100000 microseconds");
   if (c.services.password_memory_kib < 8) return make_error(ErrorCode::kBadRequest, "--password-memory-kib is too small");
   if (!c.store.empty() && c.store.rfind("postgres://", 0) != 0 && c.store.rfind("postgresql://", 0) != 0)
     return make_error(ErrorCode::kBadRequest, "--store must be a postgres:// URI (omit it for the embedded store in --data)");

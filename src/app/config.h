@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct ServeConfig {
   std::string config_file;
   std::string log_level = "info";
   bool fsync = true;
+  std::chrono::microseconds commit_interval{1000};  // embedded store: see SqliteOptions
   std::string bus_url;  // NATS, when several nodes share one database
 };
 

@@ -49,6 +49,7 @@ idle_timeout = 90
 password_memory_kib = 65536
 password_ops = 3
 fsync = false
+commit_interval = 250
 log_level = "debug"
 )");
   ASSERT_TRUE(s.ok()) << s.error().message;
@@ -70,6 +71,7 @@ log_level = "debug"
   EXPECT_EQ(config_.services.password_memory_kib, 65536u);
   EXPECT_EQ(config_.services.password_ops, 3u);
   EXPECT_FALSE(config_.fsync);
+  EXPECT_EQ(config_.commit_interval, std::chrono::microseconds(250));
   EXPECT_EQ(config_.log_level, "debug");
 }
 
@@ -115,6 +117,19 @@ TEST(FinishConfigTest, SplitsListenIntoHostAndPort) {
   ASSERT_TRUE(finish_config(c).ok());
   EXPECT_EQ(c.net.host, "::1");
   EXPECT_EQ(c.net.port, 0);
+}
+
+TEST(FinishConfigTest, RefusesACommitIntervalOutOfRange) {
+  for (int us : {-1, 100001}) {
+    ServeConfig c;
+    c.commit_interval = std::chrono::microseconds(us);
+    Status s = finish_config(c);
+    ASSERT_FALSE(s.ok()) << us;
+    EXPECT_NE(s.error().message.find("--commit-interval"), std::string::npos) << s.error().message;
+  }
+  ServeConfig zero;
+  zero.commit_interval = std::chrono::microseconds(0);
+  EXPECT_TRUE(finish_config(zero).ok());
 }
 
 TEST(FinishConfigTest, RefusesBadListenAddresses) {

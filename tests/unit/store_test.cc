@@ -531,6 +531,51 @@ TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
   EXPECT_GT(index.frames, 0u);
 }
 
+// Group commit by time (SqliteOptions::commit_interval): writes that come within the
+// interval after a commit started share the next commit; after a quiet spell, a write is
+// committed at once.
+std::unique_ptr<Store> open_paced(const TempDir& dir, std::chrono::milliseconds interval) {
+  auto opened = open_sqlite_store(
+      SqliteOptions{.directory = dir.path().string(), .synchronous_full = false, .commit_interval = interval});
+  if (!opened.ok()) throw std::runtime_error(opened.error().message);
+  return std::move(opened).value();
+}
+
+Status nothing(WriteTx&) { return ok_status(); }
+
+TEST(SqliteStoreTest, WritesWithinTheCommitIntervalShareOneCommit) {
+  TempDir dir;
+  auto store = open_paced(dir, std::chrono::milliseconds(300));
+  std::mutex mu;
+  std::vector<std::size_t> batches;
+  store->set_hooks(CommitHooks{.after_commit = [&](std::size_t jobs, double) {
+    std::lock_guard lock(mu);
+    batches.push_back(jobs);
+  }});
+  ASSERT_TRUE(run_job(*store, nothing).ok());  // its commit starts the interval
+  auto after_first = std::chrono::steady_clock::now();
+  std::promise<Status> second, third;
+  store->submit(WriteJob{nothing, fulfil(second)});
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  store->submit(WriteJob{nothing, fulfil(third)});
+  EXPECT_TRUE(second.get_future().get().ok());
+  EXPECT_TRUE(third.get_future().get().ok());
+  auto waited = std::chrono::steady_clock::now() - after_first;
+  store->stop();  // after_commit runs after done; stop() waits for the committer
+  EXPECT_EQ(batches, (std::vector<std::size_t>{1, 2}));
+  EXPECT_GE(waited, std::chrono::milliseconds(100)) << "the second commit did not wait for the interval";
+}
+
+TEST(SqliteStoreTest, AWriteAfterAQuietSpellIsCommittedAtOnce) {
+  TempDir dir;
+  auto store = open_paced(dir, std::chrono::milliseconds(300));
+  ASSERT_TRUE(run_job(*store, nothing).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto submitted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_job(*store, nothing).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - submitted, std::chrono::milliseconds(200));
+}
+
 // --- reads ----------------------------------------------------------------------------
 
 // A user with a handful of chats, each with a known activity time and membership position.

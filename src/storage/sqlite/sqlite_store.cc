@@ -802,6 +802,13 @@ class SqliteStore final : public Store {
         }
         cv_.wait(lock, has_work);
         committer_idle_ = false;
+        // Group commit: writes that come within the interval wait for one commit.
+        auto due = last_commit_started_ + options_.commit_interval;
+        if (!stopping_ && std::chrono::steady_clock::now() < due) {
+          lock.unlock();
+          std::this_thread::sleep_until(due);
+          lock.lock();
+        }
         if (queue_.empty()) return;  // stopping, and nothing left to do
         std::size_t n = std::min(queue_.size(), options_.max_batch);
         for (std::size_t i = 0; i < n; ++i) {
@@ -811,6 +818,7 @@ class SqliteStore final : public Store {
         queued_.store(queue_.size(), std::memory_order_relaxed);
       }
       auto started = std::chrono::steady_clock::now();
+      last_commit_started_ = started;
       Pos from = tx_->last_pos();
       bool committed = run_batch(batch, results);
       if (!committed) tx_->reset_pos(from);
@@ -921,6 +929,7 @@ class SqliteStore final : public Store {
   // request to the checkpointer.
   int wal_frames_ = 0;
   int checkpoint_requested_at_ = 0;
+  std::chrono::steady_clock::time_point last_commit_started_;  // committer thread only
 
   std::unique_ptr<Db> checkpoint_db_;  // used only by the checkpointer thread
   std::mutex checkpoint_mu_;
