@@ -33,8 +33,8 @@ int run_serve(ServeConfig config) {
   const bool postgres = !config.store.empty();
   auto opened = postgres ? open_postgres_store(PostgresOptions{.dsn = config.store, .more_shards = config.shards})
                          : open_sqlite_store(SqliteOptions{.directory = config.data_dir,
-                                                                         .synchronous_full = config.fsync,
-                                                                         .commit_interval = config.commit_interval});
+                                                           .synchronous_full = config.fsync,
+                                                           .commit_interval = config.commit_interval});
   if (!opened.ok()) {
     if (postgres) spdlog::critical("cannot open the PostgreSQL store: {}", opened.error().message);
     else spdlog::critical("cannot open the data directory '{}': {}", config.data_dir, opened.error().message);

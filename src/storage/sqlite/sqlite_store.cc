@@ -802,7 +802,8 @@ class SqliteStore final : public Store {
         }
         cv_.wait(lock, has_work);
         committer_idle_ = false;
-        // Group commit: writes that come within the interval wait for one commit.
+        // Group commit by time (SqliteOptions::commit_interval): the writes that come
+        // before the interval is up join this batch and share its sync.
         auto due = last_commit_started_ + options_.commit_interval;
         if (!stopping_ && std::chrono::steady_clock::now() < due) {
           lock.unlock();
