@@ -14,6 +14,12 @@
 #include <cstdlib>
 
 namespace modu {
+namespace {
+
+// The longest --commit-interval: a write may wait this long for its commit.
+constexpr int kMaxCommitIntervalUs = 100000;
+
+}  // namespace
 
 void add_serve_options(CLI::App& app, ServeConfig& c) {
   auto env = [](const char* name) { return std::string("MODU_") + name; };
@@ -82,9 +88,11 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("FSYNC"))->capture_default_str();
   app.add_option_function<int>("--commit-interval",
                                [&c](int us) { c.commit_interval = std::chrono::microseconds(us); },
-                               "Embedded store: microseconds from one commit's start to the next (default 1000). "
-                               "Writes that come meanwhile share a commit and its sync; 0 commits each batch at once")
-      ->envname(env("COMMIT_INTERVAL"))->check(CLI::Range(0, 100000));
+                               fmt::format("Embedded store: microseconds from one commit's start to the next "
+                                           "(default {}). Writes that come meanwhile share a commit and its sync; "
+                                           "0 commits each batch at once",
+                                           c.commit_interval.count()))
+      ->envname(env("COMMIT_INTERVAL"))->check(CLI::Range(0, kMaxCommitIntervalUs));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname(env("LOG_LEVEL"))->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -162,8 +170,9 @@ Status finish_config(ServeConfig& c) {
     return make_error(ErrorCode::kBadRequest, "--listen has an invalid port: " + c.listen);
   c.net.host = host;
   c.net.port = static_cast<std::uint16_t>(port);
-  if (c.commit_interval < std::chrono::microseconds(0) || c.commit_interval > std::chrono::microseconds(100000))
-    return make_error(ErrorCode::kBadRequest, "--commit-interval must be 0 to 100000 microseconds");
+  if (c.commit_interval.count() < 0 || c.commit_interval.count() > kMaxCommitIntervalUs)
+    return make_error(ErrorCode::kBadRequest,
+                      fmt::format("--commit-interval must be 0 to {} microseconds", kMaxCommitIntervalUs));
   if (c.services.password_memory_kib < 8) return make_error(ErrorCode::kBadRequest, "--password-memory-kib is too small");
   if (!c.store.empty() && c.store.rfind("postgres://", 0) != 0 && c.store.rfind("postgresql://", 0) != 0)
     return make_error(ErrorCode::kBadRequest, "--store must be a postgres:// URI (omit it for the embedded store in --data)");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "modu/error.h"
+#include "modu/store.h"
 #include "net/options.h"
 #include "services/router.h"
 
@@ -28,7 +29,7 @@ struct ServeConfig {
   std::string config_file;
   std::string log_level = "info";
   bool fsync = true;
-  std::chrono::microseconds commit_interval{1000};  // embedded store: see SqliteOptions
+  std::chrono::microseconds commit_interval = SqliteOptions{}.commit_interval;  // embedded store
   std::string bus_url;  // NATS, when several nodes share one database
 };
 

@@ -535,10 +535,8 @@ TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
 // interval after a commit started share the next commit; after a quiet spell, a write is
 // committed at once.
 std::unique_ptr<Store> open_paced(const TempDir& dir, std::chrono::milliseconds interval) {
-  auto opened = open_sqlite_store(
+  return open_store(
       SqliteOptions{.directory = dir.path().string(), .synchronous_full = false, .commit_interval = interval});
-  if (!opened.ok()) throw std::runtime_error(opened.error().message);
-  return std::move(opened).value();
 }
 
 Status nothing(WriteTx&) { return ok_status(); }

@@ -51,10 +51,14 @@ class TempDir {
 };
 
 // Opens the embedded store in `dir`; fails the test (by throwing) if it cannot.
-inline std::unique_ptr<Store> open_store(const std::filesystem::path& dir) {
-  auto store = open_sqlite_store(SqliteOptions{.directory = dir.string()});
+inline std::unique_ptr<Store> open_store(const SqliteOptions& options) {
+  auto store = open_sqlite_store(options);
   if (!store.ok()) throw std::runtime_error("open_sqlite_store: " + store.error().message);
   return std::move(store).value();
+}
+
+inline std::unique_ptr<Store> open_store(const std::filesystem::path& dir) {
+  return open_store(SqliteOptions{.directory = dir.string()});
 }
 
 // The store implementations the conformance tests run against.
