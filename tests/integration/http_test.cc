@@ -1,6 +1,8 @@
 // Plain HTTP endpoints (/healthz, /metrics, /v1/info), the Origin check at the WebSocket
 // upgrade, and the handshake and idle timeouts (docs/protocol.md, top and "Limits").
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "harness/modu_test.h"
 
@@ -76,6 +78,22 @@ TEST_F(HttpTest, ForeignBrowserOriginIsRefusedWith403) {
 TEST_F(HttpTest, OwnHostOriginIsAccepted) {
   Client client(port(), ClientOptions{.origin = "http://127.0.0.1:" + std::to_string(port())});
   client.register_user("alice");
+}
+
+// Connections that arrive together wait in the kernel's accept queue; the server takes all
+// of them at once and deals them out to its loops (two here). Every one must be served.
+TEST_F(HttpTest, ConnectionsArrivingTogetherAreAllServed) {
+  constexpr int kConnections = 300;
+  std::vector<std::unique_ptr<RawTcpConnection>> connections;
+  for (int i = 0; i < kConnections; ++i) connections.push_back(std::make_unique<RawTcpConnection>(port()));
+  for (auto& c : connections)
+    ASSERT_TRUE(c->send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  int served = 0;
+  for (auto& c : connections) {
+    EXPECT_TRUE(c->wait_closed(5s));
+    if (c->received().starts_with("HTTP/1.1 200")) ++served;
+  }
+  EXPECT_EQ(served, kConnections);
 }
 
 class HttpAllowOriginTest : public ModuTest {
