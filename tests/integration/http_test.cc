@@ -80,8 +80,8 @@ TEST_F(HttpTest, OwnHostOriginIsAccepted) {
   client.register_user("alice");
 }
 
-// Connections that arrive together wait in the kernel's accept queue; the server takes all
-// of them at once and deals them out to its loops (two here). Every one must be served.
+// Connections that arrive together wait in the kernel's accept queue until the server takes
+// them, one by one, dealing them out to its loops (two here). Every one must be served.
 TEST_F(HttpTest, ConnectionsArrivingTogetherAreAllServed) {
   constexpr int kConnections = 300;
   std::vector<std::unique_ptr<RawTcpConnection>> connections;
