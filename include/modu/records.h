@@ -41,6 +41,12 @@ struct DeviceRecord {
   bool revoked = false;
 };
 
+// A session token's device and the user it belongs to, read together.
+struct SessionRecord {
+  DeviceRecord device;
+  UserRecord user;
+};
+
 // The kinds share one model. Later features add kinds (open, team, channel); storage
 // stores the kind as text so adding one needs no migration.
 enum class ChatKind { kDirect, kGroup, kMemo, kOpen };

@@ -92,8 +92,9 @@ class ReadView {
   virtual std::vector<UserRecord> users_by_ids(const std::vector<UserId>& ids) = 0;
   virtual std::vector<UserRecord> list_users(std::int64_t limit, UserId after) = 0;
 
-  // Devices. `device_by_token_hash` finds live and revoked devices alike.
-  virtual std::optional<DeviceRecord> device_by_token_hash(std::string_view token_hash) = 0;
+  // Devices. `session_by_token_hash` finds live and revoked devices alike, each with its
+  // user, in one read: signing in again after an outage is a herd of these.
+  virtual std::optional<SessionRecord> session_by_token_hash(std::string_view token_hash) = 0;
   virtual std::optional<DeviceRecord> device_by_id(DeviceId id) = 0;
   virtual std::vector<DeviceRecord> devices_of(UserId user) = 0;
 

@@ -102,6 +102,9 @@ void Server::accept_next() {
     }
     boost::system::error_code ignored;
     socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    // Non-blocking from the start, in one call: a WebSocket session reads by draining the
+    // socket, and Asio would otherwise make the socket non-blocking again on its own.
+    socket.non_blocking(true, ignored);
     boost::asio::post(target.io, [this, &target, socket = std::move(socket)]() mutable {
       if (tls_) {
         std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(

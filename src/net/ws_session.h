@@ -65,8 +65,10 @@ class WsSession final : public Connection,
   // `early`: bytes the client sent after its request, read along with it.
   void start(std::string_view accept, std::string early) {
     if constexpr (kPlain) {
+      // Reads drain the socket and never block. The server made it so on accept; the check
+      // costs no system call.
       boost::system::error_code ignored;
-      stream_.non_blocking(true, ignored);  // reads drain the socket and never block
+      if (!stream_.non_blocking()) stream_.non_blocking(true, ignored);
     } else {
       beast::get_lowest_layer(stream_).expires_never();  // the loop's KeepAlive bounds idle time
     }

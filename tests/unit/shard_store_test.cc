@@ -244,8 +244,8 @@ TEST_F(PostgresShardStoreTest, FanOutReadsMergeAcrossShards) {
                 tx.insert_device(DeviceRecord{.user = zero, .name = "pc"}, "token-zero");
                 return ok_status();
               }).ok());
-  EXPECT_EQ(r.device_by_token_hash("token-one")->user, one);
-  EXPECT_EQ(r.device_by_token_hash("token-zero")->user, zero);
+  EXPECT_EQ(r.session_by_token_hash("token-one")->device.user, one);
+  EXPECT_EQ(r.session_by_token_hash("token-zero")->user.id, zero);  // the user, from the same shard
   EXPECT_EQ(r.devices_of(one).size(), 1u);
 
   // list_users pages by id across shards.

@@ -1177,12 +1177,15 @@ TEST_P(StoreTest, UsersDevicesAndFriends) {
                 tx.add_friend(a, b, tx.next_pos(), 5);
                 return ok_status();
               }).ok());
-  auto dev = r.device_by_token_hash(token_hash);
-  ASSERT_TRUE(dev);  // binary hashes with NUL bytes round-trip
-  EXPECT_EQ(dev->id, d);
-  EXPECT_EQ(dev->kind, DeviceKind::kPhone);
-  EXPECT_EQ(dev->name, "폰");
-  EXPECT_FALSE(r.device_by_token_hash(std::string(32, '\0')));
+  auto session = r.session_by_token_hash(token_hash);
+  ASSERT_TRUE(session);  // binary hashes with NUL bytes round-trip
+  EXPECT_EQ(session->device.id, d);
+  EXPECT_EQ(session->device.user, a);
+  EXPECT_EQ(session->device.kind, DeviceKind::kPhone);
+  EXPECT_EQ(session->device.name, "폰");
+  EXPECT_EQ(session->user.id, a);  // the device's user comes with it
+  EXPECT_EQ(session->user.handle, "alice");
+  EXPECT_FALSE(r.session_by_token_hash(std::string(32, '\0')));
   EXPECT_TRUE(r.is_friend(a, b));
   EXPECT_FALSE(r.is_friend(b, a));  // one-way
   EXPECT_EQ(r.friend_owners_of(b), std::vector<UserId>{a});
@@ -1194,7 +1197,7 @@ TEST_P(StoreTest, UsersDevicesAndFriends) {
                 return ok_status();
               }).ok());
   EXPECT_FALSE(revoked_twice);
-  EXPECT_TRUE(r.device_by_token_hash(token_hash)->revoked);
+  EXPECT_TRUE(r.session_by_token_hash(token_hash)->device.revoked);
   EXPECT_TRUE(r.devices_of(a).empty());
 }
 

@@ -140,19 +140,17 @@ void auth_resume(Call& call, Services& services, LastSeenWriter& last_seen) {
   auto token = call.args.string("token", 1, 128);
   if (args_failed(call)) return;
   auto hash = hash_session_token(token);
-  ReadView& view = services.store.reader();
-  auto device = hash ? view.device_by_token_hash(*hash) : std::nullopt;
-  if (!device) return call.reply.fail(ErrorCode::kInvalidCredentials, "unknown session token");
-  if (device->revoked) return call.reply.fail(ErrorCode::kSessionRevoked, "this device was signed out");
-  auto user = view.user_by_id(device->user);
-  if (!user) return call.reply.fail(ErrorCode::kInvalidCredentials, "unknown session token");
-  call.conn.sign_in(user->id, device->id);
+  auto session = hash ? services.store.reader().session_by_token_hash(*hash) : std::nullopt;
+  if (!session) return call.reply.fail(ErrorCode::kInvalidCredentials, "unknown session token");
+  const auto& [device, user] = *session;
+  if (device.revoked) return call.reply.fail(ErrorCode::kSessionRevoked, "this device was signed out");
+  call.conn.sign_in(user.id, device.id);
   JsonWriter w;
-  w.begin_object().field("device_id", device->id.value).key("profile");
-  write_profile(w, *user);
+  w.begin_object().field("device_id", device.id.value).key("profile");
+  write_profile(w, user);
   w.end_object();
   call.reply.ok(w);
-  last_seen.seen(device->id, now_ms());
+  last_seen.seen(device.id, now_ms());
 }
 
 SharedFrame revoked_notice(DeviceId device) {

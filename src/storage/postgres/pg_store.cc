@@ -44,6 +44,7 @@ namespace {
 
 #define USER_COLS MODU_PG_USER_COLS
 #define DEVICE_COLS "id, user_id, kind, name, created_at, last_seen_at, revoked"
+constexpr int kDeviceCols = 7;  // columns of DEVICE_COLS, for rows that continue with a user
 #define CHAT_COLS MODU_PG_CHAT_COLS
 #define MEMBER_COLS MODU_PG_MEMBER_COLS
 #define MESSAGE_COLS \
@@ -142,11 +143,14 @@ class Reads : public Base {
     return out;
   }
 
-  std::optional<DeviceRecord> device_by_token_hash(std::string_view token_hash) override {
-    auto r = db_.query("SELECT " DEVICE_COLS " FROM devices WHERE token_hash = $1",
-                       Params().add_bytes(token_hash));
+  std::optional<SessionRecord> session_by_token_hash(std::string_view token_hash) override {
+    auto r = db_.query(
+        "SELECT d.id, d.user_id, d.kind, d.name, d.created_at, d.last_seen_at, d.revoked, "
+        "u.id, u.handle, u.display_name, u.status_message, u.avatar, u.created_at, u.profile_pos "
+        "FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
+        Params().add_bytes(token_hash));
     if (!r.next()) return std::nullopt;
-    return read_device(r);
+    return SessionRecord{read_device(r), read_user(r, kDeviceCols)};
   }
 
   std::optional<DeviceRecord> device_by_id(DeviceId id) override {

@@ -341,9 +341,10 @@ class Routed : public Base, public ShardRouter {
     return out;
   }
 
-  std::optional<DeviceRecord> device_by_token_hash(std::string_view token_hash) override {
+  // A device lives on its user's home shard, so each shard answers with both or neither.
+  std::optional<SessionRecord> session_by_token_hash(std::string_view token_hash) override {
     for (int k : all())
-      if (auto d = side(k).view.device_by_token_hash(token_hash)) return d;
+      if (auto session = side(k).view.session_by_token_hash(token_hash)) return session;
     return std::nullopt;
   }
 

@@ -33,6 +33,7 @@ namespace {
 #define MESSAGE_COLS \
   "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden, pos"
 
+constexpr int kDeviceCols = 7;  // columns of DEVICE_COLS, for rows that continue with a user
 constexpr int kChatCols = 8;    // columns of CHAT_COLS, for rows that continue with a member
 constexpr int kMemberCols = 12;  // columns of MEMBER_COLS
 
@@ -52,7 +53,7 @@ DeviceRecord read_device(const Stmt& s) {
   DeviceRecord d;
   d.id = DeviceId(s.int64(0));
   d.user = UserId(s.int64(1));
-  d.kind = parse_device_kind(s.text(2)).value_or(DeviceKind::kWeb);
+  d.kind = parse_device_kind(s.text_view(2)).value_or(DeviceKind::kWeb);
   d.name = s.text(3);
   d.created_at = s.int64(4);
   d.last_seen_at = s.int64(5);
@@ -167,11 +168,14 @@ class Reads : public Base {
     return out;
   }
 
-  std::optional<DeviceRecord> device_by_token_hash(std::string_view token_hash) override {
-    auto s = db_.prepare("SELECT " DEVICE_COLS " FROM devices WHERE token_hash = ?");
+  std::optional<SessionRecord> session_by_token_hash(std::string_view token_hash) override {
+    auto s = db_.prepare(
+        "SELECT d.id, d.user_id, d.kind, d.name, d.created_at, d.last_seen_at, d.revoked, "
+        "u.id, u.handle, u.display_name, u.status_message, u.avatar, u.created_at, u.profile_pos "
+        "FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?");
     s.bind_blob(1, token_hash);
     if (!s.step()) return std::nullopt;
-    return read_device(s);
+    return SessionRecord{read_device(s), read_user(s, kDeviceCols)};
   }
 
   std::optional<DeviceRecord> device_by_id(DeviceId id) override {
