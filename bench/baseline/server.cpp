@@ -1,11 +1,18 @@
 // modu-baseline: the physical limit of fan-out on this machine.
 //
-// A deliberately minimal chat fan-out server: one thread, epoll, no persistence, no auth,
-// no JSON. Every connection has one output buffer; events produced while handling a batch
-// of epoll events are appended to it and written with one write() per connection per loop
-// tick (batched writes). A message is encoded once and the same bytes are appended to each
-// recipient. modu-bench runs its idle/direct/group scenarios against it with
-// `--driver baseline`, so Modu's figures can be compared with what the kernel allows.
+// A deliberately minimal chat fan-out server: one thread, epoll, no auth, no JSON. Every
+// connection has one output buffer; events produced while handling a batch of epoll events
+// are appended to it and written with one write() per connection per loop tick (batched
+// writes). A message is encoded once and the same bytes are appended to each recipient.
+// Messages are kept in memory, in each chat's order, for sync and history. modu-bench runs
+// its scenarios against it with `--driver baseline`, so Modu's figures can be compared with
+// what the kernel allows.
+//
+// --durable adds what an acknowledgement after a durable commit costs at the least: each
+// tick's messages are appended to a log file with one write and one fdatasync, and nothing
+// the tick produced (acks, events, answers) is written to any connection before that sync
+// returns. The log is a preallocated ring that is overwritten in place, so a sync never
+// has to change the file's size; it is unlinked at once, because nothing reads it back.
 //
 // Line protocol (one line per request, response or event):
 //   client: "<id> reg <handle>"            -> "<id> ok <user_id>"
@@ -16,10 +23,19 @@
 //           "<id> send <chat_id> <client_id> <text>" -> "<id> ok <seq>"
 //           "<id> read <chat_id> <seq>"    -> "<id> ok <read_seq>"
 //           "<id> ping"                    -> "<id> ok"
+//           "<id> sync <since> <n>"        -> "<id> ok <pos>" then, for each of the caller's chats
+//                                             changed after position <since>, "\t<chat_id> <last_seq> <k>"
+//                                             and its k newest messages after <since> (k <= n),
+//                                             oldest first, each "\t<record>"; every change is in
+//                                             the one answer
+//           "<id> hist <chat_id> <after> <limit>" -> "<id> ok <has_more>" then "\t<record>" for
+//                                             up to <limit> messages after seq <after>, oldest
+//                                             first (<after> < 0: the newest <limit>)
+//   records: "<seq> <sender_id> <client_id> <text>"; a message's text holds no tab or newline
 //   errors: "<id> err <code>"
 //   events: "! hello", "! m <chat_id> <seq> <sender_id> <client_id> <text>", "! r <chat_id> <user_id> <read_seq>"
 //
-// Usage: modu-baseline [--listen 127.0.0.1:PORT] [--fault drop|dup|reorder]
+// Usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable] [--fault drop|dup|reorder]
 //        (prints "listening on 127.0.0.1:<port>"; --fault is for testing modu-bench's checks)
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -53,16 +69,38 @@ struct Conn {
   bool dirty = false, want_out = false, alive = false;
 };
 
+/// A stored message: the position of the change it made, and its record (see the protocol).
+struct Stored {
+  int64_t pos = 0;
+  std::string record;
+};
+
 struct Chat {
   std::vector<int64_t> members;
   int64_t last_seq = 0;
   std::unordered_map<int64_t, int64_t> reads;
+  std::vector<Stored> messages;  // messages[seq - 1]
+  int64_t pos = 0;               // the position of its last change (creation or message)
+};
+
+/// --durable's log: a ring of kLogBytes, written at `at`, synced once per tick.
+struct DurableLog {
+  static constexpr off_t kLogBytes = off_t(64) << 20;
+  int fd = -1;
+  off_t at = 0;
+  std::string tick;  // this tick's records, not yet written
+
+  bool open_unlinked();
+  void commit();  // writes and syncs `tick`
 };
 
 int g_epoll = -1;
 std::vector<Conn> g_conns;                                  // indexed by fd
 std::vector<std::vector<int>> g_user_conns(1);              // user -> fds
+std::vector<std::vector<int64_t>> g_user_chats(1);          // user -> chat ids
 std::vector<Chat> g_chats(1);                               // chat 0 unused
+int64_t g_pos = 0;                                          // sync position: one step per message
+DurableLog g_log;                                           // fd -1 unless --durable
 std::map<std::pair<int64_t, int64_t>, int64_t> g_directs;
 std::vector<int> g_dirty;
 // --fault drop|dup|reorder: every 25th message is mishandled for one recipient, so tests can
@@ -97,6 +135,72 @@ void attach(Conn& c, int64_t user) {
   g_user_conns[size_t(user)].push_back(c.fd);
 }
 
+bool DurableLog::open_unlinked() {
+  const char* dir = std::getenv("TMPDIR");
+  std::string path = std::string(dir && *dir ? dir : "/tmp") + "/modu-baseline-log-XXXXXX";
+  fd = mkstemp(path.data());
+  if (fd < 0) return false;
+  unlink(path.c_str());
+  std::string zeros(size_t(1) << 20, '\0');  // written once, so later writes never grow the file
+  for (off_t off = 0; off < kLogBytes; off += off_t(zeros.size()))
+    if (pwrite(fd, zeros.data(), zeros.size(), off) != ssize_t(zeros.size())) return false;
+  return fdatasync(fd) == 0;
+}
+
+void DurableLog::commit() {
+  std::string_view rest = tick;
+  while (!rest.empty()) {
+    size_t n = std::min(rest.size(), size_t(kLogBytes - at));
+    ssize_t w = pwrite(fd, rest.data(), n, at);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      std::perror("modu-baseline: log write");
+      std::exit(1);  // an ack must never outrun its write
+    }
+    rest.remove_prefix(size_t(w));
+    at = (at + w) % kLogBytes;
+  }
+  while (fdatasync(fd) != 0)
+    if (errno != EINTR) {
+      std::perror("modu-baseline: fdatasync");
+      std::exit(1);
+    }
+  tick.clear();
+}
+
+/// Appends "\t<record>" for messages [from, to) of `ch` (indexes, not seqs).
+void append_records(std::string& r, const Chat& ch, size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i) {
+    r += '\t';
+    r += ch.messages[i].record;
+  }
+}
+
+/// The sync answer's body: every chat of `user` changed after `since`.
+void sync_body(std::string& r, int64_t user, int64_t since, int64_t n) {
+  r += " ok " + std::to_string(g_pos);
+  for (int64_t id : g_user_chats[size_t(user)]) {
+    const Chat& ch = g_chats[size_t(id)];
+    if (ch.pos <= since) continue;
+    auto first_new = std::partition_point(ch.messages.begin(), ch.messages.end(),
+                                          [&](const Stored& m) { return m.pos <= since; });
+    size_t end = ch.messages.size();
+    size_t from = std::max(size_t(first_new - ch.messages.begin()), end - size_t(std::min<int64_t>(std::max<int64_t>(n, 0), int64_t(end))));
+    r += '\t' + std::to_string(id) + ' ' + std::to_string(ch.last_seq) + ' ' + std::to_string(end - from);
+    append_records(r, ch, from, end);
+  }
+}
+
+void history_body(std::string& r, const Chat& ch, int64_t after, int64_t limit) {
+  size_t end = ch.messages.size();
+  limit = std::clamp<int64_t>(limit, 1, 500);
+  size_t from = after < 0 ? end - std::min(end, size_t(limit)) : std::min(end, size_t(after));
+  size_t to = std::min(end, from + size_t(limit));
+  r += " ok ";
+  r += to < end ? '1' : '0';
+  append_records(r, ch, from, to);
+}
+
 void handle_line(Conn& c, std::string_view l) {
   std::string id(field(l));
   std::string_view op = field(l);
@@ -107,6 +211,7 @@ void handle_line(Conn& c, std::string_view l) {
   } else if (op == "reg") {
     int64_t uid = int64_t(g_user_conns.size());
     g_user_conns.emplace_back();
+    g_user_chats.emplace_back();
     attach(c, uid);
     r += " ok " + std::to_string(uid) + "\n";
   } else if (op == "resume") {
@@ -122,7 +227,12 @@ void handle_line(Conn& c, std::string_view l) {
     } else {
       auto key = std::minmax(c.user, peer);
       auto [it, fresh] = g_directs.emplace(key, int64_t(g_chats.size()));
-      if (fresh) g_chats.push_back(Chat{{c.user, peer}, 0, {}});
+      if (fresh) {
+        g_chats.push_back(Chat{{c.user, peer}});
+        g_chats.back().pos = ++g_pos;  // a new chat is a change its members' sync lists
+        g_user_chats[size_t(c.user)].push_back(it->second);
+        if (peer != c.user) g_user_chats[size_t(peer)].push_back(it->second);
+      }
       chat_reply(it->second);
     }
   } else if (op == "group") {
@@ -135,14 +245,24 @@ void handle_line(Conn& c, std::string_view l) {
       ids = comma == std::string_view::npos ? std::string_view{} : ids.substr(comma + 1);
       if (u > 0 && u < int64_t(g_user_conns.size()) && !member(ch, u)) ch.members.push_back(u);
     }
+    for (int64_t u : ch.members) g_user_chats[size_t(u)].push_back(int64_t(g_chats.size()));
+    ch.pos = ++g_pos;
     g_chats.push_back(std::move(ch));
     chat_reply(int64_t(g_chats.size()) - 1);
-  } else if (op == "get" || op == "send" || op == "read") {
+  } else if (op == "sync") {
+    int64_t since = to_i64(field(l));
+    sync_body(r, c.user, since, to_i64(field(l)));
+    r += '\n';
+  } else if (op == "get" || op == "send" || op == "read" || op == "hist") {
     int64_t chat = to_i64(field(l));
     if (chat <= 0 || chat >= int64_t(g_chats.size()) || !member(g_chats[size_t(chat)], c.user)) {
       r += " err chat_not_found\n";
     } else if (op == "get") {
       chat_reply(chat);
+    } else if (op == "hist") {
+      int64_t after = to_i64(field(l));
+      history_body(r, g_chats[size_t(chat)], after, to_i64(field(l)));
+      r += '\n';
     } else if (op == "send") {
       Chat& ch = g_chats[size_t(chat)];
       std::string_view cid = field(l);
@@ -153,6 +273,11 @@ void handle_line(Conn& c, std::string_view l) {
       ev += ' ';
       ev += l;
       ev += '\n';
+      ch.pos = ++g_pos;
+      // The stored record is the event without "! m <chat_id> " and its newline.
+      size_t head = 5 + std::to_string(chat).size();
+      ch.messages.push_back(Stored{ch.pos, ev.substr(head, ev.size() - head - 1)});
+      if (g_log.fd >= 0) g_log.tick += ev;
       if (g_fault.empty() || ++g_sends % 25 != 0) {
         to_members(ch, ev);  // encoded once, copied to each recipient's batch
       } else {
@@ -247,19 +372,26 @@ void on_readable(int fd) {
 
 int main(int argc, char** argv) {
   std::string listen_on = "127.0.0.1:0";
+  bool durable = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--listen" && i + 1 < argc) listen_on = argv[++i];
+    else if (a == "--durable") durable = true;
     else if (a == "--fault" && i + 1 < argc) g_fault = argv[++i];
     else {
       bool help = a == "--help" || a == "-h";
       std::fprintf(help ? stdout : stderr,
-                   "usage: modu-baseline [--listen 127.0.0.1:PORT] [--fault drop|dup|reorder]\n"
-                   "The raw-TCP fan-out server modu-bench measures as this machine's limit (see bench/README.md).\n");
+                   "usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable] [--fault drop|dup|reorder]\n"
+                   "The raw-TCP fan-out server modu-bench measures as this machine's limit (see bench/README.md).\n"
+                   "  --durable  acknowledge and deliver a tick's messages only after one fdatasync of a log holding them\n");
       return help ? 0 : 2;
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  if (durable && !g_log.open_unlinked()) {
+    std::perror("modu-baseline: --durable log");
+    return 1;
+  }
   size_t colon = listen_on.rfind(':');
   std::string host = listen_on.substr(0, colon);
   int port = colon == std::string::npos ? 0 : std::atoi(listen_on.c_str() + colon + 1);
@@ -320,7 +452,9 @@ int main(int argc, char** argv) {
       if (e & EPOLLIN) on_readable(fd);
       if ((e & EPOLLOUT) && g_conns[size_t(fd)].alive) flush(fd);
     }
-    // One write per connection per tick: everything queued during this batch goes out together.
+    // One write per connection per tick: everything queued during this batch goes out
+    // together, after the sync of the tick's messages when --durable.
+    if (!g_log.tick.empty()) g_log.commit();
     std::vector<int> dirty;
     dirty.swap(g_dirty);
     for (int fd : dirty) {

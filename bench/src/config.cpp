@@ -122,9 +122,8 @@ Config Config::parse(int argc, char** argv) {
   if (c.target.empty() == c.spawn.empty()) die("give exactly one of --target and --spawn");
   if (c.server_pid && c.target.find(',') != std::string::npos) die("--server-pid takes one server; with several targets the pids are found through the ports");
   bool pushed = c.driver == "mqtt" || c.driver == "xmpp";  // reconnect by pushed messages
-  if (c.driver != "modu" && c.scenario != "idle" && c.scenario != "direct" && c.scenario != "group" &&
-      !(pushed && c.scenario == "reconnect"))
-    die("the " + c.driver + " driver runs only idle, direct and group" + (pushed ? std::string(" and reconnect") : "") + " (no sync, no history)");
+  if (pushed && c.scenario != "idle" && c.scenario != "direct" && c.scenario != "group" && c.scenario != "reconnect")
+    die("the " + c.driver + " driver runs only idle, direct, group and reconnect (no sync, no history)");
   if ((c.driver == "mqtt" || c.driver == "xmpp") && !c.spawn.empty()) die("start the peer with bench/peers/setup and use --target");
   if (c.label.empty()) c.label = c.driver;
   c.apply_defaults();

@@ -26,6 +26,8 @@ struct Run {
 
   enum class Role { modu, baseline, peer };
   Role role() const { return driver == "modu" ? Role::modu : driver == "baseline" ? Role::baseline : Role::peer; }
+  /// A baseline run with its log synced before answering (modu-baseline --durable).
+  bool durable() const { return command.find(" --server-arg --durable") != std::string::npos; }
 
   double cfg(const char* k) const { return get(config, k); }
   double metric(const char* k) const { return get(metrics, k); }
@@ -216,13 +218,16 @@ void write_table(std::ostream& md, const std::string& scenario, const std::strin
   }
 
   const Run* modu = nullptr;
-  const Run* baseline = nullptr;
-  for (const Run* r : runs) {
+  for (const Run* r : runs)
     if (r->role() == Run::Role::modu && !modu) modu = r;
-    if (r->role() == Run::Role::baseline && !baseline) baseline = r;
-  }
-  if (modu && baseline) {
-    md << "| *Modu ÷ baseline* |";
+  // A ratio row for the baseline and one for the durable baseline (modu-baseline --durable),
+  // the like-for-like limit for Modu's acknowledgements after a durable commit.
+  for (bool durable : {false, true}) {
+    const Run* baseline = nullptr;
+    for (const Run* r : runs)
+      if (r->role() == Run::Role::baseline && !baseline && r->durable() == durable) baseline = r;
+    if (!modu || !baseline) continue;
+    md << (durable ? "| *Modu ÷ durable baseline* |" : "| *Modu ÷ baseline* |");
     for (auto& c : cols) md << ' ' << (c.compared ? ratio(c.value(*modu), c.value(*baseline)) : "") << " |";
     md << " |\n";
   }

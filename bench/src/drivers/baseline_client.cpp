@@ -6,6 +6,7 @@
 
 #include <boost/asio.hpp>
 #include <charconv>
+#include <optional>
 #include <unordered_map>
 
 #include "driver.hpp"
@@ -46,6 +47,21 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
     co_return a;
   }
   awaitable<void> resume(const Account& a) override { co_await call("resume " + a.token); }
+  /// Both lines leave in one write; the server takes them in order.
+  awaitable<SyncPage> resume_and_sync(const Account& a, const SyncCursor& since, int messages_per_chat) override {
+    auto resume_error = std::make_shared<std::string>();
+    request("resume " + a.token, [resume_error](const LineReply& r) {
+      if (!r.ok) *resume_error = std::string(r.error);
+    }, /*write_now=*/false);
+    std::optional<SyncPage> page;
+    try {
+      page = co_await sync(since, messages_per_chat);
+    } catch (const BenchError&) {
+      if (resume_error->empty()) throw;
+    }
+    if (!resume_error->empty()) throw BenchError(*resume_error, "resume failed: " + *resume_error);
+    co_return std::move(*page);
+  }
   awaitable<ChatInfo> open_direct(int64_t peer) override { co_return chat(co_await call("direct " + std::to_string(peer))); }
   awaitable<ChatInfo> create_group(const std::vector<int64_t>& ids) override {
     std::string l = "group ";
@@ -53,8 +69,30 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
     co_return chat(co_await call(l));
   }
   awaitable<ChatInfo> get_chat(int64_t id) override { co_return chat(co_await call("get " + std::to_string(id))); }
-  awaitable<SyncPage> sync(const SyncCursor&, int) override { throw BenchError("unsupported", "baseline has no sync"); }
-  awaitable<HistoryPage> history(int64_t, int64_t, int) override { throw BenchError("unsupported", "baseline has no history"); }
+  awaitable<SyncPage> sync(const SyncCursor& since, int messages_per_chat) override {
+    std::string r = co_await call("sync " + std::to_string(since.empty() ? 0 : since[0]) + " " + std::to_string(messages_per_chat));
+    std::string_view rest = r;
+    SyncPage p;
+    p.pos.push_back(to_i64(tab_field(rest)));
+    while (!rest.empty()) {
+      std::string_view head = tab_field(rest);
+      SyncedChat& chat = p.chats.emplace_back();
+      chat.chat_id = to_i64(field(head));
+      chat.last_seq = to_i64(field(head));
+      int64_t k = to_i64(field(head));
+      chat.listed = messages_per_chat > 0;
+      for (int64_t i = 0; i < k && !rest.empty(); ++i) chat.messages.push_back(record(tab_field(rest)));
+    }
+    co_return p;
+  }
+  awaitable<HistoryPage> history(int64_t chat_id, int64_t after_seq, int limit) override {
+    std::string r = co_await call("hist " + std::to_string(chat_id) + " " + std::to_string(after_seq) + " " + std::to_string(limit));
+    std::string_view rest = r;
+    HistoryPage h;
+    h.has_more = tab_field(rest) == "1";
+    while (!rest.empty()) h.messages.push_back(record(tab_field(rest)));
+    co_return h;
+  }
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view client_id, std::string_view text) override {
     std::string r = co_await call("send " + std::to_string(chat_id) + " " + std::string(client_id) + " " + std::string(text));
     co_return to_i64(r);
@@ -98,6 +136,23 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
   size_t outstanding() const override { return pending_.size(); }
 
  private:
+  /// Splits the next tab-separated field off `s` (sync and history answers).
+  static std::string_view tab_field(std::string_view& s) {
+    size_t tab = s.find('\t');
+    std::string_view f = s.substr(0, tab);
+    s = tab == std::string_view::npos ? std::string_view{} : s.substr(tab + 1);
+    return f;
+  }
+  /// "<seq> <sender_id> <client_id> <text>"
+  static StoredMessage record(std::string_view r) {
+    StoredMessage m;
+    m.seq = to_i64(field(r));
+    m.sender_id = to_i64(field(r));
+    field(r);
+    m.sent_ns = text_send_ns(r);
+    return m;
+  }
+
   static ChatInfo chat(const std::string& r) {
     std::string_view v = r;
     ChatInfo c;
@@ -106,7 +161,7 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
     return c;
   }
 
-  void request(std::string_view line, LineFn fn) {
+  void request(std::string_view line, LineFn fn, bool write_now = true) {
     if (!open_) {
       LineReply r;
       r.error = "closed";
@@ -119,7 +174,7 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
     out_ += line;
     out_ += '\n';
     pending_.emplace(id, std::move(fn));
-    flush();
+    if (write_now) flush();
   }
 
   awaitable<std::string> call(std::string line) {
@@ -193,7 +248,7 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
 class BaselineDriver final : public Driver {
  public:
   std::string name() const override { return "baseline"; }
-  bool has_history() const override { return false; }
+  bool has_history() const override { return true; }
   std::shared_ptr<Client> make_client(asio::io_context& ioc, const Endpoint& t, double timeout_s) override {
     return std::make_shared<BaselineClient>(ioc, t, timeout_s);
   }

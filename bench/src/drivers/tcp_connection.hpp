@@ -97,7 +97,7 @@ class TcpFramedConnection : public Client, public std::enable_shared_from_this<D
     }
     timer.cancel();
     open_ = true;
-    rbuf_.resize(64 * 1024);
+    rbuf_.resize(4 * 1024);  // grows by doubling when a frame needs more (start_read)
     start_read();
   }
 
