@@ -8,11 +8,14 @@
 // its scenarios against it with `--driver baseline`, so Modu's figures can be compared with
 // what the kernel allows.
 //
-// --durable adds what an acknowledgement after a durable commit costs at the least: each
-// tick's messages are appended to a log file with one write and one fdatasync, and nothing
-// the tick produced (acks, events, answers) is written to any connection before that sync
-// returns. The log is a preallocated ring that is overwritten in place, so a sync never
-// has to change the file's size; it is unlinked at once, because nothing reads it back.
+// --durable adds what an acknowledgement after a durable commit costs at the least: the
+// messages are appended to a log file with one write and one fdatasync per commit, and
+// nothing produced since the last commit (acks, events, answers) is written to any
+// connection before that sync returns. A commit starts at the end of a loop tick, and no
+// sooner than --sync-interval after the one before (0: every tick that stored a message);
+// meanwhile the loop goes on reading and holds its output. The log is a preallocated ring
+// that is overwritten in place, so a sync never has to change the file's size; it is
+// unlinked at once, because nothing reads it back.
 //
 // Line protocol (one line per request, response or event):
 //   client: "<id> reg <handle>"            -> "<id> ok <user_id>"
@@ -35,7 +38,7 @@
 //   errors: "<id> err <code>"
 //   events: "! hello", "! m <chat_id> <seq> <sender_id> <client_id> <text>", "! r <chat_id> <user_id> <read_seq>"
 //
-// Usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable] [--fault drop|dup|reorder]
+// Usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable [--sync-interval US]] [--fault drop|dup|reorder]
 //        (prints "listening on 127.0.0.1:<port>"; --fault is for testing modu-bench's checks)
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -44,6 +47,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -83,16 +87,29 @@ struct Chat {
   int64_t pos = 0;               // the position of its last change (creation or message)
 };
 
-/// --durable's log: a ring of kLogBytes, written at `at`, synced once per tick.
+/// --durable's log: a ring of kLogBytes, written at `at`.
 struct DurableLog {
   static constexpr off_t kLogBytes = off_t(64) << 20;
   int fd = -1;
   off_t at = 0;
-  std::string tick;  // this tick's records, not yet written
+  std::string pending;        // records since the last commit, not yet written
+  int64_t interval_ns = 0;    // --sync-interval
+  int64_t last_commit_ns = 0;
 
   bool open_unlinked();
-  void commit();  // writes and syncs `tick`
+  /// How long until the pending records may be committed: 0 now, -1 when nothing is pending.
+  int64_t wait_ns(int64_t now) const {
+    if (pending.empty()) return -1;
+    return std::max<int64_t>(0, last_commit_ns + interval_ns - now);
+  }
+  void commit(int64_t now);  // writes and syncs `pending`
 };
+
+int64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 int g_epoll = -1;
 std::vector<Conn> g_conns;                                  // indexed by fd
@@ -147,8 +164,9 @@ bool DurableLog::open_unlinked() {
   return fdatasync(fd) == 0;
 }
 
-void DurableLog::commit() {
-  std::string_view rest = tick;
+void DurableLog::commit(int64_t now) {
+  last_commit_ns = now;
+  std::string_view rest = pending;
   while (!rest.empty()) {
     size_t n = std::min(rest.size(), size_t(kLogBytes - at));
     ssize_t w = pwrite(fd, rest.data(), n, at);
@@ -165,7 +183,7 @@ void DurableLog::commit() {
       std::perror("modu-baseline: fdatasync");
       std::exit(1);
     }
-  tick.clear();
+  pending.clear();
 }
 
 /// Appends "\t<record>" for messages [from, to) of `ch` (indexes, not seqs).
@@ -277,7 +295,7 @@ void handle_line(Conn& c, std::string_view l) {
       // The stored record is the event without "! m <chat_id> " and its newline.
       size_t head = 5 + std::to_string(chat).size();
       ch.messages.push_back(Stored{ch.pos, ev.substr(head, ev.size() - head - 1)});
-      if (g_log.fd >= 0) g_log.tick += ev;
+      if (g_log.fd >= 0) g_log.pending += ev;
       if (g_fault.empty() || ++g_sends % 25 != 0) {
         to_members(ch, ev);  // encoded once, copied to each recipient's batch
       } else {
@@ -377,13 +395,16 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--listen" && i + 1 < argc) listen_on = argv[++i];
     else if (a == "--durable") durable = true;
+    else if (a == "--sync-interval" && i + 1 < argc) g_log.interval_ns = std::max(0L, std::atol(argv[++i])) * 1000;
     else if (a == "--fault" && i + 1 < argc) g_fault = argv[++i];
     else {
       bool help = a == "--help" || a == "-h";
       std::fprintf(help ? stdout : stderr,
-                   "usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable] [--fault drop|dup|reorder]\n"
+                   "usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable [--sync-interval US]] [--fault drop|dup|reorder]\n"
                    "The raw-TCP fan-out server modu-bench measures as this machine's limit (see bench/README.md).\n"
-                   "  --durable  acknowledge and deliver a tick's messages only after one fdatasync of a log holding them\n");
+                   "  --durable  acknowledge and deliver messages only after one fdatasync of a log holding them\n"
+                   "  --sync-interval US  with --durable: start a commit no sooner than US microseconds after\n"
+                   "             the one before (default 0: at the end of every loop tick that stored a message)\n");
       return help ? 0 : 2;
     }
   }
@@ -421,7 +442,9 @@ int main(int argc, char** argv) {
   epoll_ctl(g_epoll, EPOLL_CTL_ADD, lfd, &ev);
   std::vector<epoll_event> events(1024);
   for (;;) {
-    int n = epoll_wait(g_epoll, events.data(), int(events.size()), -1);
+    int64_t wait = g_log.wait_ns(now_ns());
+    timespec until{wait / 1000000000, wait % 1000000000};
+    int n = epoll_pwait2(g_epoll, events.data(), int(events.size()), wait < 0 ? nullptr : &until, nullptr);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
     for (int i = 0; i < n; ++i) {
@@ -453,8 +476,9 @@ int main(int argc, char** argv) {
       if ((e & EPOLLOUT) && g_conns[size_t(fd)].alive) flush(fd);
     }
     // One write per connection per tick: everything queued during this batch goes out
-    // together, after the sync of the tick's messages when --durable.
-    if (!g_log.tick.empty()) g_log.commit();
+    // together. With --durable, output waits while messages wait for their commit.
+    if (int64_t now = now_ns(); g_log.wait_ns(now) == 0) g_log.commit(now);
+    if (g_log.wait_ns(now_ns()) > 0) continue;
     std::vector<int> dirty;
     dirty.swap(g_dirty);
     for (int fd : dirty) {
