@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <span>
 #include <string>
@@ -173,6 +174,22 @@ class Client {
 
   ClientHandlers handlers;
 };
+
+/// The rest of a Client::resume_and_sync that sent its sign-in ahead of `sync` without
+/// waiting for the answer: awaits the sync, and reports the sign-in's failure
+/// (`*resume_error`, filled in by its answer, empty when it succeeded) before the sync's,
+/// which follows from it. `resume_op` names the sign-in in the error.
+inline awaitable<SyncPage> sync_after_resume(std::shared_ptr<const std::string> resume_error, awaitable<SyncPage> sync,
+                                             const char* resume_op) {
+  std::optional<SyncPage> page;
+  try {
+    page = co_await std::move(sync);
+  } catch (const BenchError&) {
+    if (resume_error->empty()) throw;
+  }
+  if (!resume_error->empty()) throw BenchError(*resume_error, std::string(resume_op) + " failed: " + *resume_error);
+  co_return std::move(*page);
+}
 
 class Driver {
  public:

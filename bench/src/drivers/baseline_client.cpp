@@ -6,7 +6,6 @@
 
 #include <boost/asio.hpp>
 #include <charconv>
-#include <optional>
 #include <unordered_map>
 
 #include "driver.hpp"
@@ -53,14 +52,7 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
     request("resume " + a.token, [resume_error](const LineReply& r) {
       if (!r.ok) *resume_error = std::string(r.error);
     }, /*write_now=*/false);
-    std::optional<SyncPage> page;
-    try {
-      page = co_await sync(since, messages_per_chat);
-    } catch (const BenchError&) {
-      if (resume_error->empty()) throw;
-    }
-    if (!resume_error->empty()) throw BenchError(*resume_error, "resume failed: " + *resume_error);
-    co_return std::move(*page);
+    co_return co_await sync_after_resume(resume_error, sync(since, messages_per_chat), "resume");
   }
   awaitable<ChatInfo> open_direct(int64_t peer) override { co_return chat(co_await call("direct " + std::to_string(peer))); }
   awaitable<ChatInfo> create_group(const std::vector<int64_t>& ids) override {
@@ -73,15 +65,15 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
     std::string r = co_await call("sync " + std::to_string(since.empty() ? 0 : since[0]) + " " + std::to_string(messages_per_chat));
     std::string_view rest = r;
     SyncPage p;
-    p.pos.push_back(to_i64(tab_field(rest)));
+    p.pos.push_back(to_i64(field(rest, '\t')));
     while (!rest.empty()) {
-      std::string_view head = tab_field(rest);
+      std::string_view head = field(rest, '\t');
       SyncedChat& chat = p.chats.emplace_back();
       chat.chat_id = to_i64(field(head));
       chat.last_seq = to_i64(field(head));
       int64_t k = to_i64(field(head));
       chat.listed = messages_per_chat > 0;
-      for (int64_t i = 0; i < k && !rest.empty(); ++i) chat.messages.push_back(record(tab_field(rest)));
+      for (int64_t i = 0; i < k && !rest.empty(); ++i) chat.messages.push_back(record(field(rest, '\t')));
     }
     co_return p;
   }
@@ -89,8 +81,8 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
     std::string r = co_await call("hist " + std::to_string(chat_id) + " " + std::to_string(after_seq) + " " + std::to_string(limit));
     std::string_view rest = r;
     HistoryPage h;
-    h.has_more = tab_field(rest) == "1";
-    while (!rest.empty()) h.messages.push_back(record(tab_field(rest)));
+    h.has_more = field(rest, '\t') == "1";
+    while (!rest.empty()) h.messages.push_back(record(field(rest, '\t')));
     co_return h;
   }
   awaitable<int64_t> send_wait(int64_t chat_id, std::string_view client_id, std::string_view text) override {
@@ -136,13 +128,6 @@ class BaselineClient final : public TcpFramedConnection<BaselineClient> {
   size_t outstanding() const override { return pending_.size(); }
 
  private:
-  /// Splits the next tab-separated field off `s` (sync and history answers).
-  static std::string_view tab_field(std::string_view& s) {
-    size_t tab = s.find('\t');
-    std::string_view f = s.substr(0, tab);
-    s = tab == std::string_view::npos ? std::string_view{} : s.substr(tab + 1);
-    return f;
-  }
   /// "<seq> <sender_id> <client_id> <text>"
   static StoredMessage record(std::string_view r) {
     StoredMessage m;

@@ -170,14 +170,7 @@ class ModuClient final : public Client, public std::enable_shared_from_this<Modu
     request("auth.resume", resume_args(a), [resume_error](const Reply& r) {
       if (!r.ok) *resume_error = r.error;
     }, /*write_now=*/false);
-    std::optional<SyncPage> page;
-    try {
-      page = co_await sync(since, messages_per_chat);
-    } catch (const BenchError&) {
-      if (resume_error->empty()) throw;
-    }
-    if (!resume_error->empty()) throw BenchError(*resume_error, "auth.resume failed: " + *resume_error);
-    co_return std::move(*page);
+    co_return co_await sync_after_resume(resume_error, sync(since, messages_per_chat), "auth.resume");
   }
 
   awaitable<ChatInfo> open_direct(int64_t peer) override {
