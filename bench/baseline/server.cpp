@@ -473,7 +473,9 @@ int main(int argc, char** argv) {
         continue;
       }
       if (e & EPOLLIN) on_readable(fd);
-      if ((e & EPOLLOUT) && g_conns[size_t(fd)].alive) flush(fd);
+      // Output may hold answers to messages not yet committed: it waits for the commit
+      // (the end-of-tick flush writes it; epoll reports the socket writable again).
+      if ((e & EPOLLOUT) && g_conns[size_t(fd)].alive && g_log.pending.empty()) flush(fd);
     }
     // One write per connection per tick: everything queued during this batch goes out
     // together. With --durable, output waits while messages wait for their commit.
