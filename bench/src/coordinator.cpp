@@ -125,6 +125,7 @@ static ProcSample sample_servers(const ServerHandle& server) {
     sum.cpu_s += one.cpu_s;
     sum.wait_s += one.wait_s;
     sum.rss_kb += one.rss_kb;
+    add_threads(sum.threads, one.threads);
   }
   return sum;
 }

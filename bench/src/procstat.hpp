@@ -4,17 +4,37 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace bench {
+
+/// The live threads of one name (/proc/<pid>/task/*/comm), summed: the server names its
+/// event loops, committer and checkpointer, so these say which of them used or waited for a
+/// CPU.
+struct ThreadFigures {
+  std::string name;
+  double cpu_s = 0;   // utime + stime
+  double wait_s = 0;  // runnable but not running
+};
 
 struct ProcSample {
   bool ok = false;
   double cpu_s = 0;      // utime + stime
   double wait_s = 0;     // runnable but not running, summed over the live threads
   int64_t rss_kb = 0;    // VmRSS
+  std::vector<ThreadFigures> threads;  // by name, sorted by name
 };
 
+/// Adds `more` into `into`, name by name (both sorted by name; the result is too).
+void add_threads(std::vector<ThreadFigures>& into, const std::vector<ThreadFigures>& more);
+/// What each thread name used between two samples: `to` minus `from`, name by name. A name
+/// only in `to` counts from zero; a name gone by `to` (its threads exited) is left out.
+std::vector<ThreadFigures> threads_between(const std::vector<ThreadFigures>& from,
+                                           const std::vector<ThreadFigures>& to);
+
 ProcSample sample_process(int pid);
+/// The live threads of `pid` (0: this process), summed by name.
+std::vector<ThreadFigures> sample_threads(int pid);
 /// Kernel memory of all TCP sockets on the machine, in KiB (/proc/net/sockstat "TCP: mem",
 /// pages). On loopback both ends of every connection count.
 int64_t tcp_kernel_mem_kb();

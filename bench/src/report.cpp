@@ -41,6 +41,7 @@ Report build_report(const Config& cfg, const ScenarioDef& sc, const ServerHandle
     rep.loadgen_cpu_measured = to->loadgen_cpu_s - from->loadgen_cpu_s;
     rep.server_wait_measured = to->server.wait_s - from->server.wait_s;
     rep.loadgen_wait_measured = to->loadgen_wait_s - from->loadgen_wait_s;
+    rep.server_threads_measured = threads_between(from->server.threads, to->server.threads);
   }
   if (!rep.run.snaps.empty()) {
     rep.server_cpu_total = rep.run.snaps.back().server.cpu_s;
@@ -129,6 +130,13 @@ Report build_report(const Config& cfg, const ScenarioDef& sc, const ServerHandle
 
 static double ms(uint64_t ns) { return double(ns) / 1e6; }
 
+// " modu-loop-0 4.80 / 4.01 s", with a comma before all but the first.
+static std::string fmt_thread(const ThreadFigures& t, bool first) {
+  char b[128];
+  std::snprintf(b, sizeof b, "%s %s %.2f / %.2f s", first ? "" : ",", t.name.c_str(), t.cpu_s, t.wait_s);
+  return b;
+}
+
 void Report::print_human(std::FILE* o) const {
   const Config& c = *cfg;
   std::fprintf(o, "\n== modu-bench %s against %s (driver %s, %d procs x %d threads, %d source addrs) ==\n", c.scenario.c_str(), c.label.c_str(), c.driver.c_str(),
@@ -153,6 +161,11 @@ void Report::print_human(std::FILE* o) const {
                run.loadgen_cpu_total_s, measured_s);
   std::fprintf(o, "  waiting for a CPU (runnable, not running) in the window: server %.2f s, load generator %.2f s\n",
                server_wait_measured, loadgen_wait_measured);
+  std::string threads;
+  for (const ThreadFigures& t : server_threads_measured)
+    if (t.cpu_s >= 0.005 || t.wait_s >= 0.005)
+      threads += fmt_thread(t, threads.empty());
+  if (!threads.empty()) std::fprintf(o, "  server threads in the window (CPU / waited for a CPU):%s\n", threads.c_str());
   std::fprintf(o, "  errors %lld, violations %lld\n", (long long)run.merged.errors(), (long long)run.merged.violations());
   for (auto& [k, v] : run.merged.counters)
     if (k.rfind("error.", 0) == 0 || k.rfind("violation.", 0) == 0) std::fprintf(o, "    %-40s %lld\n", k.c_str(), (long long)v);
@@ -205,7 +218,13 @@ std::string Report::to_json() const {
   for (size_t i = 0; i < run.merged.samples.size(); ++i) o << (i ? "," : "") << json_string(run.merged.samples[i]);
   o << "],\"server\":{\"pid\":" << (server ? server->pid : 0) << ",\"nodes\":" << (server ? std::max<size_t>(1, server->pids.size()) : 1) << ",\"rss_kb_before\":" << rss_before_kb << ",\"rss_kb_after\":" << rss_after_kb
     << ",\"cpu_s_measured\":" << num(server_cpu_measured) << ",\"cpu_s_total\":" << num(server_cpu_total)
-    << ",\"cpu_wait_s_measured\":" << num(server_wait_measured) << "}";
+    << ",\"cpu_wait_s_measured\":" << num(server_wait_measured) << ",\"threads\":[";
+  for (size_t i = 0; i < server_threads_measured.size(); ++i) {
+    const ThreadFigures& t = server_threads_measured[i];
+    o << (i ? "," : "") << "{\"name\":" << json_string(t.name) << ",\"cpu_s_measured\":" << num(t.cpu_s)
+      << ",\"cpu_wait_s_measured\":" << num(t.wait_s) << "}";
+  }
+  o << "]}";
   o << ",\"loadgen\":{\"cpu_s_measured\":" << num(loadgen_cpu_measured) << ",\"cpu_s_total\":" << num(run.loadgen_cpu_total_s)
     << ",\"cpu_wait_s_measured\":" << num(loadgen_wait_measured) << "}";
   o << ",\"measured_s\":" << num(measured_s) << ",\"phases\":[";

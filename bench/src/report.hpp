@@ -27,6 +27,9 @@ struct Report {
   // Time the threads were runnable but waited for a CPU, over the same window: where it
   // rivals the CPU seconds, latency is queueing for a core, not work.
   double server_wait_measured = 0, loadgen_wait_measured = 0;
+  // The server's CPU and waiting over the window, per thread name (its event loops, its
+  // committer, ...): which of them does the work, and which waits for a core.
+  std::vector<ThreadFigures> server_threads_measured;
   int64_t rss_before_kb = 0, rss_after_kb = 0;
   double measured_s = 0;
 

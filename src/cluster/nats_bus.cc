@@ -4,6 +4,8 @@
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
+
 namespace modu::cluster {
 namespace {
 
@@ -65,7 +67,10 @@ Result<std::unique_ptr<NatsBus>> NatsBus::start(const BusOptions& options, const
   if (s != NATS_OK) return fail("subscribe", s);
   natsSubscription_SetPendingLimits(bus->sub_, -1, -1);  // never drop: the sequencer needs every batch
   if (bus->connected_) natsConnection_Flush(bus->conn_);  // the subscription is live before we serve
-  bus->ticker_ = std::thread([b = bus.get()] { b->run_ticker(); });
+  bus->ticker_ = std::thread([b = bus.get()] {
+    name_this_thread("modu-bus-ticker");
+    b->run_ticker();
+  });
   return bus;
 }
 

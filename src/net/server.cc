@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
 #include "net/http_session.h"
 #include "protocol/frames.h"
 
@@ -80,6 +81,7 @@ Result<std::uint16_t> Server::start(NetContext& context) {
   accept_next();
   for (auto& loop : loops_) {
     threads_.emplace_back([l = loop.get()] {
+      name_this_thread(fmt::format("modu-loop-{}", l->index));
       auto guard = boost::asio::make_work_guard(l->io);
       l->io.run();
     });

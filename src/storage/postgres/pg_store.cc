@@ -30,6 +30,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/thread_name.h"
 #include "modu/store.h"
 #include "storage/changed_chats.h"
 #include "storage/postgres/open_rooms_store.h"
@@ -819,7 +820,10 @@ class PostgresStore final : public Store {
     if (split())
       routed_ = std::make_unique<RoutedTx>(static_cast<int>(shards_.size()),
                                            [this](int k) { return committer_side(k); });
-    committer_ = std::thread([this] { run_committer(); });
+    committer_ = std::thread([this] {
+      name_this_thread("modu-commit");
+      run_committer();
+    });
   }
 
   ~PostgresStore() override { stop(); }

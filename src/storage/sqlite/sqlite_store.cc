@@ -12,6 +12,7 @@
 #include <thread>
 #include <algorithm>
 
+#include "common/thread_name.h"
 #include "modu/store.h"
 #include "storage/changed_chats.h"
 #include "storage/sqlite/open_rooms_store.h"
@@ -727,8 +728,14 @@ class SqliteStore final : public Store {
     checkpoint_db_ = std::make_unique<Db>(path_, false, vfs);
     checkpoint_db_->exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
                                                   : "PRAGMA synchronous = OFF");
-    checkpointer_ = std::thread([this] { run_checkpointer(); });
-    committer_ = std::thread([this] { run_committer(); });
+    checkpointer_ = std::thread([this] {
+      name_this_thread("modu-checkpoint");
+      run_checkpointer();
+    });
+    committer_ = std::thread([this] {
+      name_this_thread("modu-commit");
+      run_committer();
+    });
   }
 
   ~SqliteStore() override { stop(); }
