@@ -302,6 +302,12 @@ class Store {
   virtual std::string unavailable_reason() const { return ""; }
 };
 
+// Runs `task` on a thread of the caller's choosing (an event loop), no sooner than `at`.
+// Thread-safe; tasks run one at a time, in no particular order. It must not run `task`
+// inside the call.
+using CommitScheduler =
+    std::function<void(std::chrono::steady_clock::time_point at, std::function<void()> task)>;
+
 struct SqliteOptions {
   std::string directory;         // created if missing
   bool synchronous_full = true;  // fsync every commit; off only for throwaway benchmarks
@@ -311,6 +317,13 @@ struct SqliteOptions {
   // they gather into fewer, larger commits; a write after a quiet spell this long is
   // committed at once. Zero commits every batch as soon as the last one is done.
   std::chrono::microseconds commit_interval{1000};
+  // Where commits run. Empty: on the store's own committer thread. Set: as tasks given to
+  // this scheduler (a server with one event loop commits on that loop, between its reads,
+  // as one thread; docs/benchmarks.md, entry 34). The committer-thread contract above then
+  // holds for the scheduler's thread: jobs run there, one batch at a time, and so do their
+  // `done` callbacks and the hooks. `stop()` runs what is still queued on the calling
+  // thread; tasks that run after the store was destroyed do nothing.
+  CommitScheduler commit_scheduler;
 };
 
 // Opens (and migrates) the embedded store in `options.directory`.

@@ -93,6 +93,11 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                                            "0 commits each batch at once",
                                            c.commit_interval.count()))
       ->envname(env("COMMIT_INTERVAL"))->check(CLI::Range(0, kMaxCommitIntervalUs));
+  app.add_option("--committer", c.committer,
+                 "Embedded store: where commits run: 'thread' (a thread of their own) or 'loop' (the first "
+                 "event loop, between its reads: less CPU and more writes a second at the limit, a higher "
+                 "p99 below it)")
+      ->envname(env("COMMITTER"))->capture_default_str()->check(CLI::IsMember({"thread", "loop"}));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname(env("LOG_LEVEL"))->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -148,6 +153,7 @@ Status load_config_file(const std::string& path, ServeConfig& c) {
       else if (key == "password_ops") c.services.password_ops = static_cast<std::uint64_t>(integer());
       else if (key == "fsync") c.fsync = value.as_boolean();
       else if (key == "commit_interval") c.commit_interval = std::chrono::microseconds(integer());
+      else if (key == "committer") c.committer = value.as_string();
       else if (key == "log_level") c.log_level = value.as_string();
       else return make_error(ErrorCode::kBadRequest, fmt::format("{}: unknown setting '{}'", path, key));
     }
@@ -173,6 +179,8 @@ Status finish_config(ServeConfig& c) {
   if (c.commit_interval.count() < 0 || c.commit_interval.count() > kMaxCommitIntervalUs)
     return make_error(ErrorCode::kBadRequest,
                       fmt::format("--commit-interval must be 0 to {} microseconds", kMaxCommitIntervalUs));
+  if (c.committer != "thread" && c.committer != "loop")
+    return make_error(ErrorCode::kBadRequest, "--committer must be thread or loop");
   if (c.services.password_memory_kib < 8) return make_error(ErrorCode::kBadRequest, "--password-memory-kib is too small");
   if (!c.store.empty() && c.store.rfind("postgres://", 0) != 0 && c.store.rfind("postgresql://", 0) != 0)
     return make_error(ErrorCode::kBadRequest, "--store must be a postgres:// URI (omit it for the embedded store in --data)");

@@ -30,6 +30,9 @@ struct ServeConfig {
   std::string log_level = "info";
   bool fsync = true;
   std::chrono::microseconds commit_interval = SqliteOptions{}.commit_interval;  // embedded store
+  // Embedded store: where commits run. "thread": the store's own committer thread.
+  // "loop": the first event loop, between its reads (docs/deploy.md says when).
+  std::string committer = "thread";
   std::string bus_url;  // NATS, when several nodes share one database
 };
 

@@ -14,6 +14,7 @@
 #include <chrono>
 
 #include "cluster/nats_bus.h"
+#include "net/loop_scheduler.h"
 #include "net/server.h"
 #include "realtime/hub.h"
 #include "services/accounts/accounts_ops.h"
@@ -31,26 +32,33 @@ int run_serve(ServeConfig config) {
     return 1;
   }
   const bool postgres = !config.store.empty();
+  if (!config.net.web_root.empty() && !std::filesystem::is_directory(config.net.web_root)) {
+    spdlog::warn("web client directory '{}' does not exist; serving the API only", config.net.web_root);
+    config.net.web_root.clear();
+  }
+  // Declared in this order so that they are torn down in reverse: the server's loops (which
+  // may run the store's commits) stop before the engine and the store go.
+  std::unique_ptr<Store> store;
+  Metrics metrics;
+  ChatEngine engine;
+  std::optional<Hub> hub;  // declared before the server: it must outlive the connections
+  Server server(config.net);
+  hub.emplace(server.loops());
+  // --committer loop: the first loop commits, between its reads (docs/benchmarks.md, entry 34).
+  const bool commits_on_loop = !postgres && config.committer == "loop";
   auto opened = postgres ? open_postgres_store(PostgresOptions{.dsn = config.store, .more_shards = config.shards})
-                         : open_sqlite_store(SqliteOptions{.directory = config.data_dir,
-                                                           .synchronous_full = config.fsync,
-                                                           .commit_interval = config.commit_interval});
+                         : open_sqlite_store(SqliteOptions{
+                               .directory = config.data_dir,
+                               .synchronous_full = config.fsync,
+                               .commit_interval = config.commit_interval,
+                               .commit_scheduler = commits_on_loop ? schedule_on_loop(server.loops().front()->io())
+                                                                   : CommitScheduler()});
   if (!opened.ok()) {
     if (postgres) spdlog::critical("cannot open the PostgreSQL store: {}", opened.error().message);
     else spdlog::critical("cannot open the data directory '{}': {}", config.data_dir, opened.error().message);
     return 1;
   }
-  std::unique_ptr<Store> store = std::move(opened).value();
-  Metrics metrics;
-  ChatEngine engine;
-
-  if (!config.net.web_root.empty() && !std::filesystem::is_directory(config.net.web_root)) {
-    spdlog::warn("web client directory '{}' does not exist; serving the API only", config.net.web_root);
-    config.net.web_root.clear();
-  }
-  std::optional<Hub> hub;  // declared first: it must outlive the connections the server holds
-  Server server(config.net);
-  hub.emplace(server.loops());
+  store = std::move(opened).value();
   // The committer's batches: flush the chat engine's aggregates before COMMIT, and hand
   // every answer and event of a batch to each event loop in one go.
   store->set_hooks(CommitHooks{
@@ -105,10 +113,11 @@ int run_serve(ServeConfig config) {
   std::printf("listening on %s:%u\n", config.net.host.c_str(), static_cast<unsigned>(*port));
   std::fflush(stdout);
   std::size_t loops = server.loops().size();
-  spdlog::info("modu {} serving {}://{}:{} (data: {}, {} event loop{}{})", MODU_VERSION, scheme,
+  spdlog::info("modu {} serving {}://{}:{} (data: {}, {} event loop{}{}{})", MODU_VERSION, scheme,
                config.net.host, *port,
                postgres ? std::string("PostgreSQL") : std::filesystem::absolute(config.data_dir).string(),
-               loops, loops == 1 ? "" : "s", config.net.web_root.empty() ? ", no web client" : "");
+               loops, loops == 1 ? "" : "s", commits_on_loop ? ", commits on the first" : "",
+               config.net.web_root.empty() ? ", no web client" : "");
 
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/cores.h"
 #include "common/thread_name.h"
 #include "net/http_session.h"
 #include "protocol/frames.h"
@@ -18,7 +19,7 @@ namespace {
 // core behind them. On two cores, one loop used less CPU than two in every scenario and
 // cut the latency under load (docs/benchmarks.md, entry 28).
 std::size_t default_loop_count() {
-  unsigned cores = std::thread::hardware_concurrency();
+  unsigned cores = usable_cores();
   return cores > 1 ? cores - 1 : 1;
 }
 

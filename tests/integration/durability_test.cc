@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "harness/modu_test.h"
@@ -13,9 +18,27 @@
 namespace modu_it {
 namespace {
 
-class DurabilityTest : public ModuTest {};
+// Every suite here runs twice: with the store's committer thread and with commits on the
+// event loop (--committer; the PostgreSQL runs take only the first, the flag changes nothing
+// there, see CMakeLists.txt).
+class CommitterSuite : public ModuTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::vector<std::string> with_committer(std::vector<std::string> args) const {
+    args.insert(args.end(), {"--committer", GetParam()});
+    return args;
+  }
+};
 
-TEST_F(DurabilityTest, GracefulStopExitsCleanlyAndKeepsEverything) {
+#define MODU_COMMITTERS(Suite)                                                      \
+  INSTANTIATE_TEST_SUITE_P(Committers, Suite, ::testing::Values("thread", "loop"), \
+                           [](const auto& info) { return info.param; })
+
+class DurabilityTest : public CommitterSuite {
+  std::vector<std::string> server_args() const override { return with_committer({}); }
+};
+MODU_COMMITTERS(DurabilityTest);
+
+TEST_P(DurabilityTest, GracefulStopExitsCleanlyAndKeepsEverything) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
   std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
@@ -46,7 +69,7 @@ TEST_F(DurabilityTest, GracefulStopExitsCleanlyAndKeepsEverything) {
   EXPECT_EQ(send_text(*again, chat, "after restart")["seq"].i64(), history.back()["seq"].i64() + 1);
 }
 
-TEST_F(DurabilityTest, ResendAfterRestartReturnsTheOriginal) {
+TEST_P(DurabilityTest, ResendAfterRestartReturnsTheOriginal) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
   std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
@@ -76,7 +99,7 @@ TEST_F(DurabilityTest, ResendAfterRestartReturnsTheOriginal) {
   EXPECT_EQ(copies, 2);
 }
 
-TEST_F(DurabilityTest, AcknowledgedWritesSurviveKill9) {
+TEST_P(DurabilityTest, AcknowledgedWritesSurviveKill9) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
   std::int64_t group = create_group(*alice, "crash test", {bob.id()})["chat_id"].i64();
@@ -120,7 +143,7 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveKill9) {
   EXPECT_GT(ev["pos"].i64(), pos[shard]);
 }
 
-TEST_F(DurabilityTest, RevokedSessionStaysRevokedAfterRestart) {
+TEST_P(DurabilityTest, RevokedSessionStaysRevokedAfterRestart) {
   auto alice = new_user("alice");
   auto phone = new_device(alice.account);
   alice->ok("devices.revoke", JsonObj().set("device_id", phone.account.device_id));
@@ -133,15 +156,70 @@ TEST_F(DurabilityTest, RevokedSessionStaysRevokedAfterRestart) {
   resume(alice.account)->ok("ping");
 }
 
-class DurabilityDrainTest : public ModuTest {
+// --committer loop: the first event loop commits; no committer thread runs, and the server
+// says so when it starts.
+class CommitterLoopTest : public ModuTest {
+  std::vector<std::string> server_args() const override { return {"--committer", "loop"}; }
+};
+
+std::set<std::string> thread_names(pid_t pid) {
+  std::set<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  return names;
+}
+
+// Threads name themselves once they run, and the server's log reaches us through a pipe:
+// both are looked at until they show what is expected, for up to five seconds.
+bool eventually(const std::function<bool()>& holds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!holds()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+TEST_F(CommitterLoopTest, TheLoopCommitsAndNoCommitterThreadRuns) {
+  ASSERT_TRUE(eventually([&] { return server().output().find(" serving http://") != std::string::npos; }))
+      << server().output();
+  EXPECT_NE(server().output().find(", commits on the first"), std::string::npos) << server().output();
+  ASSERT_TRUE(eventually([&] {
+    auto names = thread_names(server().pid());
+    return names.count("modu-loop-0") == 1 && names.count("modu-loop-1") == 1 && names.count("modu-checkpoint") == 1;
+  }));
+  EXPECT_EQ(thread_names(server().pid()).count("modu-commit"), 0u);
+
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  std::int64_t seq = send_text(*alice, chat, "committed by the loop")["seq"].i64();
+  EXPECT_EQ(bob->expect_event("message.new")["data"]["message"]["text"].str(), "committed by the loop");
+  alice.client.reset();
+  bob.client.reset();
+  server().kill9();
+  server().start();
+  auto again = resume(alice.account);
+  auto history = history_after(*again, chat, 0);
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history.back()["seq"].i64(), seq);
+  EXPECT_EQ(history.back()["text"].str(), "committed by the loop");
+}
+
+class DurabilityDrainTest : public CommitterSuite {
   std::vector<std::string> server_args() const override {
-    return {"--rate-limit", "100000", "--rate-burst", "100000"};
+    return with_committer({"--rate-limit", "100000", "--rate-burst", "100000"});
   }
 };
+MODU_COMMITTERS(DurabilityDrainTest);
 
 // SIGTERM while sends are in flight: each gets an acknowledgement (and is then stored),
 // `unavailable`, or no answer because the socket closed; the server exits cleanly.
-TEST_F(DurabilityDrainTest, GracefulStopUnderLoadKeepsEveryAcknowledgedMessage) {
+TEST_P(DurabilityDrainTest, GracefulStopUnderLoadKeepsEveryAcknowledgedMessage) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
   std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
@@ -180,13 +258,14 @@ TEST_F(DurabilityDrainTest, GracefulStopUnderLoadKeepsEveryAcknowledgedMessage) 
 
 // Flow control: with at most one write waiting for the committer, connections that keep
 // sending are not read until it catches up. Nothing is refused or lost; requests only wait.
-class FlowControlTest : public ModuTest {
+class FlowControlTest : public CommitterSuite {
   std::vector<std::string> server_args() const override {
-    return {"--rate-limit", "100000", "--rate-burst", "100000", "--max-queued-writes", "1"};
+    return with_committer({"--rate-limit", "100000", "--rate-burst", "100000", "--max-queued-writes", "1"});
   }
 };
+MODU_COMMITTERS(FlowControlTest);
 
-TEST_F(FlowControlTest, AnOverloadedStoreSlowsReadingAndLosesNothing) {
+TEST_P(FlowControlTest, AnOverloadedStoreSlowsReadingAndLosesNothing) {
   constexpr int kSenders = 4, kEach = 150;
   std::vector<Session> senders;
   std::vector<std::int64_t> ids;
@@ -221,11 +300,12 @@ TEST_F(FlowControlTest, AnOverloadedStoreSlowsReadingAndLosesNothing) {
 
 // --- kill -9 under concurrent load (slow) ---------------------------------------------
 
-class DurabilityUnderLoadSlow : public ModuTest {
+class DurabilityUnderLoadSlow : public CommitterSuite {
   std::vector<std::string> server_args() const override {
-    return {"--rate-limit", "100000", "--rate-burst", "100000"};
+    return with_committer({"--rate-limit", "100000", "--rate-burst", "100000"});
   }
 };
+MODU_COMMITTERS(DurabilityUnderLoadSlow);
 
 struct SentMessage {
   std::int64_t chat_id;
@@ -276,7 +356,7 @@ struct LoadSender {
   }
 };
 
-TEST_F(DurabilityUnderLoadSlow, AcknowledgedMessagesSurviveKill9UnderConcurrentLoad) {
+TEST_P(DurabilityUnderLoadSlow, AcknowledgedMessagesSurviveKill9UnderConcurrentLoad) {
   constexpr int kSenders = 4;
   constexpr int kAcksBeforeCrash = 2000;
   constexpr int kCrashes = 3;

@@ -50,6 +50,7 @@ password_memory_kib = 65536
 password_ops = 3
 fsync = false
 commit_interval = 250
+committer = "loop"
 log_level = "debug"
 )");
   ASSERT_TRUE(s.ok()) << s.error().message;
@@ -72,6 +73,7 @@ log_level = "debug"
   EXPECT_EQ(config_.services.password_ops, 3u);
   EXPECT_FALSE(config_.fsync);
   EXPECT_EQ(config_.commit_interval, std::chrono::microseconds(250));
+  EXPECT_EQ(config_.committer, "loop");
   EXPECT_EQ(config_.log_level, "debug");
 }
 
@@ -130,6 +132,19 @@ TEST(FinishConfigTest, RefusesACommitIntervalOutOfRange) {
   ServeConfig zero;
   zero.commit_interval = std::chrono::microseconds(0);
   EXPECT_TRUE(finish_config(zero).ok());
+}
+
+TEST(FinishConfigTest, TheCommitterIsThreadOrLoop) {
+  ServeConfig c;
+  EXPECT_EQ(c.committer, "thread");
+  for (std::string committer : {"thread", "loop"}) {
+    c.committer = committer;
+    EXPECT_TRUE(finish_config(c).ok()) << committer;
+  }
+  c.committer = "elsewhere";
+  Status s = finish_config(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("--committer"), std::string::npos) << s.error().message;
 }
 
 TEST(FinishConfigTest, RefusesBadListenAddresses) {

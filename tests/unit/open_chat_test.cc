@@ -91,7 +91,8 @@ class OpenRoomsStoreTest : public ::testing::TestWithParam<test::Backend> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, OpenRoomsStoreTest,
-                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kSqliteOnLoop,
+                                           test::Backend::kPostgres),
                          test::BackendName());
 
 TEST_P(OpenRoomsStoreTest, SearchFindsListedRoomsMostMembersFirst) {

@@ -1,5 +1,6 @@
 // The store contract (include/modu/store.h), checked on both implementations — the embedded
-// SQLite store and the PostgreSQL store, each test on a fresh database: group commit and job
+// SQLite store (committing on its own thread, and on an event loop) and the PostgreSQL store,
+// each test on a fresh database: group commit and job
 // isolation, positions, reopen and migrations, and the reads the services page with. Then
 // what only a shared PostgreSQL database does: several stores (nodes) on one database,
 // and a lost connection.
@@ -17,8 +18,11 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
+
+#include <boost/asio/post.hpp>
 
 #include "test_support.h"
 
@@ -60,7 +64,8 @@ class StoreTest : public ::testing::TestWithParam<test::Backend> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
-                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kSqliteOnLoop,
+                                           test::Backend::kPostgres),
                          test::BackendName());
 
 TEST_P(StoreTest, OpensEmptyAndConsistent) {
@@ -510,11 +515,9 @@ WalIndex read_wal_index(const std::filesystem::path& shm) {
   return index;
 }
 
-TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
-  TempDir dir;
-  auto store = open_store(dir.path());
+void expect_the_idle_writer_copies_the_wal_back(Store& store, const TempDir& dir) {
   for (int i = 0; i < 5; ++i)
-    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+    ASSERT_TRUE(run_job(store, [&](WriteTx& tx) {
                   tx.insert_user(user_named("idle" + std::to_string(i)), "hash");
                   return ok_status();
                 }).ok());
@@ -531,47 +534,122 @@ TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
   EXPECT_GT(index.frames, 0u);
 }
 
+TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
+  for (bool on_loop : {false, true}) {
+    SCOPED_TRACE(on_loop ? "commits on an event loop" : "commits on the committer thread");
+    TempDir dir;
+    test::TestLoop loop;
+    auto store = open_store(SqliteOptions{
+        .directory = dir.str(), .commit_scheduler = on_loop ? schedule_on_loop(loop.io()) : CommitScheduler()});
+    expect_the_idle_writer_copies_the_wal_back(*store, dir);
+  }
+}
+
 // Group commit by time (SqliteOptions::commit_interval): writes that come within the
 // interval after a commit started share the next commit; after a quiet spell, a write is
-// committed at once.
-std::unique_ptr<Store> open_paced(const TempDir& dir, std::chrono::milliseconds interval) {
-  return open_store(
-      SqliteOptions{.directory = dir.path().string(), .synchronous_full = false, .commit_interval = interval});
+// committed at once. Both hold whether the committer thread or an event loop commits
+// (SqliteOptions::commit_scheduler), and jobs run on that loop's thread.
+std::unique_ptr<Store> open_paced(const TempDir& dir, std::chrono::milliseconds interval,
+                                  test::TestLoop* loop) {
+  return open_store(SqliteOptions{.directory = dir.path().string(),
+                                  .synchronous_full = false,
+                                  .commit_interval = interval,
+                                  .commit_scheduler = loop ? schedule_on_loop(loop->io()) : CommitScheduler()});
 }
 
 Status nothing(WriteTx&) { return ok_status(); }
 
 TEST(SqliteStoreTest, WritesWithinTheCommitIntervalShareOneCommit) {
-  TempDir dir;
-  auto store = open_paced(dir, std::chrono::milliseconds(300));
-  std::mutex mu;
-  std::vector<std::size_t> batches;
-  store->set_hooks(CommitHooks{.after_commit = [&](std::size_t jobs, double) {
+  for (bool on_loop : {false, true}) {
+    SCOPED_TRACE(on_loop ? "commits on an event loop" : "commits on the committer thread");
+    TempDir dir;
+    test::TestLoop loop;
+    std::promise<std::thread::id> loop_thread;
+    boost::asio::post(loop.io(), [&] { loop_thread.set_value(std::this_thread::get_id()); });
+    auto store = open_paced(dir, std::chrono::milliseconds(300), on_loop ? &loop : nullptr);
+    std::mutex mu;
+    std::vector<std::size_t> batches;
+    std::set<std::thread::id> threads;
+    store->set_hooks(CommitHooks{.after_commit = [&](std::size_t jobs, double) {
+      std::lock_guard lock(mu);
+      batches.push_back(jobs);
+      threads.insert(std::this_thread::get_id());
+    }});
+    ASSERT_TRUE(run_job(*store, nothing).ok());  // its commit starts the interval
+    auto after_first = std::chrono::steady_clock::now();
+    std::promise<Status> second, third;
+    store->submit(WriteJob{nothing, fulfil(second)});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    store->submit(WriteJob{nothing, fulfil(third)});
+    EXPECT_TRUE(second.get_future().get().ok());
+    EXPECT_TRUE(third.get_future().get().ok());
+    auto waited = std::chrono::steady_clock::now() - after_first;
+    store->stop();  // after_commit runs after done; stop() waits for the committer
     std::lock_guard lock(mu);
-    batches.push_back(jobs);
-  }});
-  ASSERT_TRUE(run_job(*store, nothing).ok());  // its commit starts the interval
-  auto after_first = std::chrono::steady_clock::now();
-  std::promise<Status> second, third;
-  store->submit(WriteJob{nothing, fulfil(second)});
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  store->submit(WriteJob{nothing, fulfil(third)});
-  EXPECT_TRUE(second.get_future().get().ok());
-  EXPECT_TRUE(third.get_future().get().ok());
-  auto waited = std::chrono::steady_clock::now() - after_first;
-  store->stop();  // after_commit runs after done; stop() waits for the committer
-  EXPECT_EQ(batches, (std::vector<std::size_t>{1, 2}));
-  EXPECT_GE(waited, std::chrono::milliseconds(100)) << "the second commit did not wait for the interval";
+    EXPECT_EQ(batches, (std::vector<std::size_t>{1, 2}));
+    EXPECT_GE(waited, std::chrono::milliseconds(100)) << "the second commit did not wait for the interval";
+    ASSERT_EQ(threads.size(), 1u);
+    EXPECT_NE(*threads.begin(), std::this_thread::get_id());
+    EXPECT_EQ(*threads.begin() == loop_thread.get_future().get(), on_loop);
+  }
 }
 
 TEST(SqliteStoreTest, AWriteAfterAQuietSpellIsCommittedAtOnce) {
+  for (bool on_loop : {false, true}) {
+    SCOPED_TRACE(on_loop ? "commits on an event loop" : "commits on the committer thread");
+    TempDir dir;
+    test::TestLoop loop;
+    auto store = open_paced(dir, std::chrono::milliseconds(300), on_loop ? &loop : nullptr);
+    ASSERT_TRUE(run_job(*store, nothing).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    auto submitted = std::chrono::steady_clock::now();
+    ASSERT_TRUE(run_job(*store, nothing).ok());
+    EXPECT_LT(std::chrono::steady_clock::now() - submitted, std::chrono::milliseconds(200));
+  }
+}
+
+// Commits on an event loop (SqliteOptions::commit_scheduler): stop() finishes queued jobs
+// itself; a task that comes after the store is gone does nothing.
+TEST(SqliteStoreOnLoopTest, StopFinishesQueuedJobsAndLaterTasksFindNoStore) {
   TempDir dir;
-  auto store = open_paced(dir, std::chrono::milliseconds(300));
-  ASSERT_TRUE(run_job(*store, nothing).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  auto submitted = std::chrono::steady_clock::now();
-  ASSERT_TRUE(run_job(*store, nothing).ok());
-  EXPECT_LT(std::chrono::steady_clock::now() - submitted, std::chrono::milliseconds(200));
+  test::TestLoop loop;
+  auto store = open_store(SqliteOptions{.directory = dir.str(),
+                                        .synchronous_full = false,
+                                        .commit_scheduler = schedule_on_loop(loop.io())});
+  // Hold the loop, so that the commit tasks the jobs ask for wait behind this.
+  std::promise<void> release;
+  std::promise<void> held;
+  boost::asio::post(loop.io(), [&] {
+    held.set_value();
+    release.get_future().wait();
+  });
+  held.get_future().wait();
+  constexpr int kJobs = 5;
+  std::vector<std::promise<Status>> outcomes(kJobs);
+  std::vector<int> applied;
+  for (int i = 0; i < kJobs; ++i)
+    store->submit(WriteJob{[&applied, i](WriteTx& tx) {
+                             applied.push_back(i);
+                             tx.insert_user(user_named(fmt::format("user{}", i)), "hash");
+                             return ok_status();
+                           },
+                           fulfil(outcomes[i])});
+  EXPECT_EQ(store->queued(), static_cast<std::size_t>(kJobs));
+  store->stop();  // the loop is held: stop() runs the queued jobs on this thread
+  for (auto& outcome : outcomes) EXPECT_TRUE(outcome.get_future().get().ok());
+  EXPECT_EQ(applied, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(store->reader().stats().users, kJobs);
+  std::promise<Status> late;
+  store->submit(WriteJob{nothing, fulfil(late)});
+  EXPECT_EQ(late.get_future().get().error().code, ErrorCode::kUnavailable);
+  store.reset();
+  // The commit task asked for by the first job now runs, after the store is gone.
+  std::promise<void> drained;
+  release.set_value();
+  boost::asio::post(loop.io(), [&] { drained.set_value(); });
+  EXPECT_EQ(drained.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  auto reopened = open_store(SqliteOptions{.directory = dir.str(), .synchronous_full = false});
+  EXPECT_EQ(reopened->reader().stats().users, kJobs);
 }
 
 // --- reads ----------------------------------------------------------------------------
@@ -614,7 +692,8 @@ class StoreReadsTest : public StoreTest {
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreReadsTest,
-                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kSqliteOnLoop,
+                                           test::Backend::kPostgres),
                          test::BackendName());
 
 TEST_P(StoreReadsTest, ChatListIsNewestActivityFirstWithIdTieBreak) {
@@ -904,7 +983,8 @@ class StoreMessagesTest : public StoreTest {
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreMessagesTest,
-                         ::testing::Values(test::Backend::kSqlite, test::Backend::kPostgres),
+                         ::testing::Values(test::Backend::kSqlite, test::Backend::kSqliteOnLoop,
+                                           test::Backend::kPostgres),
                          test::BackendName());
 
 TEST_P(StoreMessagesTest, MessagesBeforePagesBackwardsAscending) {

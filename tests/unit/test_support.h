@@ -14,9 +14,14 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "common/pg_database.h"
 #include "modu/store.h"
+#include "net/loop_scheduler.h"
 
 namespace modu::test {
 
@@ -61,12 +66,38 @@ inline std::unique_ptr<Store> open_store(const std::filesystem::path& dir) {
   return open_store(SqliteOptions{.directory = dir.string()});
 }
 
-// The store implementations the conformance tests run against.
-enum class Backend { kSqlite, kPostgres };
+// The store implementations the conformance tests run against. kSqliteOnLoop: the embedded
+// store committing on an event loop (SqliteOptions::commit_scheduler) instead of its thread.
+enum class Backend { kSqlite, kSqliteOnLoop, kPostgres };
 
 inline std::string backend_name(Backend backend) {
-  return backend == Backend::kSqlite ? "sqlite" : "postgres";
+  switch (backend) {
+    case Backend::kSqlite: return "sqlite";
+    case Backend::kSqliteOnLoop: return "sqlite_on_loop";
+    case Backend::kPostgres: return "postgres";
+  }
+  return "?";
 }
+
+// An event loop on a thread of its own, for as long as this lives.
+class TestLoop {
+ public:
+  TestLoop() : thread_([this] { io_.run(); }) {}
+  TestLoop(const TestLoop&) = delete;
+  TestLoop& operator=(const TestLoop&) = delete;
+  ~TestLoop() {
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  std::thread thread_;
+};
 
 // For INSTANTIATE_TEST_SUITE_P: test names end in /sqlite or /postgres (ctest labels the
 // latter `unit-pg`, see CMakeLists.txt).
@@ -83,6 +114,7 @@ class TestDatabase {
  public:
   explicit TestDatabase(Backend backend) : backend_(backend) {
     if (backend_ == Backend::kPostgres) pg_ = std::make_unique<modu_testing::PgTestDatabase>("modu_unit");
+    if (backend_ == Backend::kSqliteOnLoop) loop_ = std::make_unique<TestLoop>();
   }
 
   Backend backend() const { return backend_; }
@@ -93,6 +125,8 @@ class TestDatabase {
   // Opens (and migrates) a store on this database; throws if it cannot.
   std::unique_ptr<Store> open() const {
     if (backend_ == Backend::kSqlite) return open_store(dir_.path());
+    if (backend_ == Backend::kSqliteOnLoop)
+      return open_store(SqliteOptions{.directory = dir_.str(), .commit_scheduler = schedule_on_loop(loop_->io())});
     auto store = open_postgres_store(PostgresOptions{.dsn = pg_->dsn()});
     if (!store.ok()) throw std::runtime_error("open_postgres_store: " + store.error().message);
     return std::move(store).value();
@@ -102,6 +136,7 @@ class TestDatabase {
   Backend backend_;
   TempDir dir_;
   std::unique_ptr<modu_testing::PgTestDatabase> pg_;
+  std::unique_ptr<TestLoop> loop_;  // kSqliteOnLoop: where the stores opened here commit
 };
 
 // Submits one write job and waits for its outcome (delivered by the job's `done`, i.e.

@@ -732,13 +732,19 @@ class SqliteStore final : public Store {
       name_this_thread("modu-checkpoint");
       run_checkpointer();
     });
-    committer_ = std::thread([this] {
-      name_this_thread("modu-commit");
-      run_committer();
-    });
+    line_->store = this;
+    if (!options_.commit_scheduler)
+      committer_ = std::thread([this] {
+        name_this_thread("modu-commit");
+        run_committer();
+      });
   }
 
-  ~SqliteStore() override { stop(); }
+  ~SqliteStore() override {
+    stop();
+    std::lock_guard commit(line_->mu);
+    line_->store = nullptr;  // tasks still scheduled find no store
+  }
 
   ReadView& reader() override {
     struct Cached {
@@ -760,17 +766,27 @@ class SqliteStore final : public Store {
   }
 
   void submit(WriteJob job) override {
+    std::chrono::steady_clock::time_point due;
     {
-      std::lock_guard lock(mu_);
-      if (!stopping_) {
-        queue_.push_back(std::move(job));
-        queued_.store(queue_.size(), std::memory_order_relaxed);
+      std::unique_lock lock(mu_);
+      if (stopping_) {
+        lock.unlock();
+        job.done(make_error(ErrorCode::kUnavailable, "the server is shutting down"));
+        return;
+      }
+      queue_.push_back(std::move(job));
+      queued_.store(queue_.size(), std::memory_order_relaxed);
+      if (!options_.commit_scheduler) {
         // A busy committer takes the job with its next batch; only a sleeping one is woken.
         if (committer_idle_) cv_.notify_one();
         return;
       }
+      // A commit already on its way takes the job with its batch.
+      if (commit_scheduled_) return;
+      commit_scheduled_ = true;
+      due = last_commit_started_ + options_.commit_interval;
     }
-    job.done(make_error(ErrorCode::kUnavailable, "the server is shutting down"));
+    options_.commit_scheduler(due, scheduled(&SqliteStore::run_scheduled_commit));
   }
 
   void set_hooks(CommitHooks hooks) override { hooks_ = std::move(hooks); }
@@ -783,6 +799,13 @@ class SqliteStore final : public Store {
       cv_.notify_one();
     }
     if (committer_.joinable()) committer_.join();
+    if (options_.commit_scheduler) {
+      // Commits run as the scheduler's tasks: finish what is queued here.
+      std::lock_guard commit(line_->mu);
+      std::vector<WriteJob> batch;
+      std::vector<Status> results;
+      while (take_batch(batch)) commit_batch(batch, results);
+    }
     {
       std::lock_guard lock(checkpoint_mu_);
       checkpoint_stopping_ = true;
@@ -821,28 +844,99 @@ class SqliteStore final : public Store {
           std::this_thread::sleep_until(due);
           lock.lock();
         }
-        if (queue_.empty()) return;  // stopping, and nothing left to do
-        std::size_t n = std::min(queue_.size(), options_.max_batch);
-        for (std::size_t i = 0; i < n; ++i) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-        queued_.store(queue_.size(), std::memory_order_relaxed);
+        if (!take_batch_locked(batch)) return;  // stopping, and nothing left to do
       }
-      auto started = std::chrono::steady_clock::now();
-      last_commit_started_ = started;
-      Pos from = tx_->last_pos();
-      bool committed = run_batch(batch, results);
-      if (!committed) tx_->reset_pos(from);
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      if (hooks_.before_done) hooks_.before_done(0, from, tx_->last_pos());
-      for (std::size_t i = 0; i < batch.size(); ++i)
-        if (batch[i].done) batch[i].done(results[i]);
-      if (hooks_.after_done) hooks_.after_done();
-      if (hooks_.after_commit) hooks_.after_commit(batch.size(), seconds);
-      maintain_wal();
+      commit_batch(batch, results);
     }
+  }
+
+  // A task for SqliteOptions::commit_scheduler that runs `step` under line_->mu, or nothing
+  // once the store is gone.
+  std::function<void()> scheduled(void (SqliteStore::*step)()) {
+    return [line = line_, step] {
+      std::lock_guard commit(line->mu);
+      if (line->store) (line->store->*step)();
+    };
+  }
+
+  // Commits on the scheduler's thread (SqliteOptions::commit_scheduler): one batch per task,
+  // and the next task asked for while jobs are left.
+  void run_scheduled_commit() {  // REQUIRES(line_->mu)
+    std::vector<WriteJob> batch;
+    std::chrono::steady_clock::time_point next{};
+    {
+      std::lock_guard lock(mu_);
+      if (!take_batch_locked(batch)) {
+        commit_scheduled_ = false;  // stop() took the queue
+        return;
+      }
+      if (queue_.empty()) commit_scheduled_ = false;  // the next submit asks for a commit
+      else next = last_commit_started_ + options_.commit_interval;
+    }
+    commit_batch(batch, scheduled_results_);
+    last_commit_finished_ = std::chrono::steady_clock::now();
+    if (next != std::chrono::steady_clock::time_point{})
+      options_.commit_scheduler(next, scheduled(&SqliteStore::run_scheduled_commit));
+    if (!idle_check_scheduled_ && wal_frames_ > checkpoint_requested_at_) {
+      idle_check_scheduled_ = true;
+      options_.commit_scheduler(last_commit_finished_ + kIdleCheckpointDelay,
+                                scheduled(&SqliteStore::run_idle_check));
+    }
+  }
+
+  // The scheduler's counterpart of the committer's idle wait: once no batch has run for
+  // kIdleCheckpointDelay, hand the WAL's frames to the checkpointer (or look again later,
+  // while a checkpoint still runs).
+  void run_idle_check() {  // REQUIRES(line_->mu)
+    idle_check_scheduled_ = false;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    bool idle = now - last_commit_finished_ >= kIdleCheckpointDelay;
+    if (idle) checkpoint_when_idle();
+    if (wal_frames_ > checkpoint_requested_at_) {
+      idle_check_scheduled_ = true;
+      options_.commit_scheduler((idle ? now : last_commit_finished_) + kIdleCheckpointDelay,
+                                scheduled(&SqliteStore::run_idle_check));
+    }
+  }
+
+  // Moves up to max_batch queued jobs into `batch` and notes when their commit started.
+  // Returns false when nothing was queued.
+  bool take_batch_locked(std::vector<WriteJob>& batch) {  // REQUIRES(mu_)
+    batch.clear();
+    if (queue_.empty()) return false;
+    std::size_t n = std::min(queue_.size(), options_.max_batch);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    queued_.store(queue_.size(), std::memory_order_relaxed);
+    last_commit_started_ = std::chrono::steady_clock::now();
+    return true;
+  }
+  bool take_batch(std::vector<WriteJob>& batch) {
+    std::lock_guard lock(mu_);
+    return take_batch_locked(batch);
+  }
+
+  // Runs and commits `batch`, then answers its jobs and looks after the WAL. Only one
+  // batch at a time: on the committer thread, or under line_->mu.
+  void commit_batch(std::vector<WriteJob>& batch, std::vector<Status>& results) {
+    auto started = std::chrono::steady_clock::now();
+    Pos from = tx_->last_pos();
+    bool committed = run_batch(batch, results);
+    if (!committed) tx_->reset_pos(from);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (hooks_.before_done) hooks_.before_done(0, from, tx_->last_pos());
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (batch[i].done) batch[i].done(results[i]);
+    if (hooks_.after_done) hooks_.after_done();
+    if (hooks_.after_commit) hooks_.after_commit(batch.size(), seconds);
+    maintain_wal();
   }
 
   // SQLite calls this on the committer thread after each commit, with the WAL's size.
@@ -941,7 +1035,20 @@ class SqliteStore final : public Store {
   // request to the checkpointer.
   int wal_frames_ = 0;
   int checkpoint_requested_at_ = 0;
-  std::chrono::steady_clock::time_point last_commit_started_;  // committer thread only
+  std::chrono::steady_clock::time_point last_commit_started_;  // GUARDED_BY(mu_)
+
+  // Commits run as the scheduler's tasks (SqliteOptions::commit_scheduler): one batch at a
+  // time, under line_->mu, which also guards what the committer thread would own alone. The
+  // tasks reach the store through line_, so those that run after it was destroyed do nothing.
+  struct CommitLine {
+    std::mutex mu;
+    SqliteStore* store = nullptr;
+  };
+  std::shared_ptr<CommitLine> line_ = std::make_shared<CommitLine>();
+  bool commit_scheduled_ = false;  // GUARDED_BY(mu_): a commit task is on its way
+  bool idle_check_scheduled_ = false;  // GUARDED_BY(line_->mu)
+  std::chrono::steady_clock::time_point last_commit_finished_;  // GUARDED_BY(line_->mu)
+  std::vector<Status> scheduled_results_;  // GUARDED_BY(line_->mu)
 
   std::unique_ptr<Db> checkpoint_db_;  // used only by the checkpointer thread
   std::mutex checkpoint_mu_;
