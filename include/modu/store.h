@@ -303,8 +303,8 @@ class Store {
 };
 
 // Runs `task` on a thread of the caller's choosing (an event loop), no sooner than `at`.
-// Thread-safe; tasks run one at a time, in no particular order. It must not run `task`
-// inside the call.
+// Thread-safe, and it must not run `task` inside the call. Tasks may run in any order and
+// on any thread: the store runs its batches one at a time and in submission order itself.
 using CommitScheduler =
     std::function<void(std::chrono::steady_clock::time_point at, std::function<void()> task)>;
 
@@ -318,8 +318,8 @@ struct SqliteOptions {
   // committed at once. Zero commits every batch as soon as the last one is done.
   std::chrono::microseconds commit_interval{1000};
   // Where commits run. Empty: on the store's own committer thread. Set: as tasks given to
-  // this scheduler (a server with one event loop commits on that loop, between its reads,
-  // as one thread; docs/benchmarks.md, entry 34). The committer-thread contract above then
+  // this scheduler (`modu serve --committer loop` commits on its first event loop, between
+  // its reads; docs/benchmarks.md, entry 34). The committer-thread contract above then
   // holds for the scheduler's thread: jobs run there, one batch at a time, and so do their
   // `done` callbacks and the hooks. `stop()` runs what is still queued on the calling
   // thread; tasks that run after the store was destroyed do nothing.

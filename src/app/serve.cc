@@ -46,6 +46,8 @@ int run_serve(ServeConfig config) {
   hub.emplace(server.loops());
   // --committer loop: the first loop commits, between its reads (docs/benchmarks.md, entry 34).
   const bool commits_on_loop = !postgres && config.committer == "loop";
+  if (postgres && config.committer == "loop")
+    spdlog::warn("--committer loop applies to the embedded store only; PostgreSQL commits on a thread of its own");
   auto opened = postgres ? open_postgres_store(PostgresOptions{.dsn = config.store, .more_shards = config.shards})
                          : open_sqlite_store(SqliteOptions{
                                .directory = config.data_dir,
