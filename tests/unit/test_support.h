@@ -99,8 +99,8 @@ class TestLoop {
   std::thread thread_;
 };
 
-// For INSTANTIATE_TEST_SUITE_P: test names end in /sqlite or /postgres (ctest labels the
-// latter `unit-pg`, see CMakeLists.txt).
+// For INSTANTIATE_TEST_SUITE_P: test names end in /sqlite, /sqlite_on_loop or /postgres
+// (ctest labels the last `unit-pg`, see CMakeLists.txt).
 struct BackendName {
   std::string operator()(const ::testing::TestParamInfo<Backend>& info) const {
     return backend_name(info.param);

@@ -863,7 +863,7 @@ class SqliteStore final : public Store {
   // and the next task asked for while jobs are left.
   void run_scheduled_commit() {  // REQUIRES(line_->mu)
     std::vector<WriteJob> batch;
-    std::chrono::steady_clock::time_point next{};
+    std::optional<std::chrono::steady_clock::time_point> next;  // jobs left: their commit
     {
       std::lock_guard lock(mu_);
       if (!take_batch_locked(batch)) {
@@ -875,8 +875,7 @@ class SqliteStore final : public Store {
     }
     commit_batch(batch, scheduled_results_);
     last_commit_finished_ = std::chrono::steady_clock::now();
-    if (next != std::chrono::steady_clock::time_point{})
-      options_.commit_scheduler(next, scheduled(&SqliteStore::run_scheduled_commit));
+    if (next) options_.commit_scheduler(*next, scheduled(&SqliteStore::run_scheduled_commit));
     if (!idle_check_scheduled_ && wal_frames_ > checkpoint_requested_at_) {
       idle_check_scheduled_ = true;
       options_.commit_scheduler(last_commit_finished_ + kIdleCheckpointDelay,
