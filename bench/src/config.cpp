@@ -20,6 +20,7 @@ void print_usage(std::FILE* to) {
       "          [--cheap-passwords]   (spawned modu: argon2id at its minimum, so setup of many users is quick)\n"
       "          --driver modu|baseline|mqtt|xmpp   (baseline: the raw-TCP fan-out server modu-baseline)\n"
       "load:     --conns N --users N --rooms N --members M --rate MSG_PER_S --duration S\n"
+      "          --warmup S   (direct, group: S seconds of the same load first, checked, not timed)\n"
       "          --connect-rate PER_S --size BYTES --heartbeat S --missed K --messages X\n"
       "          --chats Y --page L --readers R --read-interval S --per-conn-rate PER_S\n"
       "          --sync-messages N   (reconnect, catch-up: messages per chat the sync carries, 0-200;\n"
@@ -93,6 +94,7 @@ Config Config::parse(int argc, char** argv) {
     else if (a == "--members") c.members = integer();
     else if (a == "--rate") c.rate = num();
     else if (a == "--duration") c.duration = num();
+    else if (a == "--warmup") c.warmup = num();
     else if (a == "--connect-rate") c.connect_rate = num();
     else if (a == "--size") c.size = integer();
     else if (a == "--heartbeat") c.heartbeat = num();
@@ -125,6 +127,7 @@ Config Config::parse(int argc, char** argv) {
   if (pushed && c.scenario != "idle" && c.scenario != "direct" && c.scenario != "group" && c.scenario != "reconnect")
     die("the " + c.driver + " driver runs only idle, direct, group and reconnect (no sync, no history)");
   if ((c.driver == "mqtt" || c.driver == "xmpp") && !c.spawn.empty()) die("start the peer with bench/peers/setup and use --target");
+  if (c.warmup > 0 && c.scenario != "direct" && c.scenario != "group") die("--warmup applies to direct and group only");
   if (c.label.empty()) c.label = c.driver;
   c.apply_defaults();
   return c;
@@ -183,7 +186,7 @@ void Config::apply_defaults() {
   }
   if (!deadline) {
     // Smoke runs must fail cleanly before ctest's 60 s timeout kills them.
-    deadline = s ? duration + drain + 30 : duration + drain + 360;
+    deadline = warmup + (warmup > 0 ? drain : 0) + (s ? duration + drain + 30 : duration + drain + 360);
   }
   if (run_id.empty()) {
     std::random_device rd;

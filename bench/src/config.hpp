@@ -29,6 +29,9 @@ struct Config {
   int members = 0;        // group: online members per room
   double rate = 0;        // direct/group: messages per second, all senders together
   double duration = 0;    // seconds of measured load
+  double warmup = 0;      // direct/group: seconds of load before the measured window, checked
+                          // like the rest but neither timed nor counted (a store in its
+                          // steady state, not a fresh one)
   double connect_rate = 0;  // new connections per second (0: as fast as possible)
   int size = 0;           // message text bytes
   double heartbeat = 0;   // idle: seconds between `ping` requests per connection

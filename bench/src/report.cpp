@@ -57,6 +57,7 @@ Report build_report(const Config& cfg, const ScenarioDef& sc, const ServerHandle
     int64_t t0 = mark(r.mins, "t_first_send"), ta = mark(r.maxs, "t_last_ack"), td = mark(r.maxs, "t_last_delivery");
     int64_t sent = r.get("sent"), acked = r.get("acked"), deliv = r.get("delivered") + r.get("delivered_self");
     add("offered_rate", cfg.rate, "msg/s");
+    if (cfg.warmup > 0) add("warmup_sent", double(r.get("warmup_sent")), "msg (checked, not timed)");
     add("sent", double(sent), "msg");
     if (ta > t0) add("ack_throughput", double(acked) / secs(ta - t0), "msg/s");
     if (td > t0) add("delivery_throughput", double(deliv) / secs(td - t0), "deliveries/s");
@@ -193,7 +194,7 @@ std::string Report::to_json() const {
     << ",\"pass\":" << (pass() ? "true" : "false") << ",\"failures\":[";
   for (size_t i = 0; i < failures.size(); ++i) o << (i ? "," : "") << json_string(failures[i]);
   o << "],\"config\":{\"conns\":" << c.conns << ",\"users\":" << c.users << ",\"rooms\":" << c.rooms << ",\"members\":" << c.members
-    << ",\"rate\":" << num(c.rate) << ",\"duration_s\":" << num(c.duration) << ",\"connect_rate\":" << num(c.connect_rate)
+    << ",\"rate\":" << num(c.rate) << ",\"duration_s\":" << num(c.duration) << ",\"warmup_s\":" << num(c.warmup) << ",\"connect_rate\":" << num(c.connect_rate)
     << ",\"size\":" << c.size << ",\"missed\":" << c.missed << ",\"messages\":" << c.messages << ",\"chats\":" << c.chats
     << ",\"page\":" << c.page << ",\"readers\":" << c.readers << ",\"procs\":" << c.procs << ",\"threads\":" << c.threads
     << ",\"sources\":" << c.sources << ",\"smoke\":" << (c.smoke ? "true" : "false") << "}";

@@ -172,9 +172,12 @@ std::string load_of(const Run& r) {
   auto i = [&](const char* k) { return num(r.cfg(k)); };
   const std::string& s = r.scenario;
   if (s == "idle") return "connections held idle with heartbeats";
-  if (s == "direct") return i("conns") + " users in 1:1 chats, " + i("rate") + " msg/s offered for " + i("duration_s") + " s";
+  // Runs with and without a warm-up are apart: the store's state differs.
+  std::string after = r.cfg("warmup_s") > 0 ? " after " + i("warmup_s") + " s of warm-up" : "";
+  if (s == "direct") return i("conns") + " users in 1:1 chats, " + i("rate") + " msg/s offered for " + i("duration_s") + " s" + after;
   if (s == "group")
-    return i("rooms") + " rooms of " + i("members") + " online members, " + i("rate") + " msg/s offered for " + i("duration_s") + " s, members marking read";
+    return i("rooms") + " rooms of " + i("members") + " online members, " + i("rate") + " msg/s offered for " + i("duration_s") + " s" + after +
+           ", members marking read";
   if (s == "reconnect") return i("conns") + " devices each missing " + i("missed") + " messages reconnect at once";
   if (s == "catch-up") return "one device missed " + i("messages") + " messages in " + i("chats") + " chats";
   if (s == "history") return "newest page of " + i("page") + " from a chat of " + i("messages") + " messages, " + i("readers") + " readers";

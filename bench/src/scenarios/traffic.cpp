@@ -5,6 +5,9 @@
 //         marking what it received as read every --read-interval so chat.read flows.
 // Sends are open-loop at --rate (all shards together); latency is measured from the
 // scheduled send time, so a stalled server cannot hide its backlog (no coordinated omission).
+// With --warmup the same load runs first for that long and is drained: its messages are
+// checked like the others, but the measured window (timings, counts, the server's CPU) starts
+// after it, on a store that already holds them.
 //
 // Correctness, checked on every delivery: every member (sender included) must receive each
 // message exactly once, in seq order, with no gap; at the end every member must hold every
@@ -111,6 +114,7 @@ struct Traffic {
     int64_t& last = u.from_sender[sender];
     if (k == last + 1) {
       last = k;
+      if (!measuring) return;
       int64_t now = now_ns();
       if (sender == ui) {
         ctx.res.add("delivered_self");
@@ -151,6 +155,7 @@ struct Traffic {
         int64_t& r = u.reads_seen[e.sender_id];
         r = std::max(r, e.seq);
       }
+      if (!measuring) return;
       int64_t now = now_ns();
       if (e.sender_id == u.acct.user_id) {
         ctx.res.add("delivered_self");
@@ -227,8 +232,8 @@ struct Traffic {
     TChat& ch = chats[size_t(u.chat)];
     std::string cid = make_cid(at, ui, ++u.sent);
     sent++;
-    ctx.res.mark_min("t_first_send", at);
-    u.client->send(ch.id, cid, make_text(at, ctx.cfg.size), [this, ci = u.chat, at, ui](const Ack& a) {
+    if (measuring) ctx.res.mark_min("t_first_send", at);
+    u.client->send(ch.id, cid, make_text(at, ctx.cfg.size), [this, ci = u.chat, at, ui, timed = measuring](const Ack& a) {
       int64_t now = now_ns();
       if (!a.ok) {
         failed++;
@@ -241,12 +246,11 @@ struct Traffic {
       c.acked++;
       if (seqless) {
         c.max_seq = c.acked;  // no seqs: count acknowledged sends instead
-        ctx.res.hist("send_to_ack").record(uint64_t(std::max<int64_t>(0, now - at)));
-        ctx.res.mark_max("t_last_ack", now);
-        return;
+      } else {
+        c.max_seq = std::max(c.max_seq, a.seq);
+        if (a.seq <= c.base) ctx.res.violation("seq", "ack seq " + std::to_string(a.seq) + " not above the chat's start");
       }
-      c.max_seq = std::max(c.max_seq, a.seq);
-      if (a.seq <= c.base) ctx.res.violation("seq", "ack seq " + std::to_string(a.seq) + " not above the chat's start");
+      if (!timed) return;
       ctx.res.hist("send_to_ack").record(uint64_t(std::max<int64_t>(0, now - at)));
       ctx.res.mark_max("t_last_ack", now);
     });
@@ -409,14 +413,40 @@ struct Traffic {
     ctx.res.add("chats", n_chats);
 
     co_await ctx.barrier("setup");
+    if (cfg.warmup > 0) {
+      co_await send_at_rate(cfg.warmup);
+      if (!co_await ctx.wait_until([&] { return all_delivered(); }, cfg.drain))
+        ctx.res.error("warmup.undrained", "the warm-up's sends were not all acknowledged and delivered within --drain");
+      ctx.res.add("warmup_sent", sent);
+      start_measured_window();
+      co_await ctx.barrier("warmed-up");
+    }
     co_await ctx.barrier("go");
     measuring = true;
     if (group && cfg.read_interval > 0 && ctx.driver.has_reads())
       boost::asio::co_spawn(ctx.ioc, read_loop(), boost::asio::detached);
 
-    // Open-loop sending: this shard's share of the rate, round-robin over its users.
-    double rate = cfg.rate / ctx.shards_total;
-    int64_t start = now_ns(), end = start + int64_t(cfg.duration * 1e9);
+    co_await send_at_rate(cfg.duration);
+    ctx.res.add("sent", sent);
+
+    // Drain: wait for every ack and every delivery.
+    co_await ctx.wait_until([&] { return all_delivered(); }, cfg.drain);
+    stop_reads = true;
+    if (group && ctx.driver.has_reads()) {
+      for (size_t i = 0; i < users.size(); ++i)
+        if (users[i].next_seq > 1) mark_read(int(i), users[i].next_seq - 1);
+      if (!co_await ctx.wait_until([&] { return all_reads_seen(); }, cfg.drain)) report_missing_reads();
+    }
+    verify();
+    co_await ctx.barrier("drained");
+    ctx.close_all();
+  }
+
+  /// Open-loop sending for `seconds`: this shard's share of the rate, round-robin over its
+  /// users.
+  awaitable<void> send_at_rate(double seconds) {
+    double rate = ctx.cfg.rate / ctx.shards_total;
+    int64_t start = now_ns(), end = start + int64_t(seconds * 1e9);
     int64_t k = 0;
     size_t rr = 0;
     while (!users.empty() && rate > 0) {
@@ -431,19 +461,19 @@ struct Traffic {
       int64_t next_at = start + int64_t(double(k) * 1e9 / rate);
       co_await ctx.sleep(std::max<double>(double(next_at - now_ns()) / 1e9, 0.0002));
     }
-    ctx.res.add("sent", sent);
+  }
 
-    // Drain: wait for every ack and every delivery.
-    co_await ctx.wait_until([&] { return all_delivered(); }, cfg.drain);
-    stop_reads = true;
-    if (group && ctx.driver.has_reads()) {
-      for (size_t i = 0; i < users.size(); ++i)
-        if (users[i].next_seq > 1) mark_read(int(i), users[i].next_seq - 1);
-      if (!co_await ctx.wait_until([&] { return all_reads_seen(); }, cfg.drain)) report_missing_reads();
+  /// After a drained warm-up: what was sent so far becomes the chats' history, and the
+  /// counts start again. A sender's counter goes on (client ids stay unique), and so do the
+  /// per-sender counters of servers without seqs, which count every message.
+  void start_measured_window() {
+    for (auto& ch : chats) {
+      if (seqless) ch.max_seq = 0;  // there it counts acknowledged sends
+      else ch.base = ch.max_seq;
+      ch.acked = 0;
     }
-    verify();
-    co_await ctx.barrier("drained");
-    ctx.close_all();
+    for (auto& u : users) u.unread.clear();  // indexed from the chat's base
+    sent = acked = failed = 0;
   }
 
   void verify() {
