@@ -274,6 +274,15 @@ struct CommitHooks {
   std::function<void(std::size_t jobs, double commit_seconds)> after_commit;
 };
 
+// What a store's cache of recent messages did (storage/recent_messages.h), for /metrics.
+struct RecentMessagesStats {
+  std::int64_t hits = 0;    // messages_since answered from memory
+  std::int64_t misses = 0;  // … left to the database
+  std::int64_t chats = 0;
+  std::int64_t messages = 0;
+  std::int64_t bytes = 0;   // estimated, as counted against the budget
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -300,6 +309,9 @@ class Store {
   // Why the store cannot serve now (its database is unreachable), for readiness checks;
   // empty while it can. Thread-safe.
   virtual std::string unavailable_reason() const { return ""; }
+
+  // The cache of recent messages, if the store keeps one. Thread-safe.
+  virtual RecentMessagesStats recent_messages() const { return {}; }
 };
 
 // Runs `task` on a thread of the caller's choosing (an event loop), no sooner than `at`.
@@ -324,6 +336,10 @@ struct SqliteOptions {
   // `done` callbacks and the hooks. `stop()` runs what is still queued on the calling
   // thread; tasks that run after the store was destroyed do nothing.
   CommitScheduler commit_scheduler;
+  // Memory for the newest messages of recently written chats, from which `messages_since`
+  // answers a catching-up device without reading the database (storage/recent_messages.h).
+  // 0 keeps none.
+  std::size_t recent_messages_bytes = std::size_t{256} << 20;
 };
 
 // Opens (and migrates) the embedded store in `options.directory`.

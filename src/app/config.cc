@@ -18,6 +18,8 @@ namespace {
 
 // The longest --commit-interval: a write may wait this long for its commit.
 constexpr int kMaxCommitIntervalUs = 100000;
+// 1 TiB: beyond any machine this runs on; a typo (a byte count) should not pass.
+constexpr std::size_t kMaxRecentMessagesMib = std::size_t{1} << 20;
 
 }  // namespace
 
@@ -98,6 +100,10 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                  "event loop, between its reads: less CPU and more writes a second at the limit, a higher "
                  "p99 below it)")
       ->envname(env("COMMITTER"))->capture_default_str()->check(CLI::IsMember({"thread", "loop"}));
+  app.add_option("--recent-messages-mib", c.recent_messages_mib,
+                 "Embedded store: MiB of memory for the newest messages of recently written chats, from which "
+                 "reconnecting devices catch up without reading the database (0 keeps none)")
+      ->envname(env("RECENT_MESSAGES_MIB"))->capture_default_str()->check(CLI::Range(std::size_t{0}, kMaxRecentMessagesMib));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname(env("LOG_LEVEL"))->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -154,6 +160,7 @@ Status load_config_file(const std::string& path, ServeConfig& c) {
       else if (key == "fsync") c.fsync = value.as_boolean();
       else if (key == "commit_interval") c.commit_interval = std::chrono::microseconds(integer());
       else if (key == "committer") c.committer = value.as_string();
+      else if (key == "recent_messages_mib") c.recent_messages_mib = static_cast<std::size_t>(integer());
       else if (key == "log_level") c.log_level = value.as_string();
       else return make_error(ErrorCode::kBadRequest, fmt::format("{}: unknown setting '{}'", path, key));
     }
@@ -181,6 +188,9 @@ Status finish_config(ServeConfig& c) {
                       fmt::format("--commit-interval must be 0 to {} microseconds", kMaxCommitIntervalUs));
   if (c.committer != "thread" && c.committer != "loop")
     return make_error(ErrorCode::kBadRequest, "--committer must be thread or loop");
+  if (c.recent_messages_mib > kMaxRecentMessagesMib)
+    return make_error(ErrorCode::kBadRequest,
+                      fmt::format("--recent-messages-mib must be 0 to {}", kMaxRecentMessagesMib));
   if (c.services.password_memory_kib < 8) return make_error(ErrorCode::kBadRequest, "--password-memory-kib is too small");
   if (!c.store.empty() && c.store.rfind("postgres://", 0) != 0 && c.store.rfind("postgresql://", 0) != 0)
     return make_error(ErrorCode::kBadRequest, "--store must be a postgres:// URI (omit it for the embedded store in --data)");

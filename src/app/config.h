@@ -33,6 +33,9 @@ struct ServeConfig {
   // Embedded store: where commits run. "thread": the store's own committer thread.
   // "loop": the first event loop, between its reads (docs/deploy.md says when).
   std::string committer = "thread";
+  // Embedded store: memory for the newest messages of recently written chats, which answer
+  // catching-up devices without reading the database (0 keeps none).
+  std::size_t recent_messages_mib = SqliteOptions{}.recent_messages_bytes >> 20;
   std::string bus_url;  // NATS, when several nodes share one database
 };
 

@@ -54,7 +54,8 @@ int run_serve(ServeConfig config) {
                                .synchronous_full = config.fsync,
                                .commit_interval = config.commit_interval,
                                .commit_scheduler = commits_on_loop ? schedule_on_loop(server.loops().front()->io())
-                                                                   : CommitScheduler()});
+                                                                   : CommitScheduler(),
+                               .recent_messages_bytes = config.recent_messages_mib << 20});
   if (!opened.ok()) {
     if (postgres) spdlog::critical("cannot open the PostgreSQL store: {}", opened.error().message);
     else spdlog::critical("cannot open the data directory '{}': {}", config.data_dir, opened.error().message);

@@ -18,7 +18,7 @@ void Histogram<N>::render(std::string& out, const char* name, const char* help) 
                      static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6, name, count);
 }
 
-std::string Metrics::render(std::size_t queued_writes) const {
+std::string Metrics::render(std::size_t queued_writes, const RecentMessagesStats& recent) const {
   std::string out;
   auto gauge = [&](const char* name, const char* help, std::int64_t v) {
     out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
@@ -41,6 +41,16 @@ std::string Metrics::render(std::size_t queued_writes) const {
           get(reads_paused));
   gauge("modu_store_queued_writes", "Write jobs waiting for the committer.",
         static_cast<std::int64_t>(queued_writes));
+  counter("modu_recent_messages_hits_total",
+          "Catch-up reads (a chat's messages since a position) answered from memory.", recent.hits);
+  counter("modu_recent_messages_misses_total",
+          "Catch-up reads left to the database: the chat was not cached, was being written, or "
+          "the read reached past its cached messages.",
+          recent.misses);
+  gauge("modu_recent_messages_chats", "Chats whose newest messages are held in memory.", recent.chats);
+  gauge("modu_recent_messages", "Messages held in memory for catch-up reads.", recent.messages);
+  gauge("modu_recent_messages_bytes", "Memory those messages take, as estimated against --recent-messages-mib.",
+        recent.bytes);
   gauge("modu_bus_connected", "1 while this node is connected to the cluster's NATS (0 alone or cut off).",
         get(bus_connected));
   counter("modu_bus_batches_out_total", "Committed batches this node published to the other nodes.",

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "modu/error.h"
+#include "modu/store.h"
 
 namespace modu {
 
@@ -55,8 +56,8 @@ struct Metrics {
   void count_error(ErrorCode code) {
     errors[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
   }
-  // `queued_writes` is sampled by the caller (the store owns it).
-  std::string render(std::size_t queued_writes) const;
+  // `queued_writes` and `recent` are sampled by the caller (the store owns them).
+  std::string render(std::size_t queued_writes, const RecentMessagesStats& recent = {}) const;
 };
 
 }  // namespace modu

@@ -107,7 +107,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
     }
     if (path == "/metrics")
       return respond(http::status::ok, "text/plain; version=0.0.4",
-                     ctx_.services.metrics.render(ctx_.services.store.queued()), req);
+                     ctx_.services.metrics.render(ctx_.services.store.queued(), ctx_.services.store.recent_messages()), req);
     if (path == "/v1/info")
       return respond(http::status::ok, "application/json",
                      R"({"server":"modu","version":")" MODU_VERSION R"(","protocol":1})", req);

@@ -667,6 +667,41 @@ TEST_F(SyncTest, SyncCarriesTheMessagesStoredSinceThePosition) {
   for (const auto& m : listed.items()) EXPECT_NE(m["text"].str(), "from my pc") << "sent before carol joined";
 }
 
+// The embedded store answers these from its cache of recent messages (storage/
+// recent_messages.h): what it carries must be what the database holds, deletions included.
+TEST_F(SyncTest, MessagesCarriedBySyncShowDeletionsMadeWhileOffline) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  Cursor pos = sync_all(*bob, 0).pos;
+  bob.client.reset();  // offline
+  std::vector<JsonRef> sent;
+  for (int i = 0; i < 5; ++i) sent.push_back(send_text(*alice, chat, "secret " + std::to_string(i)));
+  alice->ok("messages.delete", JsonObj().set("chat_id", chat).set("seq", sent[2]["seq"].i64()));
+  auto hits = [&] { return metric_value(http_get(port(), "/metrics").body, "modu_recent_messages_hits_total"); };
+  auto hits_before = hits();
+  ASSERT_TRUE(hits_before);
+
+  auto back = resume(bob.account);
+  SyncState state = sync_all(*back, pos, 200, 10);
+  ASSERT_TRUE(state.chats.count(chat));
+  const JsonRef& messages = state.chats.at(chat)["messages"];
+  ASSERT_EQ(messages.size(), sent.size()) << messages.dump();
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(messages[i]["seq"].i64(), sent[i]["seq"].i64());
+    EXPECT_EQ(messages[i]["deleted"].boolean(), i == 2) << messages[i].dump();
+    EXPECT_EQ(messages[i]["text"].str(), i == 2 ? "" : "secret " + std::to_string(i)) << messages[i].dump();
+  }
+  // Exactly as history shows them.
+  auto history = back->ok("messages.history", JsonObj().set("chat_id", chat).set("limit", 5))["messages"];
+  for (std::size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(messages[i].dump(), history[i].dump());
+  // Served from memory on the embedded store; the PostgreSQL store keeps no such cache.
+  auto hits_after = hits();
+  ASSERT_TRUE(hits_after);
+  if (test_store_is_postgres()) EXPECT_EQ(*hits_after, *hits_before);
+  else EXPECT_GT(*hits_after, *hits_before);
+}
+
 TEST_F(SyncTest, SyncLimitIsValidated) {
   auto alice = new_user("alice");
   EXPECT_EQ(alice->error("sync", JsonObj().set("since", 0).set("limit", 0)), "bad_request");

@@ -51,6 +51,7 @@ password_ops = 3
 fsync = false
 commit_interval = 250
 committer = "loop"
+recent_messages_mib = 64
 log_level = "debug"
 )");
   ASSERT_TRUE(s.ok()) << s.error().message;
@@ -74,6 +75,7 @@ log_level = "debug"
   EXPECT_FALSE(config_.fsync);
   EXPECT_EQ(config_.commit_interval, std::chrono::microseconds(250));
   EXPECT_EQ(config_.committer, "loop");
+  EXPECT_EQ(config_.recent_messages_mib, 64u);
   EXPECT_EQ(config_.log_level, "debug");
 }
 
@@ -132,6 +134,26 @@ TEST(FinishConfigTest, RefusesACommitIntervalOutOfRange) {
   ServeConfig zero;
   zero.commit_interval = std::chrono::microseconds(0);
   EXPECT_TRUE(finish_config(zero).ok());
+}
+
+// Loads `toml` into `c` and finishes it, as start-up does.
+Status load_and_finish(const std::string& toml, ServeConfig& c) {
+  TempDir dir;
+  Status loaded = load_config_file(dir.write("modu.toml", toml).string(), c);
+  return loaded.ok() ? finish_config(c) : loaded;
+}
+
+TEST(FinishConfigTest, RefusesARecentMessagesBudgetOutOfRange) {
+  ServeConfig c;
+  EXPECT_EQ(c.recent_messages_mib, 256u);
+  ASSERT_TRUE(load_and_finish("recent_messages_mib = 0\n", c).ok());
+  EXPECT_EQ(c.recent_messages_mib, 0u);
+  for (const char* toml : {"recent_messages_mib = -1\n", "recent_messages_mib = 2000000\n"}) {
+    ServeConfig bad;
+    Status s = load_and_finish(toml, bad);
+    ASSERT_FALSE(s.ok()) << toml;
+    EXPECT_NE(s.error().message.find("--recent-messages-mib"), std::string::npos) << s.error().message;
+  }
 }
 
 TEST(FinishConfigTest, TheCommitterIsThreadOrLoop) {

@@ -15,6 +15,7 @@
 #include "common/thread_name.h"
 #include "modu/store.h"
 #include "storage/changed_chats.h"
+#include "storage/recent_messages.h"
 #include "storage/sqlite/open_rooms_store.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
@@ -431,20 +432,34 @@ class Reads : public Base {
 
 class ReadViewImpl final : public Reads<ReadView> {
  public:
-  explicit ReadViewImpl(std::unique_ptr<Db> db)
-      : Reads(*db), owned_(std::move(db)), open_rooms_(make_open_rooms(*owned_)) {}
+  // `recent` (may be null) answers messages_since when it holds the chat as this view sees it.
+  ReadViewImpl(std::unique_ptr<Db> db, const RecentMessages* recent)
+      : Reads(*db), owned_(std::move(db)), open_rooms_(make_open_rooms(*owned_)), recent_(recent) {}
 
   OpenRoomsView& open_rooms() override { return *open_rooms_; }
+
+  std::vector<MessageRecord> messages_since(ChatId chat, Pos since, std::int64_t limit) override {
+    if (recent_) {
+      // The chat's position as this view sees it names the state the cache must hold.
+      auto s = db_.prepare("SELECT pos FROM chats WHERE id = ?");
+      s.bind(1, chat.value);
+      if (s.step())
+        if (auto cached = recent_->messages_since(chat, s.int64(0), since, limit)) return std::move(*cached);
+    }
+    return Reads::messages_since(chat, since, limit);
+  }
 
  private:
   std::unique_ptr<Db> owned_;
   std::unique_ptr<OpenRoomsTx> open_rooms_;  // used read-only here
+  const RecentMessages* recent_;
 };
 
 class WriteTxImpl final : public Reads<WriteTx> {
  public:
-  WriteTxImpl(Db& db, Pos committed_pos)
-      : Reads(db), pos_(committed_pos), open_rooms_(make_open_rooms(db)) {}
+  // `recent` (may be null) is told what the batch changed (recent_changes()).
+  WriteTxImpl(Db& db, Pos committed_pos, RecentMessages* recent)
+      : Reads(db), pos_(committed_pos), open_rooms_(make_open_rooms(db)), recent_(recent) {}
 
   OpenRoomsTx& open_rooms() override { return *open_rooms_; }
 
@@ -546,6 +561,7 @@ class WriteTxImpl final : public Reads<WriteTx> {
     auto s = db_.prepare("UPDATE chats SET last_seq = ?, last_activity_at = ?, pos = ? WHERE id = ?");
     s.bind(1, last_seq).bind(2, last_activity_at).bind(3, pos).bind(4, chat.value);
     s.run();
+    if (recent_) changes_.chat_moved(chat, pos);
   }
 
   void upsert_member(const MemberRecord& m) override {
@@ -628,6 +644,15 @@ class WriteTxImpl final : public Reads<WriteTx> {
         .bind(5, message_kind_name(m.kind)).bind(6, m.text).bind(7, m.reply_to)
         .bind(8, m.created_at).bind(9, m.pos);
     s.run();
+    if (!recent_) return;
+    // A chat the cache takes up again starts where the message before this one was stored.
+    std::optional<Pos> before;
+    if (!changes_.inserted_here(m.chat, m.seq - 1) && recent_->needs_position_before(m.chat, m.seq)) {
+      auto p = db_.prepare("SELECT pos FROM messages WHERE chat_id = ? AND seq = ?");
+      p.bind(1, m.chat.value).bind(2, m.seq - 1);
+      if (p.step()) before = p.int64(0);
+    }
+    changes_.inserted(m, before);
   }
 
   void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {
@@ -635,12 +660,14 @@ class WriteTxImpl final : public Reads<WriteTx> {
         "UPDATE messages SET deleted = 1, text = '', deleted_pos = ? WHERE chat_id = ? AND seq = ?");
     s.bind(1, pos).bind(2, chat.value).bind(3, seq);
     s.run();
+    if (recent_) changes_.deleted(chat, seq);
   }
 
   void set_message_hidden(ChatId chat, Seq seq, bool hidden, Pos pos) override {
     auto s = db_.prepare("UPDATE messages SET hidden = ?, deleted_pos = ? WHERE chat_id = ? AND seq = ?");
     s.bind(1, hidden ? 1 : 0).bind(2, pos).bind(3, chat.value).bind(4, seq);
     s.run();
+    if (recent_) changes_.hidden(chat, seq, hidden);
   }
 
   void scrub_user(UserId user, Pos pos) override {
@@ -663,9 +690,14 @@ class WriteTxImpl final : public Reads<WriteTx> {
     s.run();
   }
 
+  // The batch's message changes, for the cache of recent messages (empty without one).
+  RecentMessages::Changes& recent_changes() { return changes_; }
+
  private:
   Pos pos_;
   std::unique_ptr<OpenRoomsTx> open_rooms_;
+  RecentMessages* recent_;
+  RecentMessages::Changes changes_;
 };
 
 // Distinguishes store instances in the per-thread reader cache, so a reader is never
@@ -722,7 +754,9 @@ class SqliteStore final : public Store {
       auto s = writer_db_->prepare("SELECT value FROM meta WHERE key = 'pos'");
       if (s.step()) pos = s.int64(0);
     }
-    tx_ = std::make_unique<WriteTxImpl>(*writer_db_, pos);
+    if (options.recent_messages_bytes > 0)
+      recent_ = std::make_unique<RecentMessages>(options.recent_messages_bytes);
+    tx_ = std::make_unique<WriteTxImpl>(*writer_db_, pos, recent_.get());
     // Replaces SQLite's auto-checkpoint on the writer (see kCheckpointFrames).
     sqlite3_wal_hook(writer_db_->raw(), &SqliteStore::on_wal_commit, this);
     checkpoint_db_ = std::make_unique<Db>(path_, false, vfs);
@@ -755,7 +789,7 @@ class SqliteStore final : public Store {
     if (cached.generation == generation_) return *cached.view;
     auto db = std::make_unique<Db>(path_, false);
     db->exec("PRAGMA query_only = 1; PRAGMA cache_size = -16384");
-    auto view = std::make_unique<ReadViewImpl>(std::move(db));
+    auto view = std::make_unique<ReadViewImpl>(std::move(db), recent_.get());
     ReadView* raw = view.get();
     {
       std::lock_guard lock(readers_mu_);
@@ -815,6 +849,8 @@ class SqliteStore final : public Store {
   }
 
   std::size_t queued() const override { return queued_.load(std::memory_order_relaxed); }
+
+  RecentMessagesStats recent_messages() const override { return recent_ ? recent_->stats() : RecentMessagesStats{}; }
 
  private:
   void run_committer() {
@@ -1000,23 +1036,33 @@ class SqliteStore final : public Store {
   bool run_batch(std::vector<WriteJob>& batch, std::vector<Status>& results) {
     results.assign(batch.size(), ok_status());
     Db& db = *writer_db_;
+    RecentMessages::Changes& changes = tx_->recent_changes();
     try {
       db.prepare("BEGIN IMMEDIATE").run();
       for (std::size_t i = 0; i < batch.size(); ++i) {
         db.prepare("SAVEPOINT job").run();
+        std::size_t mark = changes.mark();
         // A returned error fails only this job; an exception (storage failure or bug)
         // aborts the whole batch below, so no half-applied job can ever commit.
         Status status = batch[i].apply(*tx_);
-        if (!status.ok()) db.prepare("ROLLBACK TO job").run();
+        if (!status.ok()) {
+          db.prepare("ROLLBACK TO job").run();
+          changes.roll_back_to(mark);
+        }
         db.prepare("RELEASE job").run();
         results[i] = std::move(status);
       }
       if (hooks_.before_commit) hooks_.before_commit(*tx_);
       tx_->persist_pos();
+      if (recent_) recent_->prepare(changes);
       db.prepare("COMMIT").run();
+      // Before the batch's answers go out: a device told of a message finds it cached.
+      if (recent_) recent_->apply(changes);
+      changes.clear();
       return true;
     } catch (const std::exception& e) {
       spdlog::error("batch of {} writes failed to commit: {}", batch.size(), e.what());
+      changes.clear();
       sqlite3_exec(db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
       for (auto& r : results) r = make_error(ErrorCode::kUnavailable, "storage error; retry");
       if (hooks_.after_abort) hooks_.after_abort();
@@ -1028,6 +1074,7 @@ class SqliteStore final : public Store {
   std::string path_;
   std::uint64_t generation_;
   std::unique_ptr<Db> writer_db_;
+  std::unique_ptr<RecentMessages> recent_;  // null when SqliteOptions keeps none
   std::unique_ptr<WriteTxImpl> tx_;
   CommitHooks hooks_;
   // Committer thread only: frames in the WAL after the last commit, and at the last
