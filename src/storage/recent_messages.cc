@@ -15,11 +15,14 @@ constexpr std::size_t kInlineChars = 15;
 
 // --- Changes ----------------------------------------------------------------------------
 
-void RecentMessages::Changes::inserted(const MessageRecord& message, std::optional<Pos> before_pos) {
-  ops_.push_back(Op{.kind = Kind::kInserted, .chat = message.chat, .seq = message.seq, .pos = message.pos,
-                    .before_pos = before_pos, .message = messages_.size()});
-  messages_.push_back(message);
-  last_inserted_[message.chat] = message.seq;
+void RecentMessages::Changes::inserted(const MessageRecord& message) {
+  ops_.push_back(Op{.kind = Kind::kInserted, .chat = message.chat, .seq = message.seq, .message = messages_.size()});
+  Message& m = messages_.emplace_back(Message{
+      .seq = message.seq, .pos = message.pos, .sender = message.sender, .reply_to = message.reply_to,
+      .created_at = message.created_at, .client_id_bytes = static_cast<std::uint32_t>(message.client_id.size()),
+      .kind = message.kind, .deleted = message.deleted, .hidden = message.hidden});
+  m.body.reserve(message.client_id.size() + message.text.size());
+  m.body.append(message.client_id).append(message.text);
 }
 
 void RecentMessages::Changes::deleted(ChatId chat, Seq seq) {
@@ -34,29 +37,20 @@ void RecentMessages::Changes::chat_moved(ChatId chat, Pos pos) {
   ops_.push_back(Op{.kind = Kind::kChatMoved, .chat = chat, .pos = pos});
 }
 
-bool RecentMessages::Changes::inserted_here(ChatId chat, Seq seq) const {
-  auto it = last_inserted_.find(chat);
-  return it != last_inserted_.end() && it->second == seq;
-}
-
 void RecentMessages::Changes::roll_back_to(std::size_t mark) {
   if (mark >= ops_.size()) return;
-  ops_.resize(mark);
-  // Rare (a job that failed after writing): rebuild what the remaining inserts say.
-  last_inserted_.clear();
-  std::size_t kept_messages = 0;
-  for (const Op& op : ops_)
-    if (op.kind == Kind::kInserted) {
-      last_inserted_[op.chat] = op.seq;
-      kept_messages = op.message + 1;
+  // The dropped ops' messages are the last ones.
+  for (std::size_t i = mark; i < ops_.size(); ++i)
+    if (ops_[i].kind == Kind::kInserted) {
+      messages_.resize(ops_[i].message);
+      break;
     }
-  messages_.resize(kept_messages);
+  ops_.resize(mark);
 }
 
 void RecentMessages::Changes::clear() {
   ops_.clear();
   messages_.clear();
-  last_inserted_.clear();
 }
 
 // --- RecentMessages ---------------------------------------------------------------------
@@ -110,34 +104,43 @@ std::optional<std::vector<MessageRecord>> RecentMessages::messages_since(ChatId 
   return out;
 }
 
-bool RecentMessages::needs_position_before(ChatId chat, Seq seq) const {
-  if (seq <= 1 || stripe_budget_ == 0) return false;
-  const Stripe& stripe = stripe_of(chat);
-  std::lock_guard lock(stripe.mu);
+bool RecentMessages::follows(const Stripe& stripe, ChatId chat, Seq seq) {
   auto it = stripe.chats.find(chat);
-  return it == stripe.chats.end() || it->second.messages.empty() || it->second.messages.back().seq != seq - 1;
+  return it != stripe.chats.end() && !it->second.messages.empty() && it->second.messages.back().seq == seq - 1;
 }
 
 void RecentMessages::prepare(const Changes& changes) {
   if (stripe_budget_ == 0) return;
-  // A chat whose last change in the batch is to its messages, not its position.
-  std::unordered_map<ChatId, bool> unpositioned;
-  for (const Changes::Op& op : changes.ops_) unpositioned[op.chat] = op.kind != Changes::Kind::kChatMoved;
-  for (auto [chat, stale] : unpositioned) {
-    if (!stale) continue;
+  // Each chat's last op in the batch: a chat whose last change is to its messages, not its
+  // position, is unknown from now on. Sorted by chat, then by op, without a map per batch.
+  scratch_.clear();
+  for (std::size_t i = 0; i < changes.ops_.size(); ++i) scratch_.emplace_back(changes.ops_[i].chat, i);
+  std::sort(scratch_.begin(), scratch_.end());
+  for (std::size_t i = 0; i < scratch_.size(); ++i) {
+    auto [chat, last] = scratch_[i];
+    if (i + 1 < scratch_.size() && scratch_[i + 1].first == chat) continue;
+    if (changes.ops_[last].kind == Changes::Kind::kChatMoved) continue;
     Stripe& stripe = stripe_of(chat);
     std::lock_guard lock(stripe.mu);
     if (auto it = stripe.chats.find(chat); it != stripe.chats.end()) it->second.pos = kUnknown;
   }
 }
 
-void RecentMessages::apply(const Changes& changes) {
+void RecentMessages::apply(Changes& changes, const PositionOf& position_of) {
   if (stripe_budget_ == 0) return;
   std::array<bool, kStripes> touched{};
   for (const Changes::Op& op : changes.ops_) {
     Stripe& stripe = stripe_of(op.chat);
-    std::lock_guard lock(stripe.mu);
-    apply_one(stripe, changes, op);
+    std::unique_lock lock(stripe.mu);
+    std::optional<Pos> before;
+    if (op.kind == Changes::Kind::kInserted && op.seq > 1 && !follows(stripe, op.chat, op.seq)) {
+      // Rare: a chat taken up again. Only this thread changes the cache, so it is still
+      // the same once the lock is taken again; readers need not wait for the read.
+      lock.unlock();
+      before = position_of(op.chat, op.seq - 1);
+      lock.lock();
+    }
+    apply_one(stripe, changes, op, before);
     touched[static_cast<std::size_t>(&stripe - stripes_.data())] = true;
   }
   for (std::size_t k = 0; k < kStripes; ++k) {
@@ -147,9 +150,9 @@ void RecentMessages::apply(const Changes& changes) {
   }
 }
 
-void RecentMessages::apply_one(Stripe& stripe, const Changes& changes, const Changes::Op& op) {
+void RecentMessages::apply_one(Stripe& stripe, Changes& changes, const Changes::Op& op, std::optional<Pos> before) {
   using Kind = Changes::Kind;
-  if (op.kind == Kind::kInserted) return insert(stripe, changes.messages_[op.message], op.before_pos);
+  if (op.kind == Kind::kInserted) return insert(stripe, op.chat, std::move(changes.messages_[op.message]), before);
   auto it = stripe.chats.find(op.chat);
   if (it == stripe.chats.end()) return;
   Chat& c = it->second;
@@ -174,11 +177,11 @@ void RecentMessages::apply_one(Stripe& stripe, const Changes& changes, const Cha
   }
 }
 
-void RecentMessages::insert(Stripe& stripe, const MessageRecord& r, std::optional<Pos> before_pos) {
-  auto [it, created] = stripe.chats.try_emplace(r.chat);
+void RecentMessages::insert(Stripe& stripe, ChatId chat, Message m, std::optional<Pos> before_pos) {
+  auto [it, created] = stripe.chats.try_emplace(chat);
   Chat& c = it->second;
   if (created) {
-    stripe.lru.push_front(r.chat);
+    stripe.lru.push_front(chat);
     c.lru = stripe.lru.begin();
     c.bytes = kChatOverhead;
     stripe.bytes += kChatOverhead;
@@ -186,23 +189,18 @@ void RecentMessages::insert(Stripe& stripe, const MessageRecord& r, std::optiona
     stripe.lru.splice(stripe.lru.begin(), stripe.lru, c.lru);
   }
   c.pos = kUnknown;  // until the batch's new position for the chat
-  const bool follows = !c.messages.empty() && c.messages.back().seq == r.seq - 1;
+  const bool follows = !c.messages.empty() && c.messages.back().seq == m.seq - 1;
   if (!follows) {
     // A chat cached anew: from its first message, or from one whose predecessor's position
     // the committer read. Anything else cannot say what lies before it.
-    std::optional<Pos> before = r.seq == 1 ? std::optional<Pos>(0) : before_pos;
-    if (!before) return erase(stripe, r.chat);
+    std::optional<Pos> before = m.seq == 1 ? std::optional<Pos>(0) : before_pos;
+    if (!before) return erase(stripe, chat);
     stripe.bytes -= c.bytes - kChatOverhead;
     stripe.messages -= c.messages.size();
     c.messages.clear();
     c.bytes = kChatOverhead;
     c.before_first = *before;
   }
-  Message m{.seq = r.seq, .pos = r.pos, .sender = r.sender, .reply_to = r.reply_to, .created_at = r.created_at,
-            .client_id_bytes = static_cast<std::uint32_t>(r.client_id.size()), .kind = r.kind,
-            .deleted = r.deleted, .hidden = r.hidden};
-  m.body.reserve(r.client_id.size() + r.text.size());
-  m.body.append(r.client_id).append(r.text);
   std::size_t bytes = bytes_of(m);
   c.messages.push_back(std::move(m));
   c.bytes += bytes;

@@ -28,8 +28,8 @@
 // and the whole cache about `budget_bytes`, in stripes, each evicting the chats written
 // least recently. A chat is cached from its first message, or from the first message the
 // committer stores after it is evicted or after a restart (then with the position of the
-// message before it, read in the same transaction), so a reader knows whether anything it
-// asks for lies before the cached part.
+// message before it, which the committer reads once the batch committed), so a reader knows
+// whether anything it asks for lies before the cached part.
 //
 // Thread safety: `messages_since`, `stats` are safe from any thread; the rest belongs to the
 // committer. Each stripe has a mutex held for one chat's update or one answer's copy.
@@ -39,6 +39,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -53,21 +54,30 @@
 namespace modu {
 
 class RecentMessages {
+  // A cached message: the record less its chat, its two strings in one.
+  struct Message {
+    Seq seq = 0;
+    Pos pos = 0;
+    UserId sender;
+    Seq reply_to = 0;
+    TimeMs created_at = 0;
+    std::string body;  // the client id, then the text
+    std::uint32_t client_id_bytes = 0;
+    MessageKind kind = MessageKind::kText;
+    bool deleted = false;
+    bool hidden = false;
+  };
+
  public:
   static constexpr std::size_t kMaxPerChat = 200;
 
   // One batch's message changes, in the order its jobs made them. Committer only.
   class Changes {
    public:
-    // `before_pos`: the position of message seq - 1, when the committer had to read it
-    // (neither cached nor inserted earlier in the batch); see needs_position_before.
-    void inserted(const MessageRecord& message, std::optional<Pos> before_pos);
+    void inserted(const MessageRecord& message);
     void deleted(ChatId chat, Seq seq);
     void hidden(ChatId chat, Seq seq, bool hidden);
     void chat_moved(ChatId chat, Pos pos);
-
-    // Whether the batch inserted `seq` of `chat` itself.
-    bool inserted_here(ChatId chat, Seq seq) const;
 
     std::size_t mark() const { return ops_.size(); }
     void roll_back_to(std::size_t mark);
@@ -81,14 +91,16 @@ class RecentMessages {
       Kind kind;
       ChatId chat;
       Seq seq = 0;  // kChatMoved: unused
-      Pos pos = 0;  // kInserted: the message's; kChatMoved: the chat's
-      std::optional<Pos> before_pos;
+      Pos pos = 0;  // kChatMoved: the chat's
       std::size_t message = 0;  // kInserted: index into messages_
     };
     std::vector<Op> ops_;
-    std::vector<MessageRecord> messages_;
-    std::unordered_map<ChatId, Seq> last_inserted_;  // per chat, for inserted_here
+    std::vector<Message> messages_;  // what apply moves into the cache
   };
+
+  // The position of message `seq` of `chat` as committed (nullopt if there is none). The
+  // committer's read, for a chat taken up again from a later message (see the file comment).
+  using PositionOf = std::function<std::optional<Pos>(ChatId chat, Seq seq)>;
 
   // `budget_bytes` of 0 keeps nothing (every read goes to the database).
   explicit RecentMessages(std::size_t budget_bytes);
@@ -102,13 +114,11 @@ class RecentMessages {
   std::optional<std::vector<MessageRecord>> messages_since(ChatId chat, Pos chat_pos, Pos since,
                                                           std::int64_t limit) const;
 
-  // Whether inserting `seq` into `chat` needs the position of the message before it: the
-  // cache does not end at seq - 1 (committer; the batch's own inserts are asked separately).
-  bool needs_position_before(ChatId chat, Seq seq) const;
-
-  // Just before COMMIT, and once it returned (see the file comment). Committer only.
+  // Just before COMMIT, and once it returned (see the file comment). Committer only. `apply`
+  // takes the inserted messages (clear() the changes afterwards), and asks `position_of` for
+  // the message before one that does not follow the cached part of its chat.
   void prepare(const Changes& changes);
-  void apply(const Changes& changes);
+  void apply(Changes& changes, const PositionOf& position_of);
 
   // Drops chats that another writer of a shared database changed. Committer only.
   void forget(const std::vector<ChatId>& chats);
@@ -116,18 +126,6 @@ class RecentMessages {
   RecentMessagesStats stats() const;
 
  private:
-  struct Message {
-    Seq seq = 0;
-    Pos pos = 0;
-    UserId sender;
-    Seq reply_to = 0;
-    TimeMs created_at = 0;
-    std::string body;  // the client id, then the text
-    std::uint32_t client_id_bytes = 0;
-    MessageKind kind = MessageKind::kText;
-    bool deleted = false;
-    bool hidden = false;
-  };
   static constexpr Pos kUnknown = -1;  // a chat whose position is not known: never answers
   struct Chat {
     Pos pos = kUnknown;      // the chats.pos this state belongs to
@@ -151,13 +149,16 @@ class RecentMessages {
   }
   static std::size_t bytes_of(const Message& m);
   static MessageRecord record_of(ChatId chat, const Message& m);
-  void apply_one(Stripe& stripe, const Changes& changes, const Changes::Op& op);  // REQUIRES(stripe.mu)
-  void insert(Stripe& stripe, const MessageRecord& record, std::optional<Pos> before_pos);  // REQUIRES(stripe.mu)
+  static bool follows(const Stripe& stripe, ChatId chat, Seq seq);  // REQUIRES(stripe.mu)
+  void apply_one(Stripe& stripe, Changes& changes, const Changes::Op& op,
+                 std::optional<Pos> before);  // REQUIRES(stripe.mu)
+  void insert(Stripe& stripe, ChatId chat, Message message, std::optional<Pos> before);  // REQUIRES(stripe.mu)
   void erase(Stripe& stripe, ChatId chat);  // REQUIRES(stripe.mu)
   void evict(Stripe& stripe);  // REQUIRES(stripe.mu)
 
   const std::size_t stripe_budget_;
   std::array<Stripe, kStripes> stripes_;
+  std::vector<std::pair<ChatId, std::size_t>> scratch_;  // committer only: prepare's sort
   mutable std::atomic<std::int64_t> hits_{0};
   mutable std::atomic<std::int64_t> misses_{0};
 };

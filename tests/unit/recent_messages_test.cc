@@ -51,6 +51,12 @@ void expect_same(const std::vector<MessageRecord>& got, const std::vector<Messag
   }
 }
 
+// For batches whose chats need no read: each follows its cached part or starts at seq 1.
+const RecentMessages::PositionOf no_reads = [](ChatId chat, Seq seq) -> std::optional<Pos> {
+  ADD_FAILURE() << "unexpected read of chat " << chat.value << " seq " << seq;
+  return std::nullopt;
+};
+
 // One batch of `n` messages into `chat` after `last`, each at its own position from `pos`,
 // then the chat's new position, as the chat engine's flush records it.
 void send(RecentMessages& cache, ChatId chat, Seq& last, Pos& pos, int n) {
@@ -58,11 +64,11 @@ void send(RecentMessages& cache, ChatId chat, Seq& last, Pos& pos, int n) {
   for (int i = 0; i < n; ++i) {
     ++last;
     ++pos;
-    c.inserted(text_message(chat, last, pos), last == 1 ? std::optional<Pos>(0) : std::nullopt);
+    c.inserted(text_message(chat, last, pos));
   }
   c.chat_moved(chat, pos);
   cache.prepare(c);
-  cache.apply(c);
+  cache.apply(c, no_reads);
 }
 
 TEST(RecentMessagesTest, AnswersOnlyAtTheChatsExactPosition) {
@@ -105,32 +111,42 @@ TEST(RecentMessagesTest, AChatTakenUpLaterAnswersOnlyWhatItHoldsAll) {
   RecentMessages cache(1 << 20);
   ChatId chat(1);
   // Messages 1..20 were stored before (say, before a restart), message 20 at position 40.
+  std::vector<std::pair<ChatId, Seq>> reads;
+  std::map<std::pair<ChatId, Seq>, Pos> stored{{{chat, 20}, 40}, {{chat, 29}, 59}};
+  RecentMessages::PositionOf position_of = [&](ChatId c, Seq seq) -> std::optional<Pos> {
+    reads.emplace_back(c, seq);
+    auto it = stored.find({c, seq});
+    return it == stored.end() ? std::nullopt : std::optional<Pos>(it->second);
+  };
   RecentMessages::Changes c;
-  c.inserted(text_message(chat, 21, 41), Pos{40});
-  c.inserted(text_message(chat, 22, 42), std::nullopt);  // follows 21
+  c.inserted(text_message(chat, 21, 41));
+  c.inserted(text_message(chat, 22, 42));  // follows 21: no read
   c.chat_moved(chat, 42);
   cache.prepare(c);
-  cache.apply(c);
+  cache.apply(c, position_of);
+  EXPECT_EQ(reads, (std::vector<std::pair<ChatId, Seq>>{{chat, 20}}));
   EXPECT_EQ(seqs(*cache.messages_since(chat, 42, 40, 100)), (std::vector<Seq>{21, 22}));
   EXPECT_EQ(seqs(*cache.messages_since(chat, 42, 41, 100)), (std::vector<Seq>{22}));
   // Since 39, message 20 is missing: unless the limit is met by what it holds.
   EXPECT_FALSE(cache.messages_since(chat, 42, 39, 100));
   EXPECT_EQ(seqs(*cache.messages_since(chat, 42, 39, 2)), (std::vector<Seq>{21, 22}));
-  // Without the position before it, a chat is not taken up at all.
-  RecentMessages::Changes d;
-  d.inserted(text_message(ChatId(2), 5, 50), std::nullopt);
-  d.chat_moved(ChatId(2), 50);
-  cache.prepare(d);
-  cache.apply(d);
-  EXPECT_FALSE(cache.messages_since(ChatId(2), 50, 49, 1));
-  // Nor is a message after a gap (another writer's messages in between): the chat goes.
+  // After a gap (another writer's messages in between), the chat starts over from the new one.
   RecentMessages::Changes e;
-  e.inserted(text_message(chat, 30, 60), std::nullopt);
+  e.inserted(text_message(chat, 30, 60));
   e.chat_moved(chat, 60);
   cache.prepare(e);
-  cache.apply(e);
-  EXPECT_FALSE(cache.messages_since(chat, 60, 59, 1));
-  EXPECT_EQ(cache.stats().chats, 0);
+  cache.apply(e, position_of);
+  EXPECT_EQ(reads.back(), (std::pair<ChatId, Seq>{chat, 29}));
+  EXPECT_EQ(seqs(*cache.messages_since(chat, 60, 59, 100)), (std::vector<Seq>{30}));
+  EXPECT_FALSE(cache.messages_since(chat, 60, 42, 100));  // 23..29 are not held
+  // Without the position before it (none read), a chat is not taken up at all.
+  RecentMessages::Changes d;
+  d.inserted(text_message(ChatId(2), 5, 50));
+  d.chat_moved(ChatId(2), 50);
+  cache.prepare(d);
+  cache.apply(d, position_of);
+  EXPECT_FALSE(cache.messages_since(ChatId(2), 50, 49, 1));
+  EXPECT_EQ(cache.stats().chats, 1);
 }
 
 TEST(RecentMessagesTest, KeepsTheNewestMessagesOfAChatAndKnowsWhereTheyStart) {
@@ -159,7 +175,7 @@ TEST(RecentMessagesTest, DeletionsAndHidingAreKeptAsTheStoreKeepsThem) {
   c.hidden(chat, 3, true);
   c.chat_moved(chat, ++pos);
   cache.prepare(c);
-  cache.apply(c);
+  cache.apply(c, no_reads);
   auto got = cache.messages_since(chat, pos, 0, 10);
   ASSERT_TRUE(got);
   EXPECT_TRUE((*got)[1].deleted);
@@ -171,7 +187,7 @@ TEST(RecentMessagesTest, DeletionsAndHidingAreKeptAsTheStoreKeepsThem) {
   d.hidden(chat, 3, false);
   d.chat_moved(chat, ++pos);
   cache.prepare(d);
-  cache.apply(d);
+  cache.apply(d, no_reads);
   EXPECT_FALSE((*cache.messages_since(chat, pos, 0, 10))[2].hidden);
 }
 
@@ -188,14 +204,14 @@ TEST(RecentMessagesTest, AMessageChangeWithoutANewChatPositionMakesTheChatUnknow
   // Before COMMIT already: a reader that sees the old position must not get the old text
   // once the deletion is visible.
   EXPECT_FALSE(cache.messages_since(chat, pos, 0, 10));
-  cache.apply(c);
+  cache.apply(c, no_reads);
   EXPECT_FALSE(cache.messages_since(chat, pos, 0, 10));
   EXPECT_FALSE(cache.messages_since(chat, pos + 1, 0, 10));
   // The next batch that moves the chat makes it known again, with every change applied.
   RecentMessages::Changes d;
   d.chat_moved(chat, pos + 2);
   cache.prepare(d);
-  cache.apply(d);
+  cache.apply(d, no_reads);
   auto got = cache.messages_since(chat, pos + 2, 0, 10);
   ASSERT_TRUE(got);
   EXPECT_TRUE(got->front().deleted);
@@ -205,21 +221,21 @@ TEST(RecentMessagesTest, ARolledBackJobLeavesNoTrace) {
   RecentMessages cache(1 << 20);
   ChatId chat(1);
   RecentMessages::Changes c;
-  c.inserted(text_message(chat, 1, 1), Pos{0});
+  c.inserted(text_message(chat, 1, 1));
   std::size_t mark = c.mark();
-  c.inserted(text_message(chat, 2, 2), std::nullopt);
-  EXPECT_TRUE(c.inserted_here(chat, 2));
+  c.inserted(text_message(chat, 2, 2, "rolled back"));
+  c.deleted(chat, 1);
   c.roll_back_to(mark);
-  EXPECT_FALSE(c.inserted_here(chat, 2));
-  EXPECT_TRUE(c.inserted_here(chat, 1));
-  c.inserted(text_message(chat, 2, 3, "the retry"), std::nullopt);
+  c.inserted(text_message(chat, 2, 3, "the retry"));
   c.chat_moved(chat, 3);
   cache.prepare(c);
-  cache.apply(c);
+  cache.apply(c, no_reads);
   auto got = cache.messages_since(chat, 3, 0, 10);
   ASSERT_TRUE(got);
   EXPECT_EQ(seqs(*got), (std::vector<Seq>{1, 2}));
+  EXPECT_FALSE(got->front().deleted);
   EXPECT_EQ(got->back().text, "the retry");
+  EXPECT_EQ(got->back().pos, 3);
 }
 
 TEST(RecentMessagesTest, StaysWithinItsBudgetDroppingTheChatsWrittenLeastRecently) {

@@ -644,15 +644,7 @@ class WriteTxImpl final : public Reads<WriteTx> {
         .bind(5, message_kind_name(m.kind)).bind(6, m.text).bind(7, m.reply_to)
         .bind(8, m.created_at).bind(9, m.pos);
     s.run();
-    if (!recent_) return;
-    // A chat the cache takes up again starts where the message before this one was stored.
-    std::optional<Pos> before;
-    if (!changes_.inserted_here(m.chat, m.seq - 1) && recent_->needs_position_before(m.chat, m.seq)) {
-      auto p = db_.prepare("SELECT pos FROM messages WHERE chat_id = ? AND seq = ?");
-      p.bind(1, m.chat.value).bind(2, m.seq - 1);
-      if (p.step()) before = p.int64(0);
-    }
-    changes_.inserted(m, before);
+    if (recent_) changes_.inserted(m);
   }
 
   void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {
@@ -1057,7 +1049,12 @@ class SqliteStore final : public Store {
       if (recent_) recent_->prepare(changes);
       db.prepare("COMMIT").run();
       // Before the batch's answers go out: a device told of a message finds it cached.
-      if (recent_) recent_->apply(changes);
+      if (recent_) recent_->apply(changes, [&db](ChatId chat, Seq seq) -> std::optional<Pos> {
+          auto s = db.prepare("SELECT pos FROM messages WHERE chat_id = ? AND seq = ?");
+          s.bind(1, chat.value).bind(2, seq);
+          if (!s.step()) return std::nullopt;
+          return s.int64(0);
+        });
       changes.clear();
       return true;
     } catch (const std::exception& e) {
