@@ -57,6 +57,13 @@ const RecentMessages::PositionOf no_reads = [](ChatId chat, Seq seq) -> std::opt
   return std::nullopt;
 };
 
+// A batch's COMMIT, as the store brackets it.
+void commit(RecentMessages& cache, RecentMessages::Changes& changes,
+            const RecentMessages::PositionOf& position_of = no_reads) {
+  cache.prepare(changes);
+  cache.apply(changes, position_of);
+}
+
 // One batch of `n` messages into `chat` after `last`, each at its own position from `pos`,
 // then the chat's new position, as the chat engine's flush records it.
 void send(RecentMessages& cache, ChatId chat, Seq& last, Pos& pos, int n) {
@@ -67,8 +74,7 @@ void send(RecentMessages& cache, ChatId chat, Seq& last, Pos& pos, int n) {
     c.inserted(text_message(chat, last, pos));
   }
   c.chat_moved(chat, pos);
-  cache.prepare(c);
-  cache.apply(c, no_reads);
+  commit(cache, c);
 }
 
 TEST(RecentMessagesTest, AnswersOnlyAtTheChatsExactPosition) {
@@ -122,8 +128,7 @@ TEST(RecentMessagesTest, AChatTakenUpLaterAnswersOnlyWhatItHoldsAll) {
   c.inserted(text_message(chat, 21, 41));
   c.inserted(text_message(chat, 22, 42));  // follows 21: no read
   c.chat_moved(chat, 42);
-  cache.prepare(c);
-  cache.apply(c, position_of);
+  commit(cache, c, position_of);
   EXPECT_EQ(reads, (std::vector<std::pair<ChatId, Seq>>{{chat, 20}}));
   EXPECT_EQ(seqs(*cache.messages_since(chat, 42, 40, 100)), (std::vector<Seq>{21, 22}));
   EXPECT_EQ(seqs(*cache.messages_since(chat, 42, 41, 100)), (std::vector<Seq>{22}));
@@ -134,8 +139,7 @@ TEST(RecentMessagesTest, AChatTakenUpLaterAnswersOnlyWhatItHoldsAll) {
   RecentMessages::Changes e;
   e.inserted(text_message(chat, 30, 60));
   e.chat_moved(chat, 60);
-  cache.prepare(e);
-  cache.apply(e, position_of);
+  commit(cache, e, position_of);
   EXPECT_EQ(reads.back(), (std::pair<ChatId, Seq>{chat, 29}));
   EXPECT_EQ(seqs(*cache.messages_since(chat, 60, 59, 100)), (std::vector<Seq>{30}));
   EXPECT_FALSE(cache.messages_since(chat, 60, 42, 100));  // 23..29 are not held
@@ -143,8 +147,7 @@ TEST(RecentMessagesTest, AChatTakenUpLaterAnswersOnlyWhatItHoldsAll) {
   RecentMessages::Changes d;
   d.inserted(text_message(ChatId(2), 5, 50));
   d.chat_moved(ChatId(2), 50);
-  cache.prepare(d);
-  cache.apply(d, position_of);
+  commit(cache, d, position_of);
   EXPECT_FALSE(cache.messages_since(ChatId(2), 50, 49, 1));
   EXPECT_EQ(cache.stats().chats, 1);
 }
@@ -174,20 +177,18 @@ TEST(RecentMessagesTest, DeletionsAndHidingAreKeptAsTheStoreKeepsThem) {
   c.deleted(chat, 2);
   c.hidden(chat, 3, true);
   c.chat_moved(chat, ++pos);
-  cache.prepare(c);
-  cache.apply(c, no_reads);
+  commit(cache, c);
   auto got = cache.messages_since(chat, pos, 0, 10);
   ASSERT_TRUE(got);
   EXPECT_TRUE((*got)[1].deleted);
   EXPECT_EQ((*got)[1].text, "");           // the text is gone
-  EXPECT_EQ((*got)[1].client_id, "c1.2");    // the client id stays
+  EXPECT_EQ((*got)[1].client_id, "c1.2");  // the client id stays
   EXPECT_TRUE((*got)[2].hidden);
   EXPECT_EQ((*got)[2].text, "text of 3");  // withheld, kept for review
   RecentMessages::Changes d;
   d.hidden(chat, 3, false);
   d.chat_moved(chat, ++pos);
-  cache.prepare(d);
-  cache.apply(d, no_reads);
+  commit(cache, d);
   EXPECT_FALSE((*cache.messages_since(chat, pos, 0, 10))[2].hidden);
 }
 
@@ -210,8 +211,7 @@ TEST(RecentMessagesTest, AMessageChangeWithoutANewChatPositionMakesTheChatUnknow
   // The next batch that moves the chat makes it known again, with every change applied.
   RecentMessages::Changes d;
   d.chat_moved(chat, pos + 2);
-  cache.prepare(d);
-  cache.apply(d, no_reads);
+  commit(cache, d);
   auto got = cache.messages_since(chat, pos + 2, 0, 10);
   ASSERT_TRUE(got);
   EXPECT_TRUE(got->front().deleted);
@@ -228,8 +228,7 @@ TEST(RecentMessagesTest, ARolledBackJobLeavesNoTrace) {
   c.roll_back_to(mark);
   c.inserted(text_message(chat, 2, 3, "the retry"));
   c.chat_moved(chat, 3);
-  cache.prepare(c);
-  cache.apply(c, no_reads);
+  commit(cache, c);
   auto got = cache.messages_since(chat, 3, 0, 10);
   ASSERT_TRUE(got);
   EXPECT_EQ(seqs(*got), (std::vector<Seq>{1, 2}));
