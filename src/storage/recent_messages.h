@@ -82,7 +82,6 @@ class RecentMessages {
     std::size_t mark() const { return ops_.size(); }
     void roll_back_to(std::size_t mark);
     void clear();
-    bool empty() const { return ops_.empty(); }
 
    private:
     friend class RecentMessages;
