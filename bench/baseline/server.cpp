@@ -17,6 +17,11 @@
 // that is overwritten in place, so a sync never has to change the file's size; it is
 // unlinked at once, because nothing reads it back.
 //
+// --cpu-per-message US spends that much CPU time on the loop's one thread for every message
+// stored, before it is stored. It answers "how much CPU may a server spend per message and
+// still meet a latency target on this machine": the baseline with a budget added is a
+// server of that cost with the least possible structure (docs/benchmarks.md, entry 39).
+//
 // Line protocol (one line per request, response or event):
 //   client: "<id> reg <handle>"            -> "<id> ok <user_id>"
 //           "<id> resume <user_id>"        -> "<id> ok"
@@ -38,7 +43,8 @@
 //   errors: "<id> err <code>"
 //   events: "! hello", "! m <chat_id> <seq> <sender_id> <client_id> <text>", "! r <chat_id> <user_id> <read_seq>"
 //
-// Usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable [--sync-interval US]] [--fault drop|dup|reorder]
+// Usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable [--sync-interval US]] [--cpu-per-message US]
+//                     [--fault drop|dup|reorder]
 //        (prints "listening on 127.0.0.1:<port>"; --fault is for testing modu-bench's checks)
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -124,6 +130,19 @@ std::vector<int> g_dirty;
 // prove that modu-bench's correctness checks catch losses, duplicates and reordering.
 std::string g_fault;
 int64_t g_sends = 0;
+int64_t g_cpu_per_message_ns = 0;  // --cpu-per-message
+
+// Runs until this thread has used `ns` more of CPU time (time waiting for a core not counted).
+void spend_cpu(int64_t ns) {
+  auto thread_cpu_ns = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
+  };
+  const int64_t until = thread_cpu_ns() + ns;
+  while (thread_cpu_ns() < until) {
+  }
+}
 std::string g_held;  // reorder: an event held back until the next one for that connection
 int g_held_fd = -1;
 
@@ -282,6 +301,7 @@ void handle_line(Conn& c, std::string_view l) {
       history_body(r, g_chats[size_t(chat)], after, to_i64(field(l)));
       r += '\n';
     } else if (op == "send") {
+      if (g_cpu_per_message_ns > 0) spend_cpu(g_cpu_per_message_ns);
       Chat& ch = g_chats[size_t(chat)];
       std::string_view cid = field(l);
       int64_t seq = ++ch.last_seq;
@@ -396,15 +416,20 @@ int main(int argc, char** argv) {
     if (a == "--listen" && i + 1 < argc) listen_on = argv[++i];
     else if (a == "--durable") durable = true;
     else if (a == "--sync-interval" && i + 1 < argc) g_log.interval_ns = std::max(0L, std::atol(argv[++i])) * 1000;
+    else if (a == "--cpu-per-message" && i + 1 < argc) g_cpu_per_message_ns = std::max(0L, std::atol(argv[++i])) * 1000;
     else if (a == "--fault" && i + 1 < argc) g_fault = argv[++i];
     else {
       bool help = a == "--help" || a == "-h";
       std::fprintf(help ? stdout : stderr,
-                   "usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable [--sync-interval US]] [--fault drop|dup|reorder]\n"
+                   "usage: modu-baseline [--listen 127.0.0.1:PORT] [--durable [--sync-interval US]] [--cpu-per-message US]\n"
+                   "                     [--fault drop|dup|reorder]\n"
                    "The raw-TCP fan-out server modu-bench measures as this machine's limit (see bench/README.md).\n"
                    "  --durable  acknowledge and deliver messages only after one fdatasync of a log holding them\n"
                    "  --sync-interval US  with --durable: start a commit no sooner than US microseconds after\n"
-                   "             the one before (default 0: at the end of every loop tick that stored a message)\n");
+                   "             the one before (default 0: at the end of every loop tick that stored a message)\n"
+                   "  --cpu-per-message US  spend US microseconds of CPU on every message stored: a server of\n"
+                   "             that cost with the least possible structure, to find what a latency target allows\n"
+                   "  --fault drop|dup|reorder  mishandle every 25th message (tests of modu-bench's checks)\n");
       return help ? 0 : 2;
     }
   }
