@@ -126,10 +126,6 @@ int64_t g_pos = 0;                                          // sync position: on
 DurableLog g_log;                                           // fd -1 unless --durable
 std::map<std::pair<int64_t, int64_t>, int64_t> g_directs;
 std::vector<int> g_dirty;
-// --fault drop|dup|reorder: every 25th message is mishandled for one recipient, so tests can
-// prove that modu-bench's correctness checks catch losses, duplicates and reordering.
-std::string g_fault;
-int64_t g_sends = 0;
 int64_t g_cpu_per_message_ns = 0;  // --cpu-per-message
 
 // Runs until this thread has used `ns` more of CPU time (time waiting for a core not counted).
@@ -143,6 +139,11 @@ void spend_cpu(int64_t ns) {
   while (thread_cpu_ns() < until) {
   }
 }
+
+// --fault drop|dup|reorder: every 25th message is mishandled for one recipient, so tests can
+// prove that modu-bench's correctness checks catch losses, duplicates and reordering.
+std::string g_fault;
+int64_t g_sends = 0;
 std::string g_held;  // reorder: an event held back until the next one for that connection
 int g_held_fd = -1;
 
