@@ -7,16 +7,27 @@ namespace modu {
 template <std::size_t N>
 void Histogram<N>::render(std::string& out, const char* name, const char* help) const {
   out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  render_series(out, name, {});
+}
+
+template <std::size_t N>
+void Histogram<N>::render_series(std::string& out, const char* name, std::string_view labels) const {
+  std::string_view comma = labels.empty() ? "" : ",";
   std::int64_t cumulative = 0;
   for (std::size_t i = 0; i < N; ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i], cumulative);
+    out += fmt::format("{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, comma, bounds_[i], cumulative);
   }
   auto count = count_.load(std::memory_order_relaxed);
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, count);
-  out += fmt::format("{}_sum {}\n{}_count {}\n", name,
-                     static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6, name, count);
+  auto sum = static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6;
+  out += fmt::format("{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels, comma, count);
+  if (labels.empty())
+    out += fmt::format("{}_sum {}\n{}_count {}\n", name, sum, name, count);
+  else
+    out += fmt::format("{}_sum{{{}}} {}\n{}_count{{{}}} {}\n", name, labels, sum, name, labels, count);
 }
+
+template class Histogram<12>;
 
 std::string Metrics::render(std::size_t queued_writes, const RecentMessagesStats& recent) const {
   std::string out;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "modu/error.h"
 #include "modu/store.h"
@@ -23,7 +24,12 @@ class Histogram {
     count_.fetch_add(1, std::memory_order_relaxed);
     sum_micro_.fetch_add(static_cast<std::int64_t>(v * 1e6), std::memory_order_relaxed);
   }
+  // Appends the histogram's `# HELP`/`# TYPE` header and its series.
   void render(std::string& out, const char* name, const char* help) const;
+  // Appends the series alone, with `labels` (`op="x"`, or empty) on every line: one of several
+  // series under a header written once.
+  void render_series(std::string& out, const char* name, std::string_view labels) const;
+  std::int64_t count() const { return count_.load(std::memory_order_relaxed); }
 
  private:
   std::array<double, N> bounds_;
@@ -31,6 +37,12 @@ class Histogram {
   std::atomic<std::int64_t> count_{0};
   std::atomic<std::int64_t> sum_micro_{0};
 };
+
+// Buckets for how long a request takes to answer, from a millisecond's fraction to a slow
+// sign-in's hashing.
+using LatencyHistogram = Histogram<12>;
+inline constexpr std::array<double, 12> kLatencyBounds{0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                       0.025,   0.05,   0.1,   0.25,   1,     5};
 
 struct Metrics {
   std::atomic<std::int64_t> connections{0};          // open WebSocket connections

@@ -105,9 +105,12 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession<Stream
       if (why.empty()) return respond(http::status::ok, "text/plain", "ok\n", req);
       return respond(http::status::service_unavailable, "text/plain", why + "\n", req);
     }
-    if (path == "/metrics")
-      return respond(http::status::ok, "text/plain; version=0.0.4",
-                     ctx_.services.metrics.render(ctx_.services.store.queued(), ctx_.services.store.recent_messages()), req);
+    if (path == "/metrics") {
+      std::string page =
+          ctx_.services.metrics.render(ctx_.services.store.queued(), ctx_.services.store.recent_messages());
+      ctx_.router.render_metrics(page);
+      return respond(http::status::ok, "text/plain; version=0.0.4", std::move(page), req);
+    }
     if (path == "/v1/info")
       return respond(http::status::ok, "application/json",
                      R"({"server":"modu","version":")" MODU_VERSION R"(","protocol":1})", req);

@@ -9,6 +9,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,10 +46,17 @@ struct Services {
 TimeMs now_ms();
 
 // The one answer to one request. Copyable; thread-safe; answering twice is a bug.
+// With `latency`, answering records the time since the Reply was made there.
 class Reply {
  public:
-  Reply(std::shared_ptr<Connection> conn, std::string id_json, Hub* hub, Metrics* metrics)
-      : conn_(std::move(conn)), id_json_(std::move(id_json)), hub_(hub), metrics_(metrics) {}
+  Reply(std::shared_ptr<Connection> conn, std::string id_json, Hub* hub, Metrics* metrics,
+        LatencyHistogram* latency = nullptr)
+      : conn_(std::move(conn)),
+        id_json_(std::move(id_json)),
+        hub_(hub),
+        metrics_(metrics),
+        latency_(latency),
+        started_(latency ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {}
 
   void ok(std::string_view result_json) const;
   void ok(const JsonWriter& result) const { ok(result.view()); }
@@ -62,8 +70,12 @@ class Reply {
  private:
   std::shared_ptr<Connection> conn_;
   std::string id_json_;
+  void record_latency() const;
+
   Hub* hub_;  // answers go through the hub so the committer can batch them
   Metrics* metrics_;
+  LatencyHistogram* latency_;
+  std::chrono::steady_clock::time_point started_;
 };
 
 struct Call {
@@ -85,10 +97,16 @@ class Router {
   void dispatch(const std::shared_ptr<Connection>& conn, Request& request, Hub& hub,
                 Metrics& metrics) const;
 
+  // Appends `modu_request_seconds{op=...}` to a /metrics page: for every operation asked for
+  // at least once, the time from its dispatch to its answer (a send's includes its commit).
+  // Names of unknown operations are not recorded, so clients cannot add series.
+  void render_metrics(std::string& out) const;
+
  private:
   struct Entry {
     Access access;
     Handler handler;
+    std::unique_ptr<LatencyHistogram> seconds;  // its own allocation: atomics do not move
   };
   struct Hash {
     using is_transparent = void;

@@ -57,6 +57,36 @@ TEST_F(HttpTest, MetricsCountConnectionsAndStoredMessages) {
   EXPECT_LE(*after, *connections - 2);
 }
 
+// The value of one labelled series ("name{labels}") on a /metrics page, if present.
+std::optional<double> labelled_value(const std::string& page, const std::string& series) {
+  std::size_t at = page.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(page.substr(at + series.size() + 2));
+}
+
+TEST_F(HttpTest, MetricsTimeEachOperationAsked) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();
+  for (int i = 0; i < 4; ++i) send_text(*alice, chat, "timed " + std::to_string(i));
+  EXPECT_EQ(alice->error("no.such.op"), "unknown_op");
+
+  std::string page = http_get(port(), "/metrics").body;
+  EXPECT_NE(page.find("# TYPE modu_request_seconds histogram\n"), std::string::npos) << page;
+  auto sends = labelled_value(page, R"(modu_request_seconds_count{op="messages.send"})");
+  ASSERT_TRUE(sends.has_value()) << page;
+  EXPECT_EQ(*sends, 4);
+  auto all_sends = labelled_value(page, R"(modu_request_seconds_bucket{op="messages.send",le="+Inf"})");
+  ASSERT_TRUE(all_sends.has_value()) << page;
+  EXPECT_EQ(*all_sends, 4);
+  auto seconds = labelled_value(page, R"(modu_request_seconds_sum{op="messages.send"})");
+  ASSERT_TRUE(seconds.has_value()) << page;
+  EXPECT_GT(*seconds, 0) << "a send waits for its commit";
+  // Operations never asked for, and names no operation has, get no series.
+  EXPECT_EQ(page.find(R"(op="messages.delete")"), std::string::npos) << page;
+  EXPECT_EQ(page.find("no.such.op"), std::string::npos) << page;
+}
+
 TEST_F(HttpTest, ConnectionWithoutOriginIsAccepted) {
   auto client = connect();
   EXPECT_EQ(client->hello()["event"].str(), "hello");

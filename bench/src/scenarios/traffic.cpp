@@ -232,7 +232,12 @@ struct Traffic {
     TChat& ch = chats[size_t(u.chat)];
     std::string cid = make_cid(at, ui, ++u.sent);
     sent++;
-    if (measuring) ctx.res.mark_min("t_first_send", at);
+    if (measuring) {
+      ctx.res.mark_min("t_first_send", at);
+      // How late this generator hands the send to its client, against the schedule: time
+      // that counts against the server in every latency here, though no server caused it.
+      ctx.res.hist("send_lag").record(uint64_t(std::max<int64_t>(0, now_ns() - at)));
+    }
     u.client->send(ch.id, cid, make_text(at, ctx.cfg.size), [this, ci = u.chat, at, ui, timed = measuring](const Ack& a) {
       int64_t now = now_ns();
       if (!a.ok) {
