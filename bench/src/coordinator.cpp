@@ -130,6 +130,21 @@ static ProcSample sample_servers(const ServerHandle& server) {
   return sum;
 }
 
+// messages.send's buckets from every node's /metrics, summed; empty unless all answered.
+static Buckets sample_send_seconds(const ServerHandle& server) {
+  Buckets sum;
+  for (const Endpoint& node : server.endpoints) {
+    auto page = fetch_server_metrics(node);
+    Buckets b = page ? request_seconds(*page, "messages.send") : Buckets{};
+    if (b.empty()) return {};
+    if (sum.empty()) sum = b;
+    else if (sum.size() != b.size()) return {};
+    else
+      for (size_t i = 0; i < b.size(); ++i) sum[i].second += b[i].second;
+  }
+  return sum;
+}
+
 namespace {
 struct Child {
   pid_t pid = 0;
@@ -181,6 +196,8 @@ RunOutcome coordinate(const Config& cfg, const ScenarioDef& sc, const ServerHand
     s.loadgen_cpu_s = self_cpu_seconds();
     s.loadgen_wait_s = cpu_wait_seconds(0);
     s.tcp_mem_kb = tcp_kernel_mem_kb();
+    if (cfg.driver == "modu" && (cfg.scenario == "direct" || cfg.scenario == "group"))
+      s.server_send_seconds = sample_send_seconds(server);
     for (auto& k : kids) {
       if (k.finished) continue;
       ProcSample worker = sample_process(k.pid);

@@ -11,6 +11,7 @@
 #include "result.hpp"
 #include "scenarios/common.hpp"
 #include "server.hpp"
+#include "server_metrics.hpp"
 
 namespace bench {
 
@@ -21,6 +22,9 @@ struct Snapshot {
   double loadgen_cpu_s = 0;   // coordinator + live workers
   double loadgen_wait_s = 0;  // their time waiting for a CPU (ProcSample::wait_s)
   int64_t tcp_mem_kb = 0;    // kernel TCP memory, machine-wide
+  // A Modu server's own time to answer messages.send, summed over its nodes (direct and
+  // group only; empty for other servers, or when a node's /metrics could not be read).
+  Buckets server_send_seconds;
 };
 
 struct RunOutcome {

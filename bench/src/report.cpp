@@ -71,6 +71,14 @@ Report build_report(const Config& cfg, const ScenarioDef& sc, const ServerHandle
     if (acked != sent) fail.push_back(std::to_string(sent - acked) + " of " + std::to_string(sent) + " sends not acknowledged");
     if (deliv != r.get("expected_deliveries"))
       fail.push_back("delivered " + std::to_string(deliv) + " of " + std::to_string(r.get("expected_deliveries")) + " expected deliveries");
+    // The server's own share of send→ack, where it says so (Modu's /metrics): bucket bounds,
+    // so "at most".
+    if (from && to) {
+      Buckets window = bucket_delta(from->server_send_seconds, to->server_send_seconds);
+      for (auto [name, q] : {std::pair{"server_send_answer_p50_at_most", 0.5}, {"server_send_answer_p99_at_most", 0.99}})
+        if (auto bound = quantile_at_most(window, q))
+          add(name, *bound * 1000, "ms (server's /metrics: messages.send, dispatch to answer)");
+    }
     double per_conn = cfg.rate / double(s == "group" ? cfg.rooms * cfg.members : cfg.conns);
     if (per_conn > 45 && cfg.driver == "modu")
       add("warning_per_connection_rate", per_conn, "req/s (server limit 50/s)");
