@@ -28,6 +28,7 @@ void Histogram<N>::render_series(std::string& out, const char* name, std::string
 }
 
 template class Histogram<12>;
+template class Histogram<16>;
 
 std::string Metrics::render(std::size_t queued_writes, const RecentMessagesStats& recent) const {
   std::string out;

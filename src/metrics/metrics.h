@@ -38,11 +38,12 @@ class Histogram {
   std::atomic<std::int64_t> sum_micro_{0};
 };
 
-// Buckets for how long a request takes to answer, from a millisecond's fraction to a slow
-// sign-in's hashing.
-using LatencyHistogram = Histogram<12>;
-inline constexpr std::array<double, 12> kLatencyBounds{0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                       0.025,   0.05,   0.1,   0.25,   1,     5};
+// Buckets for how long a request takes to answer: 1-2-5 steps from 0.1 ms, for a message's
+// commit, to 5 s, for a slow sign-in's hashing.
+using LatencyHistogram = Histogram<16>;
+inline constexpr std::array<double, 16> kLatencyBounds{0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005,
+                                                       0.01,   0.02,   0.05,   0.1,   0.2,   0.5,
+                                                       1,      2,      5,      10};
 
 struct Metrics {
   std::atomic<std::int64_t> connections{0};          // open WebSocket connections

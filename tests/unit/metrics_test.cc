@@ -138,20 +138,21 @@ TEST(MetricsTest, CommitSecondsBucketsUseTheirBounds) {
 TEST(MetricsTest, LabelledSeriesCarryTheirLabelsOnEveryLine) {
   LatencyHistogram h(kLatencyBounds);
   h.observe(0.0003);  // 0.0005
-  h.observe(0.02);    // 0.025
-  h.observe(9);       // only +Inf
+  h.observe(0.02);    // 0.02
+  h.observe(11);      // only +Inf
   std::string text;
   h.render_series(text, "modu_request_seconds", R"(op="messages.send")");
   EXPECT_EQ(text.find("# "), std::string::npos) << "a series alone has no header";
   auto s = samples(text);
-  EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="0.00025"})"], "0");
+  EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="0.0002"})"], "0");
   EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="0.0005"})"], "1");
-  EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="0.025"})"], "2");
-  EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="5"})"], "2");
+  EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="0.01"})"], "1");
+  EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="0.02"})"], "2");
+  EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="10"})"], "2");
   EXPECT_EQ(s[R"(modu_request_seconds_bucket{op="messages.send",le="+Inf"})"], "3");
   EXPECT_EQ(s[R"(modu_request_seconds_count{op="messages.send"})"], "3");
-  EXPECT_NEAR(std::stod(s[R"(modu_request_seconds_sum{op="messages.send"})"]), 9.0203, 1e-6);
-  EXPECT_EQ(s.size(), 15u);  // 12 bounds, +Inf, sum, count
+  EXPECT_NEAR(std::stod(s[R"(modu_request_seconds_sum{op="messages.send"})"]), 11.0203, 1e-6);
+  EXPECT_EQ(s.size(), 19u);  // 16 bounds, +Inf, sum, count
   EXPECT_EQ(h.count(), 3);
 }
 
