@@ -136,6 +136,10 @@ std::vector<Column> columns_of(const std::string& scenario) {
     c.push_back({"send→delivery p50 (ms)", lat("send_to_delivery", "p50")});
     c.push_back({"p99 (ms)", lat("send_to_delivery", "p99")});
     c.push_back({"p99.9 (ms)", lat("send_to_delivery", "p99_9")});
+    // The split of the tail (bench/README.md, "Report"): how late the generator sent, and
+    // the server's own time to answer a send where it reports one (Modu), as a bucket bound.
+    c.push_back({"generator's send lag p99 (ms)", lat("send_lag", "p99"), false});
+    c.push_back({"server's own send p99 ≤ (ms)", [](const Run& r) { return r.metric("server_send_answer_p99_at_most"); }, false});
     c.push_back({"server CPU per delivery (µs)", [=](const Run& r) { return server_cpu(r) * 1e6 / r.metric("deliveries"); }});
     c.push_back({"server RSS after (MiB)", [](const Run& r) { return Run::get(r.server, "rss_kb_after") / 1024; }});
     return c;
