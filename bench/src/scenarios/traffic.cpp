@@ -20,6 +20,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <cmath>
 #include <unordered_map>
 
 #include "procstat.hpp"
@@ -139,8 +140,9 @@ struct Traffic {
     int64_t& last = u.from_sender[sender];
     if (k == last + 1) {
       last = k;
-      if (!measuring) return;
       int64_t now = now_ns();
+      send_due(now);
+      if (!measuring) return;
       if (sender == ui) {
         tally.delivered_self++;
       } else {
@@ -180,8 +182,9 @@ struct Traffic {
         int64_t& r = u.reads_seen[e.sender_id];
         r = std::max(r, e.seq);
       }
-      if (!measuring) return;
       int64_t now = now_ns();
+      send_due(now);
+      if (!measuring) return;
       if (e.sender_id == u.acct.user_id) {
         tally.delivered_self++;
       } else {
@@ -265,6 +268,7 @@ struct Traffic {
     }
     u.client->send(ch.id, cid, make_text(at, ctx.cfg.size), [this, ci = u.chat, at, ui, timed = measuring](const Ack& a) {
       int64_t now = now_ns();
+      send_due(now);
       if (!a.ok) {
         failed++;
         ctx.res.error("send." + std::string(a.error), "messages.send failed: " + std::string(a.error));
@@ -473,24 +477,41 @@ struct Traffic {
   }
 
   /// Open-loop sending for `seconds`: this shard's share of the rate, round-robin over its
-  /// users.
+  /// users. A timer sends what is due while the shard is idle; while it is busy reading,
+  /// the handlers of what it reads send what has come due (send_due), so a burst of events
+  /// does not hold the sends back until the timer's turn.
   awaitable<void> send_at_rate(double seconds) {
     double rate = ctx.cfg.rate / ctx.shards_total;
-    int64_t start = now_ns(), end = start + int64_t(seconds * 1e9);
-    int64_t k = 0;
-    size_t rr = 0;
-    while (!users.empty() && rate > 0) {
-      int64_t now = now_ns();
-      if (now >= end) break;
-      int64_t due = int64_t(double(now - start) * rate / 1e9) + 1;
-      for (; k < due; ++k) {
-        int64_t at = start + int64_t(double(k) * 1e9 / rate);
-        send_one(int(rr++ % users.size()), at);
-      }
+    if (users.empty() || rate <= 0) co_return;
+    schedule = Schedule{now_ns(), rate, int64_t(std::ceil(seconds * rate))};
+    while (schedule.next < schedule.count) {
+      send_due(now_ns());
+      if (schedule.next >= schedule.count) break;
       // Sleep until the next message is due (at least 0.2 ms, so high rates go in batches).
-      int64_t next_at = start + int64_t(double(k) * 1e9 / rate);
-      co_await ctx.sleep(std::max<double>(double(next_at - now_ns()) / 1e9, 0.0002));
+      co_await ctx.sleep(std::max<double>(double(schedule.at(schedule.next) - now_ns()) / 1e9, 0.0002));
     }
+  }
+
+  /// The sends of one send_at_rate: message k is due at start + k / rate.
+  struct Schedule {
+    int64_t start = 0;
+    double rate = 0;
+    int64_t count = 0;  // messages in all
+    int64_t next = 0;   // the first not sent yet
+    size_t rr = 0;      // the next sender, round-robin
+    int64_t at(int64_t k) const { return start + int64_t(double(k) * 1e9 / rate); }
+  };
+  Schedule schedule;
+  bool sending_due = false;
+
+  /// Sends every message of the schedule that is due by `now`.
+  void send_due(int64_t now) {
+    if (sending_due || schedule.next >= schedule.count || now < schedule.at(schedule.next)) return;
+    sending_due = true;  // a send that fails at once answers inside send_one
+    int64_t due = std::min(schedule.count, int64_t(double(now - schedule.start) * schedule.rate / 1e9) + 1);
+    for (; schedule.next < due; ++schedule.next)
+      send_one(int(schedule.rr++ % users.size()), schedule.at(schedule.next));
+    sending_due = false;
   }
 
   /// After a drained warm-up: what was sent so far becomes the chats' history, and the
