@@ -5,9 +5,9 @@
 // time, so many source addresses can each use the whole ephemeral range), TCP_NODELAY,
 // connect.
 //
-// TcpFramedConnection<Derived> is the connection of the raw-TCP drivers (baseline_client.cpp,
-// mqtt_client.cpp, xmpp_client.cpp), a CRTP base that owns the socket, the read buffer and
-// the write queue:
+// TcpFramedConnection<Derived> is the connection of every driver (baseline_client.cpp,
+// modu_ws.cpp, mqtt_client.cpp, xmpp_client.cpp), a CRTP base that owns the socket, the read
+// buffer and the write queue:
 //   - connect_tcp(source, deadline) connects and starts the read loop;
 //   - write(bytes), or appending to out_ and calling flush(), queues bytes; one async_write
 //     is in flight at a time and whatever is queued meanwhile goes out in the next one;
@@ -20,6 +20,8 @@
 // The derived class supplies (and befriends the base if they are private):
 //   void on_bytes();  // parse rbuf_[0, have_); may call lost() or close()
 //   void fail_all();  // fail every outstanding request ("closed")
+// and may supply
+//   void before_write();  // called as each write starts: frame what waits into out_
 // As for every Client, all of it runs on the client's io_context thread.
 #pragma once
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
@@ -97,7 +99,7 @@ class TcpFramedConnection : public Client, public std::enable_shared_from_this<D
     }
     timer.cancel();
     open_ = true;
-    rbuf_.resize(4 * 1024);  // grows by doubling when a frame needs more (start_read)
+    rbuf_.resize(read_buffer_bytes_);  // grows by doubling when a frame needs more (start_read)
     start_read();
   }
 
@@ -120,6 +122,8 @@ class TcpFramedConnection : public Client, public std::enable_shared_from_this<D
   void flush() {
     if (!writing_) start_write();
   }
+  /// The default: out_ is written as it is.
+  void before_write() {}
 
   /// Drops the first `n` bytes of the read buffer (frames on_bytes() has handled).
   void consume(size_t n) {
@@ -144,6 +148,7 @@ class TcpFramedConnection : public Client, public std::enable_shared_from_this<D
   boost::asio::ip::tcp::socket sock_;
   Endpoint target_;
   std::chrono::milliseconds timeout_;  // the request timeout
+  size_t read_buffer_bytes_ = 4 * 1024;  // rbuf_'s size at connect (a derived class may set it first)
   std::vector<char> rbuf_;             // received bytes: rbuf_[0, have_)
   size_t have_ = 0;
   std::string out_;                    // queued, not yet being written
@@ -153,6 +158,7 @@ class TcpFramedConnection : public Client, public std::enable_shared_from_this<D
   Derived& derived() { return static_cast<Derived&>(*this); }
 
   void start_write() {
+    if (open_) derived().before_write();
     if (out_.empty() || !open_) return;
     writing_ = true;
     wbuf_.swap(out_);
