@@ -39,7 +39,7 @@ class Histogram {
 };
 
 // Buckets for how long a request takes to answer: 1-2-5 steps from 0.1 ms, for a message's
-// commit, to 5 s, for a slow sign-in's hashing.
+// commit, to 10 s, past a slow sign-in's hashing.
 using LatencyHistogram = Histogram<16>;
 inline constexpr std::array<double, 16> kLatencyBounds{0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005,
                                                        0.01,   0.02,   0.05,   0.1,   0.2,   0.5,
