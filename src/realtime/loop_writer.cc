@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include <boost/asio/post.hpp>
+
 namespace modu {
 namespace {
 
@@ -26,7 +28,7 @@ void LoopWriter::answer(Connection& conn, const SharedFrame& frame) {
 
 void LoopWriter::write() {
   if (held_.empty()) return answered_.clear();
-  if (waiting_) return write_answered();
+  if (waiting_ || !writing_.empty()) return write_answered();
   auto due = last_write_end_ + pace_;
   if (pace_.count() == 0 || std::chrono::steady_clock::now() >= due) return write_now();
   write_answered();
@@ -49,23 +51,40 @@ void LoopWriter::write_answered() {
 
 void LoopWriter::write_now() {
   answered_.clear();  // written with the rest
-  const std::uint32_t previous = round_++;
-  std::size_t written = 0, repeated = 0;
+  writing_.splice(writing_.end(), held_);
+  ++round_;
+  round_cost_ = std::chrono::nanoseconds(0);
+  round_written_ = round_repeated_ = 0;
+  write_slice();
+}
+
+void LoopWriter::write_slice() {
+  const std::uint32_t previous = round_ - 1;
   auto cpu_before = thread_cpu_time();
-  while (!held_.empty()) {
-    Connection& conn = held_.front();
-    held_.pop_front();  // no longer held: it writes now
-    ++written;
-    repeated += conn.last_write_round == previous;
+  for (std::size_t n = 0; n < kSlice && !writing_.empty(); ++n) {
+    Connection& conn = writing_.front();
+    writing_.pop_front();  // no longer held: it writes now
+    ++round_written_;
+    round_repeated_ += conn.last_write_round == previous;
     conn.last_write_round = round_;
     conn.write_held();
   }
-  auto cost = thread_cpu_time() - cpu_before;
+  round_cost_ += thread_cpu_time() - cpu_before;
+  if (writing_.empty()) return end_round();
+  // Reads that became ready meanwhile run before the next slice.
+  boost::asio::post(io_, [this] { write_slice(); });
+}
+
+void LoopWriter::end_round() {
   last_write_end_ = std::chrono::steady_clock::now();
-  if (written == 0) return;
-  auto pace = std::chrono::nanoseconds(cost.count() * kPaceFactor * static_cast<std::int64_t>(repeated) /
-                                       static_cast<std::int64_t>(written));
+  if (round_written_ == 0) return;
+  auto pace = std::chrono::nanoseconds(round_cost_.count() * kPaceFactor *
+                                       static_cast<std::int64_t>(round_repeated_) /
+                                       static_cast<std::int64_t>(round_written_));
   pace_ = std::min<std::chrono::nanoseconds>(kMaxWait, pace);
+  // What was held while the write was under way: the hub's tasks left it to this write.
+  answered_.clear();
+  write();
 }
 
 }  // namespace modu

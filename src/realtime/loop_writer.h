@@ -8,6 +8,12 @@
 // every committed batch; there, sends (one syscall per member connection per batch) are
 // most of the server's work, and fewer, fuller sends take less of it.
 //
+// A write of many connections (a room of a thousand members, say) goes in slices of
+// `kSlice` connections, and the loop's other work queued meanwhile runs between them: a
+// request read while the slices go out reaches the store now, not after the last send of a
+// write that can take tens of milliseconds. Frames held while a write is under way join it
+// if their connection has yet to be written, and otherwise wait for the next write.
+//
 // The wait after a write is `kPaceFactor` times the loop thread's CPU time that write took,
 // scaled by the share of its connections that the write before had also written, and at
 // most `kMaxWait`. It thus stays near zero where waiting saves nothing: at low rates (a
@@ -39,6 +45,7 @@ class LoopWriter {
  public:
   static constexpr int kPaceFactor = 24;  // docs/benchmarks.md, entry 27
   static constexpr std::chrono::milliseconds kMaxWait{10};
+  static constexpr std::size_t kSlice = 128;  // connections a slice writes (entry 41)
 
   explicit LoopWriter(boost::asio::io_context& io) : io_(io), timer_(io) {}
   LoopWriter(const LoopWriter&) = delete;
@@ -55,15 +62,19 @@ class LoopWriter {
   // client may be waiting for the answer before it sends more.
   void answer(Connection& conn, const SharedFrame& frame);
 
-  // Writes every held connection, now or after the paced wait; answered ones now.
+  // Writes every held connection, now or after the paced wait (or after the write under
+  // way); answered ones now.
   void write();
 
-  // Whether connections wait for a write; the wait after the last write (for tests).
-  bool holding() const { return !held_.empty(); }
+  // Whether connections wait for a write (the next, or the one under way); the wait after
+  // the last write (for tests).
+  bool holding() const { return !held_.empty() || !writing_.empty(); }
   std::chrono::nanoseconds pace() const { return pace_; }
 
  private:
   void write_now();
+  void write_slice();
+  void end_round();
   void write_answered();
 
   using Held = boost::intrusive::list<
@@ -72,12 +83,17 @@ class LoopWriter {
 
   boost::asio::io_context& io_;
   boost::asio::steady_timer timer_;
-  Held held_;
+  Held held_;     // waiting for the next write
+  Held writing_;  // the write under way, in slices: what it has yet to write
   std::vector<Connection*> answered_;  // within one task: alive until its write
   bool waiting_ = false;  // the timer will write
   std::uint32_t round_ = 1;  // numbers the writes; a connection remembers its last one
   std::chrono::steady_clock::time_point last_write_end_{};
   std::chrono::nanoseconds pace_{0};
+  // The write under way: its CPU time so far, its connections, and those the write before
+  // had also written.
+  std::chrono::nanoseconds round_cost_{0};
+  std::size_t round_written_ = 0, round_repeated_ = 0;
 };
 
 }  // namespace modu

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <ctime>
 #include <memory>
@@ -115,6 +116,71 @@ TEST(LoopWriterTest, AnAnswerLeavesAtOnceWhileTheLoopWaits) {
   io.run();
   EXPECT_EQ(member.writes, 3);
   EXPECT_EQ(asker.frames, (std::vector<std::string>{"batch", "batch", "event", "ack"}));
+}
+
+// A room of many members: the write goes out in slices, and work that became ready during
+// one (a request read from a socket) runs before the next.
+TEST(LoopWriterTest, AWriteOfManyConnectionsLetsTheLoopRunBetweenSlices) {
+  boost::asio::io_context io;
+  LoopWriter writer(io);
+  constexpr std::size_t kMembers = 2 * LoopWriter::kSlice + 1;
+  std::vector<std::unique_ptr<RecordingConnection>> members;
+  int written = 0;
+  int written_when_request_ran = -1;
+  for (std::size_t i = 0; i < kMembers; ++i) {
+    members.push_back(std::make_unique<RecordingConnection>(UserId(static_cast<std::int64_t>(i) + 1)));
+    members.back()->on_write = [&] { ++written; };
+    writer.hold(*members.back(), share("message"));
+  }
+  // Ready while the first slice is written, as a request on another socket would be.
+  members.front()->on_write = [&] {
+    ++written;
+    boost::asio::post(io, [&] { written_when_request_ran = written; });
+  };
+  writer.write();
+  EXPECT_EQ(written, static_cast<int>(LoopWriter::kSlice)) << "one slice at once";
+  EXPECT_TRUE(writer.holding()) << "the rest is under way";
+  io.run();
+  EXPECT_EQ(written_when_request_ran, static_cast<int>(LoopWriter::kSlice))
+      << "the request ran before the second slice";
+  EXPECT_EQ(written, static_cast<int>(kMembers));
+  EXPECT_FALSE(writer.holding());
+  for (const auto& m : members) EXPECT_EQ(m->writes, 1) << "each member written once";
+}
+
+// Frames held while a sliced write is under way: a connection still to be written takes
+// them along; one already written gets them in a write after; an answer leaves at once.
+TEST(LoopWriterTest, FramesHeldDuringASlicedWriteKeepTheirOrder) {
+  boost::asio::io_context io;
+  LoopWriter writer(io);
+  constexpr std::size_t kMembers = LoopWriter::kSlice + 2;
+  std::vector<std::unique_ptr<RecordingConnection>> members;
+  for (std::size_t i = 0; i < kMembers; ++i) {
+    members.push_back(std::make_unique<RecordingConnection>(UserId(static_cast<std::int64_t>(i) + 1)));
+    writer.hold(*members.back(), share("first"));
+  }
+  RecordingConnection& written_first = *members.front();
+  RecordingConnection& not_yet = *members.back();
+  RecordingConnection asker(UserId(1000));
+  writer.write();
+  ASSERT_EQ(written_first.writes, 1);
+  ASSERT_EQ(not_yet.writes, 0) << "in the second slice";
+
+  // A batch committed between the slices (a hub task on the loop).
+  writer.hold(written_first, share("second"));
+  writer.hold(not_yet, share("second"));
+  writer.answer(asker, share("ack"));
+  writer.write();
+  EXPECT_EQ(asker.writes, 1) << "an answer does not wait for the write under way";
+  EXPECT_EQ(written_first.writes, 1) << "written already in this write: waits for the next";
+
+  io.run();
+  EXPECT_EQ(not_yet.writes, 1) << "took the second batch along in its one write";
+  EXPECT_EQ(written_first.writes, 2) << "the next write came by itself, with no task to start it";
+  EXPECT_FALSE(writer.holding());
+  const std::vector<std::string> both{"first", "second"};
+  EXPECT_EQ(written_first.frames, both);
+  EXPECT_EQ(not_yet.frames, both);
 }
 
 TEST(LoopWriterTest, AConnectionDestroyedWhileHeldIsLeftOut) {
