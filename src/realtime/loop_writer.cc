@@ -82,9 +82,7 @@ void LoopWriter::end_round() {
                                        static_cast<std::int64_t>(round_repeated_) /
                                        static_cast<std::int64_t>(round_written_));
   pace_ = std::min<std::chrono::nanoseconds>(kMaxWait, pace);
-  // What was held while the write was under way: the hub's tasks left it to this write.
-  answered_.clear();
-  write();
+  write();  // what the hub's tasks held while this write was under way
 }
 
 }  // namespace modu

@@ -25,7 +25,8 @@
 // Not thread-safe: used on its loop's thread only. A connection destroyed while held
 // leaves by itself (its hook unlinks), and destroying the writer unlinks every connection,
 // so the two may go away in either order. The writer must be destroyed before its loop's
-// io_context (its timer lives there).
+// io_context (its timer lives there), and once the loop no longer runs (its timer's handler
+// and its posted slices refer to it).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
