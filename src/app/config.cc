@@ -58,6 +58,9 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
   app.add_option("--max-queued-writes", c.net.max_queued_writes,
                  "Writes waiting to be stored above which the server stops reading requests until it catches up")
       ->envname(env("MAX_QUEUED_WRITES"))->capture_default_str()->check(CLI::Range(1, 10000000));
+  app.add_option("--batch-sends", c.net.batch_sends,
+                 "Hand many connections' sends to the kernel in one system call (io_uring, where the kernel allows it)")
+      ->envname(env("BATCH_SENDS"))->capture_default_str();
   app.add_option("--delete-window", c.services.delete_window_seconds,
                  "Seconds during which a sender may delete a message for everyone")
       ->envname(env("DELETE_WINDOW"))->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -148,6 +151,7 @@ Status load_config_file(const std::string& path, ServeConfig& c) {
       else if (key == "rate_limit") c.net.rate_limit = toml::get<double>(value);
       else if (key == "rate_burst") c.net.rate_burst = toml::get<double>(value);
       else if (key == "max_queued_writes") c.net.max_queued_writes = static_cast<std::size_t>(integer());
+      else if (key == "batch_sends") c.net.batch_sends = value.as_boolean();
       else if (key == "delete_window") c.services.delete_window_seconds = integer();
       else if (key == "max_group_members") c.services.max_group_members = static_cast<std::size_t>(integer());
       else if (key == "bus") c.bus_url = value.as_string();

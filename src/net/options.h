@@ -22,6 +22,9 @@ struct NetOptions {
   // until it catches up: an overloaded server keeps requests in the kernel's socket buffers
   // (and closes its clients' TCP windows) instead of in its own memory.
   std::size_t max_queued_writes = 10000;
+  // Each loop hands many connections' sends to the kernel in one system call (io_uring),
+  // where the kernel allows it (net/send_batch.h).
+  bool batch_sends = true;
   std::vector<std::string> allowed_origins;
   std::string web_root;               // built web client; empty = none
   std::string tls_cert;               // PEM files; both set = TLS on

@@ -27,7 +27,7 @@ std::size_t default_loop_count() {
 
 Server::Server(const NetOptions& options) : options_(options) {
   std::size_t n = options_.threads ? options_.threads : default_loop_count();
-  for (std::size_t i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(i));
+  for (std::size_t i = 0; i < n; ++i) loops_.push_back(std::make_unique<Loop>(i, options.batch_sends));
 }
 
 Server::~Server() { stop(); }
@@ -40,6 +40,9 @@ std::vector<LoopWriter*> Server::loops() const {
 
 Result<std::uint16_t> Server::start(NetContext& context) {
   context_ = &context;
+  if (options_.batch_sends && !loops_[0]->sends.available())
+    spdlog::warn("sends go one system call each: io_uring is not available ({})",
+                 loops_[0]->sends.unavailable_reason());
   context.hello = event_frame(
       "hello", 0,
       fmt::format(R"({{"protocol":1,"server":"modu {}","max_frame_bytes":{},"max_text_bytes":{}}})", MODU_VERSION,

@@ -25,6 +25,7 @@
 #include "modu/error.h"
 #include "net/options.h"
 #include "net/read_gate.h"
+#include "net/send_batch.h"
 #include "net/websocket/keep_alive.h"
 #include "realtime/hub.h"
 #include "services/router.h"
@@ -34,13 +35,14 @@ namespace modu {
 struct Loop {
   static constexpr std::size_t kReadBufferBytes = 64 * 1024;
 
-  explicit Loop(std::size_t i) : index(i), read_buffer(kReadBufferBytes) {}
+  Loop(std::size_t i, bool batch_sends) : index(i), sends(batch_sends), read_buffer(kReadBufferBytes) {}
   boost::asio::io_context io{1};
   std::size_t index;
   simdjson::dom::parser parser;  // reused for every frame parsed on this loop
   ReadGate read_gate{io};        // where this loop's connections wait while the store is behind
   websocket::KeepAlive keep_alive{io};  // pings, idle and close timeouts of its WebSockets
-  LoopWriter writer{io};  // writes what the hub delivers to its connections (after io: dies first)
+  SendBatch sends;  // many connections' sends in one system call, while `writer` writes
+  LoopWriter writer{io, &sends};  // writes what the hub delivers to its connections (after io: dies first)
   std::vector<char> read_buffer;  // a readable plain WebSocket reads here, then parses in place
 };
 

@@ -19,6 +19,7 @@
 #include <boost/beast/core.hpp>
 
 #include <array>
+#include <cerrno>
 #include <memory>
 #include <span>
 #include <string>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "net/rate_limiter.h"
+#include "net/send_batch.h"
 #include "net/server.h"
 #include "net/websocket/frame.h"
 #include "net/websocket/handshake.h"
@@ -46,6 +48,7 @@ namespace beast = boost::beast;
 template <class Stream>
 class WsSession final : public Connection,
                         public websocket::KeepAliveMember,
+                        public SendBatch::Sender,
                         public std::enable_shared_from_this<WsSession<Stream>> {
   static constexpr bool kPlain = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
   using CloseCode = websocket::CloseCode;
@@ -322,10 +325,38 @@ class WsSession final : public Connection,
     if (gather_.empty()) gather_.push_back(boost::asio::buffer(out_));
     pending_.clear();
     queued_bytes_ = 0;
+    if constexpr (kPlain) {
+      if (loop_.sends.gathering()) {
+        in_batch_ = true;  // the socket stays open until the batch has sent (close_socket)
+        return loop_.sends.add(stream_.native_handle(), gather_, this->shared_from_this());
+      }
+    }
+    write_gathered();
+  }
+
+  void write_gathered() {
     boost::asio::async_write(stream_, std::span<const boost::asio::const_buffer>(gather_),
                              [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                                self->on_write(ec);
                              });
+  }
+
+  // The batch's send of `gather_` (net/send_batch.h): done, failed, or the rest to send.
+  void on_batched_send(int result) override {
+    in_batch_ = false;
+    if (close_after_batch_) {
+      close_socket();
+      return on_write(boost::asio::error::operation_aborted);
+    }
+    if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK)
+      return on_write(boost::system::error_code(-result, boost::system::system_category()));
+    std::size_t sent = result > 0 ? static_cast<std::size_t>(result) : 0;
+    std::size_t done = 0;
+    while (done < gather_.size() && sent >= gather_[done].size()) sent -= gather_[done++].size();
+    if (done == gather_.size()) return on_write({});
+    gather_.erase(gather_.begin(), gather_.begin() + static_cast<std::ptrdiff_t>(done));
+    gather_.front() += sent;
+    write_gathered();
   }
 
   void on_write(boost::system::error_code ec) {
@@ -387,6 +418,13 @@ class WsSession final : public Connection,
   }
 
   void close_socket() {
+    // A batch may still send on this descriptor: closing it now would let its number go to
+    // a new connection first.
+    if (in_batch_) {
+      close_after_batch_ = true;
+      return;
+    }
+    close_after_batch_ = false;
     boost::system::error_code ignored;
     raw_socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
     raw_socket().close(ignored);
@@ -423,6 +461,8 @@ class WsSession final : public Connection,
   CloseCode close_code_ = CloseCode::kNormal;
   std::uint8_t closing_ticks_ = 0;
   bool writing_ = false;
+  bool in_batch_ = false;           // a send of ours waits in the loop's SendBatch
+  bool close_after_batch_ = false;  // finished meanwhile: close once it has sent
   bool holding_writes_ = false;  // a read's frames are being handled; flush after them
   bool heard_ = false;        // bytes arrived since the last keep-alive tick
   bool pinged_ = false;       // a keep-alive ping is unanswered

@@ -41,6 +41,7 @@ void LoopWriter::write() {
 }
 
 void LoopWriter::write_answered() {
+  SendBatch::Scope batch(sends_);
   for (Connection* conn : answered_) {
     if (!conn->held()) continue;  // answered twice in this task: written already
     conn->held_hook.unlink();
@@ -61,13 +62,16 @@ void LoopWriter::write_now() {
 void LoopWriter::write_slice() {
   const std::uint32_t previous = round_ - 1;
   auto cpu_before = thread_cpu_time();
-  for (std::size_t n = 0; n < kSlice && !writing_.empty(); ++n) {
-    Connection& conn = writing_.front();
-    writing_.pop_front();  // no longer held: it writes now
-    ++round_written_;
-    round_repeated_ += conn.last_write_round == previous;
-    conn.last_write_round = round_;
-    conn.write_held();
+  {
+    SendBatch::Scope batch(sends_);
+    for (std::size_t n = 0; n < kSlice && !writing_.empty(); ++n) {
+      Connection& conn = writing_.front();
+      writing_.pop_front();  // no longer held: it writes now
+      ++round_written_;
+      round_repeated_ += conn.last_write_round == previous;
+      conn.last_write_round = round_;
+      conn.write_held();
+    }
   }
   round_cost_ += thread_cpu_time() - cpu_before;
   if (writing_.empty()) return end_round();

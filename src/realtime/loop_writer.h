@@ -22,6 +22,9 @@
 // before it sends more. A connection's other writes (pings, a close) wait with it, and its
 // frames keep their order.
 //
+// The sends of one slice, or of one task's answers, go to the kernel in one system call
+// where the loop has a `SendBatch` (net/send_batch.h).
+//
 // Not thread-safe: used on its loop's thread only. A connection destroyed while held
 // leaves by itself (its hook unlinks), and destroying the writer unlinks every connection,
 // so the two may go away in either order. The writer must be destroyed before its loop's
@@ -37,6 +40,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "net/send_batch.h"
 #include "protocol/frames.h"
 #include "realtime/connection.h"
 
@@ -48,7 +52,8 @@ class LoopWriter {
   static constexpr std::chrono::milliseconds kMaxWait{10};
   static constexpr std::size_t kSlice = 128;  // connections a slice writes (entry 41)
 
-  explicit LoopWriter(boost::asio::io_context& io) : io_(io), timer_(io) {}
+  // `sends`, if given, batches the sends of each slice and of each task's answers.
+  explicit LoopWriter(boost::asio::io_context& io, SendBatch* sends = nullptr) : io_(io), sends_(sends), timer_(io) {}
   LoopWriter(const LoopWriter&) = delete;
   LoopWriter& operator=(const LoopWriter&) = delete;
 
@@ -83,6 +88,7 @@ class LoopWriter {
       boost::intrusive::constant_time_size<false>>;
 
   boost::asio::io_context& io_;
+  SendBatch* sends_;
   boost::asio::steady_timer timer_;
   Held held_;     // waiting for the next write
   Held writing_;  // the write under way, in slices: what it has yet to write

@@ -135,13 +135,28 @@ TEST_F(MessagesTest, ConcurrentSendersGetDistinctConsecutiveSeqs) {
   EXPECT_EQ(client_ids.size(), 2u * per_sender);
 }
 
-class MessagesLoadTest : public ModuTest {
-  std::vector<std::string> server_args() const override {
-    return {"--rate-limit", "100000", "--rate-burst", "100000"};
+// Suites that write to many connections at once run twice: with each loop's sends batched
+// into one system call (net/send_batch.h), and one send per connection.
+class SendsSuite : public ModuTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::vector<std::string> with_sends(std::vector<std::string> args) const {
+    args.insert(args.end(), {"--batch-sends", GetParam()});
+    return args;
   }
 };
 
-TEST_F(MessagesLoadTest, ReceiverSeesEveryMessageOnceInSeqOrderWhileSendersRace) {
+#define MODU_SENDS(Suite)                                                         \
+  INSTANTIATE_TEST_SUITE_P(Sends, Suite, ::testing::Values("true", "false"),    \
+                           [](const auto& info) { return info.param == "true" ? "Batched" : "OneByOne"; })
+
+class MessagesLoadTest : public SendsSuite {
+  std::vector<std::string> server_args() const override {
+    return with_sends({"--rate-limit", "100000", "--rate-burst", "100000"});
+  }
+};
+MODU_SENDS(MessagesLoadTest);
+
+TEST_P(MessagesLoadTest, ReceiverSeesEveryMessageOnceInSeqOrderWhileSendersRace) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
   auto carol = new_user("carol");
@@ -187,13 +202,14 @@ TEST_F(MessagesTest, MessageNewReachesEveryDeviceOfEveryMember) {
   EXPECT_FALSE(carol->next_event("message.new", 300ms).has_value());
 }
 
-class MessagesFanOutTest : public ModuTest {
-  std::vector<std::string> server_args() const override { return {"--threads", "4"}; }
+class MessagesFanOutTest : public SendsSuite {
+  std::vector<std::string> server_args() const override { return with_sends({"--threads", "4"}); }
 };
+MODU_SENDS(MessagesFanOutTest);
 
 // With several event loops, connections live on different threads; every one of them gets
 // the event, exactly once.
-TEST_F(MessagesFanOutTest, EveryConnectionOnEveryEventLoopGetsTheMessage) {
+TEST_P(MessagesFanOutTest, EveryConnectionOnEveryEventLoopGetsTheMessage) {
   auto alice = new_user("alice");
   auto bob = new_user("bob");
   std::int64_t chat = direct_chat(*alice, bob.id())["chat_id"].i64();

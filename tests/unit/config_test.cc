@@ -49,6 +49,7 @@ idle_timeout = 90
 password_memory_kib = 65536
 password_ops = 3
 fsync = false
+batch_sends = false
 commit_interval = 250
 committer = "loop"
 recent_messages_mib = 64
@@ -73,6 +74,7 @@ log_level = "debug"
   EXPECT_EQ(config_.services.password_memory_kib, 65536u);
   EXPECT_EQ(config_.services.password_ops, 3u);
   EXPECT_FALSE(config_.fsync);
+  EXPECT_FALSE(config_.net.batch_sends);
   EXPECT_EQ(config_.commit_interval, std::chrono::microseconds(250));
   EXPECT_EQ(config_.committer, "loop");
   EXPECT_EQ(config_.recent_messages_mib, 64u);
@@ -85,6 +87,7 @@ TEST_F(ConfigTest, EmptyFileKeepsDefaults) {
   EXPECT_EQ(config_.listen, defaults.listen);
   EXPECT_EQ(config_.net.max_frame_bytes, defaults.net.max_frame_bytes);
   EXPECT_TRUE(config_.fsync);
+  EXPECT_TRUE(config_.net.batch_sends);
 }
 
 TEST_F(ConfigTest, UnknownKeysAreRefused) {
