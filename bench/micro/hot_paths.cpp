@@ -6,9 +6,18 @@
 //   build/release/bench/modu-micro --benchmark_filter=Message
 #include <benchmark/benchmark.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "net/send_batch.h"
 #include "protocol/frames.h"
 #include "protocol/json_writer.h"
 #include "services/chat/chat_events.h"
@@ -117,6 +126,96 @@ void BM_ParseSendRequest(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frame.size()));
 }
 BENCHMARK(BM_ParseSendRequest);
+
+// One slice of a group's delivery: a 300-byte WebSocket message to each of 128 loopback TCP
+// connections, one `sendmsg` each, or all in one SendBatch (net/send_batch.h). Only the
+// sends are timed; the receiving ends are drained between iterations.
+class LoopbackConnections {
+ public:
+  explicit LoopbackConnections(int n) {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    bind(listener, reinterpret_cast<sockaddr*>(&addr), len);
+    listen(listener, n);
+    getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+    for (int i = 0; i < n; ++i) {
+      int client = socket(AF_INET, SOCK_STREAM, 0);
+      connect(client, reinterpret_cast<sockaddr*>(&addr), len);
+      int server = accept(listener, nullptr, nullptr);
+      int one = 1;
+      setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      fcntl(client, F_SETFL, O_NONBLOCK);
+      senders.push_back(server);
+      receivers.push_back(client);
+    }
+    close(listener);
+  }
+  ~LoopbackConnections() {
+    for (int fd : senders) close(fd);
+    for (int fd : receivers) close(fd);
+  }
+  void drain() {
+    char buf[16384];
+    for (int fd : receivers)
+      while (read(fd, buf, sizeof buf) > 0) {
+      }
+  }
+  std::vector<int> senders, receivers;
+};
+
+struct CountingSender final : SendBatch::Sender {
+  std::int64_t bytes = 0;
+  void on_batched_send(int result) override { bytes += result > 0 ? result : 0; }
+};
+
+const std::string kWireMessage(300, 'm');
+constexpr int kSliceConnections = 128;
+
+void BM_SliceSends_OneByOne(benchmark::State& state) {
+  LoopbackConnections conns(kSliceConnections);
+  std::int64_t bytes = 0;
+  for (auto _ : state) {
+    for (int fd : conns.senders) {
+      iovec piece{const_cast<char*>(kWireMessage.data()), kWireMessage.size()};
+      msghdr header{};
+      header.msg_iov = &piece;
+      header.msg_iovlen = 1;
+      bytes += sendmsg(fd, &header, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    state.PauseTiming();
+    conns.drain();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * kSliceConnections);
+  benchmark::DoNotOptimize(bytes);
+}
+BENCHMARK(BM_SliceSends_OneByOne);
+
+void BM_SliceSends_Batched(benchmark::State& state) {
+  LoopbackConnections conns(kSliceConnections);
+  SendBatch batch;
+  if (!batch.available()) {
+    state.SkipWithError(batch.unavailable_reason());
+    return;
+  }
+  auto sender = std::make_shared<CountingSender>();
+  std::vector<boost::asio::const_buffer> pieces{boost::asio::buffer(kWireMessage)};
+  for (auto _ : state) {
+    {
+      SendBatch::Scope scope(&batch);
+      for (int fd : conns.senders) batch.add(fd, pieces, sender);
+    }
+    state.PauseTiming();
+    conns.drain();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * kSliceConnections);
+  benchmark::DoNotOptimize(sender->bytes);
+}
+BENCHMARK(BM_SliceSends_Batched);
 
 }  // namespace
 }  // namespace modu
