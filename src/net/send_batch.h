@@ -84,7 +84,7 @@ class SendBatch {
     SendBatch* batch_;
   };
 
-  // System calls made and sends they carried, since start (for metrics and tests).
+  // System calls made and sends they carried, since start (for tests; not exported to /metrics).
   std::size_t submits() const { return submits_; }
   std::size_t sends() const { return sends_; }
 
