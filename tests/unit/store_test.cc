@@ -545,6 +545,52 @@ TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
   }
 }
 
+// Under writes that never pause, a background checkpoint never reaches the WAL's end. The
+// committer then copies the short tail itself and the WAL starts over from its beginning
+// (at 16,000 frames), rather than growing; nothing written is lost on the way.
+TEST(SqliteStoreTest, UnderSteadyWritesTheWalStartsOverAndStaysBounded) {
+  TempDir dir;
+  auto store = open_store(SqliteOptions{.directory = dir.str()});  // syncs, as in production
+  ChatId chat;
+  UserId sender;
+  ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                chat = tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "wal"}, std::nullopt);
+                sender = tx.insert_user(user_named("writer"), "hash");
+                return ok_status();
+              }).ok());
+  const std::string text(1500, 'w');  // about two messages a page
+  constexpr int kPerJob = 100;
+  Seq seq = 0;
+  std::uint32_t most = 0, before = 0;
+  int rewinds = 0;
+  for (int job = 0; job < 1500 && rewinds < 2; ++job) {
+    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                  for (int i = 0; i < kPerJob; ++i) {
+                    ++seq;
+                    tx.insert_message(MessageRecord{.chat = chat, .seq = seq, .client_id = fmt::format("c{}", seq),
+                                                    .sender = sender, .text = text});
+                  }
+                  tx.update_chat_last(chat, seq, seq, 0);
+                  return ok_status();
+                }).ok());
+    WalIndex index = read_wal_index(dir.path() / "modu.db-shm");
+    most = std::max(most, index.frames);
+    if (index.frames < before) ++rewinds;
+    before = index.frames;
+  }
+  EXPECT_EQ(rewinds, 2) << "the WAL never started over; it reached " << most << " frames";
+  EXPECT_GE(most, 16000u);
+  EXPECT_LE(most, 2 * 16000u + 200) << "the WAL outgrew its bound";
+  ReadView& r = store->reader();
+  for (Seq s : {Seq{1}, seq / 2, seq}) {
+    auto m = r.message(chat, s);
+    ASSERT_TRUE(m) << "message " << s << " of " << seq;
+    EXPECT_EQ(m->client_id, fmt::format("c{}", s));
+    EXPECT_EQ(m->text.size(), text.size());
+  }
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
 // Group commit by time (SqliteOptions::commit_interval): writes that come within the
 // interval after a commit started share the next commit; after a quiet spell, a write is
 // committed at once. Both hold whether the committer thread or an event loop commits

@@ -699,20 +699,38 @@ std::atomic<std::uint64_t> g_store_generation{0};
 // Checkpoints (copying WAL pages back into the database file, then syncing it) run on a
 // thread of their own, so the committer never stalls a batch behind one. SQLite's own
 // auto-checkpoint would run inside the COMMIT of every batch that crosses 1,000 pages.
-//  * kCheckpointFrames: the committer wakes the checkpointer once the WAL holds this many
-//    frames (16 MiB); a page rewritten by many batches in between is copied once.
+//  * kCheckpointFrames: the committer wakes the checkpointer each time the WAL has grown by
+//    this many frames (2 MiB). After each checkpoint the checkpointer syncs the database
+//    file itself: SQLite syncs it only when a checkpoint reaches the WAL's end, which a
+//    checkpoint racing a busy writer never does. Small steps keep each sync short; a long
+//    one makes the commits' own syncs of the WAL wait behind it on the same disk.
 //  * kRestartFrames: a background checkpoint never catches up with a busy writer, and the
 //    WAL only starts over from its beginning when a write transaction begins with every
 //    frame copied. Past this size the committer, between batches and while the
-//    checkpointer is idle, copies the remaining tail itself (the checkpointer has copied
-//    the rest), and the next batch rewinds the WAL. This bounds the WAL at 64–128 MiB and
-//    keeps its file overwritten in place, not extended.
-constexpr int kCheckpointFrames = 4000;
+//    checkpointer is idle, copies the remaining tail itself once it is at most
+//    kRestartTailFrames (the checkpointer is asked again until then), and the next batch
+//    rewinds the WAL. That copy, and its sync of the database file, stop every write, so
+//    it is kept to a few pages. Should the checkpointer never get the tail that short, the
+//    committer copies whatever is left once the WAL has doubled. This bounds the WAL at
+//    64–128 MiB and keeps its file overwritten in place, not extended.
+constexpr int kCheckpointFrames = 500;
 constexpr int kRestartFrames = 16000;
+constexpr int kRestartTailFrames = 128;
 // After this long without a write, the rest of the WAL is checkpointed. Every page a reader
 // fetches is first looked up in the WAL's index, and that lookup grows with the frames in
 // it (pages rewritten often make long chains); a fully copied WAL is not consulted at all.
 constexpr auto kIdleCheckpointDelay = std::chrono::milliseconds(50);
+
+// Syncs `db`'s main database file through its VFS (which first passes on any writes it
+// holds). Only the checkpointer calls this, on its own connection.
+void sync_database_file(Db& db) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db.raw(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
+      !file->pMethods)
+    return;
+  if (int rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL); rc != SQLITE_OK)
+    spdlog::warn("syncing the database file after a checkpoint failed: {}", sqlite3_errstr(rc));
+}
 
 // Once per process, before the first connection: SQLite's memory statistics take a global
 // mutex on every allocation; nothing here reads them.
@@ -977,12 +995,12 @@ class SqliteStore final : public Store {
     if (wal_frames_ < checkpoint_requested_at_) checkpoint_requested_at_ = 0;  // WAL rewound
     if (wal_frames_ >= kRestartFrames) {
       if (checkpoint_running_.load()) return;  // two checkpoints cannot overlap
-      // The checkpointer has copied everything up to where it was last asked; the tail
-      // since then is left. Copy it here so that the next batch rewinds the WAL, when it is
-      // short, or when the WAL has grown to twice the limit (a busy writer can outrun the
-      // checkpointer forever); else let the checkpointer shorten it first.
+      // The checkpointer has copied and synced everything up to where it was last asked;
+      // the tail since then is left. Copy it here so that the next batch rewinds the WAL,
+      // when it is short, or when the WAL has grown to twice the limit (a busy writer can
+      // outrun the checkpointer forever); else let the checkpointer shorten it first.
       int tail = wal_frames_ - checkpoint_requested_at_;
-      if (tail <= kCheckpointFrames / 2 || wal_frames_ >= 2 * kRestartFrames)
+      if (tail <= kRestartTailFrames || wal_frames_ >= 2 * kRestartFrames)
         sqlite3_wal_checkpoint_v2(writer_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                   nullptr);
       else
@@ -1020,6 +1038,9 @@ class SqliteStore final : public Store {
                                          nullptr, nullptr);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         spdlog::warn("WAL checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_->raw()));
+      // The pages just copied, synced here rather than all at once by the committer before
+      // the WAL starts over (see kCheckpointFrames).
+      if (options_.synchronous_full) sync_database_file(*checkpoint_db_);
       checkpoint_running_ = false;
     }
   }
