@@ -13,9 +13,12 @@
 // = FULL`):
 //  * SQLite publishes a commit to other connections (the wal-index header) after it syncs
 //    the WAL, so no other connection can look for a frame that is still gathered here;
-//  * a checkpoint syncs the database file before it marks the copied frames as backfilled,
-//    and until then every reader takes those pages from the WAL, never from the database
-//    file; in rollback-journal mode, other connections read only after this one unlocks.
+//  * a checkpoint calls a file control on the database file (SQLITE_FCNTL_CKPT_DONE), which
+//    passes on what is gathered, before it marks the copied frames as backfilled; until
+//    then every reader takes those pages from the WAL, never from the database file. (A
+//    checkpoint that stops short of the WAL's end does not sync the database file; the
+//    store's checkpointer syncs it after each one.) In rollback-journal mode, other
+//    connections read only after this one unlocks.
 // Any other call on the same file (a read, size query, truncate, sync, unlock, file
 // control, close) and any write that does not continue the gathered bytes first pass on
 // what is gathered, so the connection always sees its own writes. Journals and temporary
