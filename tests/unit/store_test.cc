@@ -443,6 +443,53 @@ TEST(SqliteStoreTest, MigrationPutsClientIdFirstInTheIdempotencyIndex) {
   });
 }
 
+// Schema v7 drops the index on chats.pos, which only PostgreSQL reads: a fresh database never
+// has it, and one from before loses it on opening while the chat keeps its position.
+TEST(SqliteStoreTest, MigrationDropsTheChatPositionIndex) {
+  TempDir dir;
+  ChatId chat;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                  chat = tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "t"}, std::nullopt);
+                  tx.update_chat_last(chat, 0, 1000, 7);
+                  return ok_status();
+                }).ok());
+    store->stop();
+  }
+  auto with_db = [&](auto&& fn) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
+    fn(db);
+    sqlite3_close(db);
+  };
+  auto query_int = [&](const char* sql) {
+    std::int64_t value = -1;
+    with_db([&](sqlite3* db) {
+      sqlite3_stmt* s = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, nullptr), SQLITE_OK) << sql;
+      if (sqlite3_step(s) == SQLITE_ROW) value = sqlite3_column_int64(s, 0);
+      sqlite3_finalize(s);
+    });
+    return value;
+  };
+  const char* kHasIndex = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'chats_by_pos'";
+  EXPECT_EQ(query_int(kHasIndex), 0);
+  EXPECT_EQ(query_int("PRAGMA user_version"), 7);
+  // Back to the schema before v7.
+  with_db([](sqlite3* db) {
+    EXPECT_EQ(sqlite3_exec(db, "CREATE INDEX chats_by_pos ON chats(pos); PRAGMA user_version = 6;",
+                           nullptr, nullptr, nullptr), SQLITE_OK);
+  });
+  ASSERT_EQ(query_int(kHasIndex), 1);
+
+  auto store = open_store(dir.path());
+  store->stop();
+  EXPECT_EQ(query_int(kHasIndex), 0);
+  EXPECT_EQ(query_int("PRAGMA user_version"), 7);
+  EXPECT_EQ(query_int(("SELECT pos FROM chats WHERE id = " + std::to_string(chat.value)).c_str()), 7);
+}
+
 TEST_P(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
   UserId id = add_user("minji");
   ASSERT_TRUE(id);
