@@ -475,7 +475,7 @@ TEST(SqliteStoreTest, MigrationDropsTheChatPositionIndex) {
   };
   const char* kHasIndex = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'chats_by_pos'";
   EXPECT_EQ(query_int(kHasIndex), 0);
-  EXPECT_EQ(query_int("PRAGMA user_version"), 7);
+  EXPECT_GE(query_int("PRAGMA user_version"), 7);
   // Back to the schema before v7.
   with_db([](sqlite3* db) {
     EXPECT_EQ(sqlite3_exec(db, "CREATE INDEX chats_by_pos ON chats(pos); PRAGMA user_version = 6;",
@@ -486,8 +486,118 @@ TEST(SqliteStoreTest, MigrationDropsTheChatPositionIndex) {
   auto store = open_store(dir.path());
   store->stop();
   EXPECT_EQ(query_int(kHasIndex), 0);
-  EXPECT_EQ(query_int("PRAGMA user_version"), 7);
+  EXPECT_GE(query_int("PRAGMA user_version"), 7);
   EXPECT_EQ(query_int(("SELECT pos FROM chats WHERE id = " + std::to_string(chat.value)).c_str()), 7);
+}
+
+// Schema v8 stores messages in a rowid table with a unique (chat_id, seq) index. A database
+// from before, whose messages were keyed by chat, keeps every message and every column,
+// refuses a second message at a taken seq, finds messages through the new index, and
+// appends new ones after the copied ones.
+TEST(SqliteStoreTest, MigrationStoresMessagesInArrivalOrder) {
+  TempDir dir;
+  ChatId first, second;
+  UserId sender;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                  first = tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "a"}, std::nullopt);
+                  second = tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "b"}, std::nullopt);
+                  sender = tx.insert_user(user_named("sender"), "hash");
+                  for (Seq seq = 1; seq <= 3; ++seq)
+                    for (ChatId chat : {first, second})
+                      tx.insert_message(MessageRecord{.chat = chat, .seq = seq,
+                                                      .client_id = fmt::format("c{}-{}", chat.value, seq),
+                                                      .sender = sender, .text = fmt::format("t{}", seq),
+                                                      .reply_to = seq - 1, .created_at = 1000 + seq, .pos = seq});
+                  tx.update_chat_last(first, 3, 1003, 3);
+                  tx.update_chat_last(second, 3, 1003, 3);
+                  tx.mark_message_deleted(first, 2, 4);
+                  tx.set_message_hidden(second, 3, true, 5);
+                  return ok_status();
+                }).ok());
+    store->stop();
+  }
+  auto with_db = [&](auto&& fn) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
+    fn(db);
+    sqlite3_close(db);
+  };
+  auto query_text = [&](const std::string& sql) {
+    std::string value;
+    with_db([&](sqlite3* db) {
+      sqlite3_stmt* s = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+      while (sqlite3_step(s) == SQLITE_ROW)
+        for (int i = 0; i < sqlite3_column_count(s); ++i) {
+          const unsigned char* text = sqlite3_column_text(s, i);
+          value += text ? reinterpret_cast<const char*>(text) : "NULL";
+          value += i + 1 < sqlite3_column_count(s) ? "|" : "\n";
+        }
+      sqlite3_finalize(s);
+    });
+    return value;
+  };
+  const std::string kTableSql = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'messages'";
+  const std::string kAll = "SELECT chat_id, seq, sender_id, client_id, kind, text, reply_to, created_at, deleted, "
+                           "deleted_pos, hidden, pos FROM messages ORDER BY chat_id, seq";
+  EXPECT_EQ(query_text(kTableSql).find("WITHOUT ROWID"), std::string::npos);
+  const std::string rows = query_text(kAll);
+  ASSERT_EQ(std::count(rows.begin(), rows.end(), '\n'), 6) << rows;
+
+  // Back to the layout before v8: keyed by chat, without a rowid.
+  with_db([](sqlite3* db) {
+    EXPECT_EQ(sqlite3_exec(db, R"sql(
+      CREATE TABLE old (chat_id INTEGER NOT NULL, seq INTEGER NOT NULL, sender_id INTEGER NOT NULL,
+        client_id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
+        reply_to INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0, deleted_pos INTEGER NOT NULL DEFAULT 0,
+        hidden INTEGER NOT NULL DEFAULT 0, pos INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (chat_id, seq)) WITHOUT ROWID;
+      INSERT INTO old SELECT chat_id, seq, sender_id, client_id, kind, text, reply_to, created_at,
+        deleted, deleted_pos, hidden, pos FROM messages;
+      DROP TABLE messages;
+      ALTER TABLE old RENAME TO messages;
+      CREATE UNIQUE INDEX messages_by_client_id ON messages(client_id, sender_id);
+      CREATE INDEX messages_moderated ON messages(chat_id, deleted_pos) WHERE deleted_pos != 0;
+      PRAGMA user_version = 7;)sql", nullptr, nullptr, nullptr), SQLITE_OK);
+  });
+  ASSERT_NE(query_text(kTableSql).find("WITHOUT ROWID"), std::string::npos);
+  ASSERT_EQ(query_text(kAll), rows);
+
+  auto store = open_store(dir.path());
+  EXPECT_EQ(query_text(kTableSql).find("WITHOUT ROWID"), std::string::npos);
+  EXPECT_EQ(query_text(kAll), rows);
+  // Copied in chat order: each chat's messages sit together.
+  EXPECT_EQ(query_text("SELECT chat_id, seq FROM messages ORDER BY rowid"),
+            fmt::format("{0}|1\n{0}|2\n{0}|3\n{1}|1\n{1}|2\n{1}|3\n", first.value, second.value));
+  ReadView& r = store->reader();
+  EXPECT_TRUE(r.check_integrity().empty());
+  auto deleted = r.message(first, 2);
+  ASSERT_TRUE(deleted);
+  EXPECT_TRUE(deleted->deleted);
+  EXPECT_EQ(r.messages_before(second, 10, 10).size(), 3u);
+  auto by_client = r.message_by_client_id(sender, fmt::format("c{}-3", second.value));
+  ASSERT_TRUE(by_client);
+  EXPECT_EQ(by_client->seq, 3);
+  EXPECT_EQ(by_client->text, "t3");
+  // A taken seq is refused; a new one is appended after the copied rows.
+  EXPECT_FALSE(run_job(*store, [&](WriteTx& tx) {
+                 tx.insert_message(MessageRecord{.chat = first, .seq = 3, .client_id = "new", .sender = sender, .text = "x"});
+                 return ok_status();
+               }).ok());
+  EXPECT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                tx.insert_message(MessageRecord{.chat = first, .seq = 4, .client_id = "new", .sender = sender, .text = "x"});
+                tx.update_chat_last(first, 4, 1004, 6);
+                return ok_status();
+              }).ok());
+  store->stop();
+  EXPECT_EQ(query_text("SELECT chat_id, seq FROM messages ORDER BY rowid DESC LIMIT 1"),
+            fmt::format("{}|4\n", first.value));
+  const std::string plan = query_text("EXPLAIN QUERY PLAN SELECT text FROM messages WHERE chat_id = 1 AND seq < 5 "
+                                      "ORDER BY seq DESC LIMIT 50");
+  EXPECT_NE(plan.find("messages_by_chat"), std::string::npos) << plan;
 }
 
 TEST_P(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {
