@@ -104,6 +104,33 @@ std::optional<std::vector<MessageRecord>> RecentMessages::messages_since(ChatId 
   return out;
 }
 
+std::optional<std::vector<MessageRecord>> RecentMessages::messages_before(ChatId chat, Pos chat_pos, Seq before,
+                                                                         std::int64_t limit) const {
+  const Stripe& stripe = stripe_of(chat);
+  std::optional<std::vector<MessageRecord>> out;
+  if (limit >= 0) {
+    std::lock_guard lock(stripe.mu);
+    auto it = stripe.chats.find(chat);
+    if (it != stripe.chats.end() && it->second.pos == chat_pos && chat_pos != kUnknown &&
+        !it->second.messages.empty()) {
+      const Chat& c = it->second;
+      // The cached messages before `before` are a prefix (consecutive seqs, ascending).
+      auto end = std::partition_point(c.messages.begin(), c.messages.end(),
+                                      [before](const Message& m) { return m.seq < before; });
+      auto held = static_cast<std::int64_t>(end - c.messages.begin());
+      // Enough of them, or all the chat has: the cached part starts at its first message.
+      if (held >= limit || c.messages.front().seq == 1) {
+        auto n = std::min(held, limit);
+        out.emplace();
+        out->reserve(static_cast<std::size_t>(n));
+        for (auto m = end - n; m != end; ++m) out->push_back(record_of(chat, *m));
+      }
+    }
+  }
+  (out ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
 bool RecentMessages::follows(const Stripe& stripe, ChatId chat, Seq seq) {
   auto it = stripe.chats.find(chat);
   return it != stripe.chats.end() && !it->second.messages.empty() && it->second.messages.back().seq == seq - 1;

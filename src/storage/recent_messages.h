@@ -1,6 +1,6 @@
 // The newest messages of recently written chats, kept in memory so that a device catching
-// up (`ReadView::messages_since`, the bulk of a reconnect herd's sync) is answered without
-// reading the database. LESSONS.md: a mass reconnect should be served from memory, not
+// up (`ReadView::messages_since`, the bulk of a reconnect herd's sync), or opening a chat
+// (`ReadView::messages_before`, its newest page), is answered without reading the database. LESSONS.md: a mass reconnect should be served from memory, not
 // from a query storm. docs/benchmarks.md, entries 36 and 37, measure what it buys.
 //
 // The cache is never a second source of truth: it answers only when it holds a chat in
@@ -112,6 +112,13 @@ class RecentMessages {
   // the database. Any thread.
   std::optional<std::vector<MessageRecord>> messages_since(ChatId chat, Pos chat_pos, Pos since,
                                                           std::int64_t limit) const;
+
+  // Up to `limit` messages of `chat` with seq < `before`, ascending (ReadView::messages_before:
+  // a page of history, the newest when `before` is past the last seq), if the cache holds the
+  // chat at position `chat_pos` and either `limit` such messages or the chat from its first
+  // message. nullopt: ask the database. Any thread.
+  std::optional<std::vector<MessageRecord>> messages_before(ChatId chat, Pos chat_pos, Seq before,
+                                                           std::int64_t limit) const;
 
   // Just before COMMIT, and once it returned (see the file comment). Committer only. `apply`
   // takes the inserted messages (clear() the changes afterwards), and asks `position_of` for

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <random>
@@ -150,6 +151,35 @@ TEST(RecentMessagesTest, AChatTakenUpLaterAnswersOnlyWhatItHoldsAll) {
   commit(cache, d, position_of);
   EXPECT_FALSE(cache.messages_since(ChatId(2), 50, 49, 1));
   EXPECT_EQ(cache.stats().chats, 1);
+}
+
+TEST(RecentMessagesTest, AnswersAPageBeforeASeqWhenItHoldsThePageOrTheWholeChat) {
+  RecentMessages cache(64 << 20);
+  ChatId chat(1);
+  Seq last = 0;
+  Pos pos = 0;
+  send(cache, chat, last, pos, 10);  // seqs 1..10 at positions 1..10
+  EXPECT_EQ(seqs(*cache.messages_before(chat, pos, INT64_MAX, 3)), (std::vector<Seq>{8, 9, 10}));
+  EXPECT_EQ(seqs(*cache.messages_before(chat, pos, 8, 2)), (std::vector<Seq>{6, 7}));
+  // Fewer than asked, but the chat from its first message: that is all there is.
+  EXPECT_EQ(seqs(*cache.messages_before(chat, pos, 5, 100)), (std::vector<Seq>{1, 2, 3, 4}));
+  EXPECT_TRUE(cache.messages_before(chat, pos, 1, 50)->empty());
+  EXPECT_TRUE(cache.messages_before(chat, pos, 9, 0)->empty());
+  EXPECT_FALSE(cache.messages_before(chat, pos, 9, -1));  // "no limit" is the database's
+  EXPECT_FALSE(cache.messages_before(chat, pos - 1, INT64_MAX, 3));  // another state
+  EXPECT_FALSE(cache.messages_before(ChatId(2), pos, INT64_MAX, 3));
+
+  // Past kMaxPerChat, the oldest are dropped: a page that reaches below them is not held.
+  send(cache, chat, last, pos, 240);  // seqs 1..250; 51..250 held
+  EXPECT_EQ(seqs(*cache.messages_before(chat, pos, 60, 9)),
+            (std::vector<Seq>{51, 52, 53, 54, 55, 56, 57, 58, 59}));
+  EXPECT_FALSE(cache.messages_before(chat, pos, 60, 10));
+  EXPECT_FALSE(cache.messages_before(chat, pos, 40, 5));
+  auto newest = cache.messages_before(chat, pos, INT64_MAX, 51);
+  ASSERT_TRUE(newest);
+  EXPECT_EQ(newest->front().seq, 200);
+  EXPECT_EQ(newest->back().seq, 250);
+  EXPECT_EQ(newest->back().text, "text of 250");
 }
 
 TEST(RecentMessagesTest, KeepsTheNewestMessagesOfAChatAndKnowsWhereTheyStart) {
@@ -354,7 +384,25 @@ class CachedStoreTest : public ::testing::TestWithParam<test::Backend> {
     ASSERT_TRUE(flushed.get_future().get().ok());
   }
 
-  // messages_since (the cache when it can) against the database's newest page, filtered.
+  // Up to `limit` messages of `chat` with seq < before, from the database: the whole chat
+  // through messages_after, which the cache never answers, cut to the page.
+  static std::vector<MessageRecord> stored_before(ReadView& r, ChatId chat, Seq before, std::int64_t limit) {
+    auto all = r.messages_after(chat, 0, INT64_MAX);
+    std::erase_if(all, [&](const MessageRecord& m) { return m.seq >= before; });
+    if (static_cast<std::int64_t>(all.size()) > limit) all.erase(all.begin(), all.end() - limit);
+    return all;
+  }
+
+  // messages_since and messages_before (the cache when it can) against the database.
+  void check_one(ReadView& r, ChatId chat, Pos since, Seq before, std::int64_t limit, const std::string& when) {
+    std::string what = when + ": chat " + std::to_string(chat.value) + " limit " + std::to_string(limit);
+    auto newest = stored_before(r, chat, INT64_MAX, limit);
+    std::erase_if(newest, [&](const MessageRecord& m) { return m.pos <= since; });
+    expect_same(r.messages_since(chat, since, limit), newest, what + " since " + std::to_string(since));
+    expect_same(r.messages_before(chat, before, limit), stored_before(r, chat, before, limit),
+                what + " before " + std::to_string(before));
+  }
+
   void check_all(std::mt19937& rng, const std::string& when) {
     ReadView& r = store_->reader();
     ReadSnapshot snapshot(r);
@@ -362,12 +410,10 @@ class CachedStoreTest : public ::testing::TestWithParam<test::Backend> {
     for (ChatId chat : chats_) {
       for (int k = 0; k < 3; ++k) {
         Pos since = static_cast<Pos>(rng() % static_cast<std::uint64_t>(now + 1));
+        Seq last = last_[chat];
+        Seq before = k == 0 ? INT64_MAX : 1 + static_cast<Seq>(rng() % static_cast<std::uint64_t>(last + 2));
         std::int64_t limit = 1 + static_cast<std::int64_t>(rng() % 60);
-        auto newest = r.messages_before(chat, INT64_MAX, limit);
-        std::erase_if(newest, [&](const MessageRecord& m) { return m.pos <= since; });
-        expect_same(r.messages_since(chat, since, limit), newest,
-                    when + ": chat " + std::to_string(chat.value) + " since " + std::to_string(since) +
-                        " limit " + std::to_string(limit));
+        check_one(r, chat, since, before, limit, when);
         if (HasFatalFailure()) return;
       }
     }
@@ -424,9 +470,8 @@ TEST_P(CachedStoreTest, AReaderRacingTheWriterAlwaysGetsWhatItsSnapshotHolds) {
       ReadSnapshot snapshot(r);
       ChatId chat = chats_[rng() % chats_.size()];
       Pos since = static_cast<Pos>(rng() % static_cast<std::uint64_t>(r.current_pos() + 1));
-      auto newest = r.messages_before(chat, INT64_MAX, 50);
-      std::erase_if(newest, [&](const MessageRecord& m) { return m.pos <= since; });
-      expect_same(r.messages_since(chat, since, 50), newest, "racing");
+      Seq before = rng() % 2 ? INT64_MAX : 1 + static_cast<Seq>(rng() % 300);
+      check_one(r, chat, since, before, 50, "racing");
       if (HasFailure()) return;
       checks.fetch_add(1);
     }
@@ -452,6 +497,7 @@ TEST(CachedStoreOptionsTest, NoBudgetKeepsNothingAndAnswersFromTheDatabase) {
                 return ok_status();
               }).ok());
   EXPECT_EQ(seqs(store->reader().messages_since(chat, 0, 10)), (std::vector<Seq>{1}));
+  EXPECT_EQ(seqs(store->reader().messages_before(chat, INT64_MAX, 10)), (std::vector<Seq>{1}));
   auto stats = store->recent_messages();
   EXPECT_EQ(stats.hits + stats.misses, 0);
   EXPECT_EQ(stats.chats, 0);

@@ -439,17 +439,28 @@ class ReadViewImpl final : public Reads<ReadView> {
   OpenRoomsView& open_rooms() override { return *open_rooms_; }
 
   std::vector<MessageRecord> messages_since(ChatId chat, Pos since, std::int64_t limit) override {
-    if (recent_) {
-      // The chat's position as this view sees it names the state the cache must hold.
-      auto s = db_.prepare("SELECT pos FROM chats WHERE id = ?");
-      s.bind(1, chat.value);
-      if (s.step())
-        if (auto cached = recent_->messages_since(chat, s.int64(0), since, limit)) return std::move(*cached);
-    }
+    if (recent_)
+      if (auto pos = chat_pos(chat))
+        if (auto cached = recent_->messages_since(chat, *pos, since, limit)) return std::move(*cached);
     return Reads::messages_since(chat, since, limit);
   }
 
+  std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) override {
+    if (recent_)
+      if (auto pos = chat_pos(chat))
+        if (auto cached = recent_->messages_before(chat, *pos, before, limit)) return std::move(*cached);
+    return Reads::messages_before(chat, before, limit);
+  }
+
  private:
+  // The chat's position as this view sees it: it names the state the cache must hold.
+  std::optional<Pos> chat_pos(ChatId chat) {
+    auto s = db_.prepare("SELECT pos FROM chats WHERE id = ?");
+    s.bind(1, chat.value);
+    if (!s.step()) return std::nullopt;
+    return s.int64(0);
+  }
+
   std::unique_ptr<Db> owned_;
   std::unique_ptr<OpenRoomsTx> open_rooms_;  // used read-only here
   const RecentMessages* recent_;
