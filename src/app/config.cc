@@ -105,7 +105,7 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("COMMITTER"))->capture_default_str()->check(CLI::IsMember({"thread", "loop"}));
   app.add_option("--recent-messages-mib", c.recent_messages_mib,
                  "Embedded store: MiB of memory for the newest messages of recently written chats, from which "
-                 "reconnecting devices catch up without reading the database (0 keeps none)")
+                 "reconnecting devices catch up, and chats open, without reading the database (0 keeps none)")
       ->envname(env("RECENT_MESSAGES_MIB"))->capture_default_str()->check(CLI::Range(std::size_t{0}, kMaxRecentMessagesMib));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname(env("LOG_LEVEL"))->capture_default_str()
