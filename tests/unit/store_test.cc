@@ -369,6 +369,33 @@ TEST(SqliteStoreTest, MigrationMakesBigChatsWideAndTheCheckFindsStrayMemberships
   EXPECT_NE(problems[0].find("width"), std::string::npos) << problems[0];
 }
 
+// Runs `fn` on a connection of its own to the database file of the store in `dir`, as an
+// older build (or an operator) would open it.
+template <typename Fn>
+void with_database_file(const TempDir& dir, Fn&& fn) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
+  fn(db);
+  sqlite3_close(db);
+}
+
+// What `sql` returns from that file: columns joined by '|', each row ended by a newline.
+std::string query_database_file(const TempDir& dir, const std::string& sql) {
+  std::string out;
+  with_database_file(dir, [&](sqlite3* db) {
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
+    while (sqlite3_step(s) == SQLITE_ROW)
+      for (int i = 0; i < sqlite3_column_count(s); ++i) {
+        const unsigned char* text = sqlite3_column_text(s, i);
+        out += text ? reinterpret_cast<const char*>(text) : "NULL";
+        out += i + 1 < sqlite3_column_count(s) ? "|" : "\n";
+      }
+    sqlite3_finalize(s);
+  });
+  return out;
+}
+
 // Schema v6 rebuilds the idempotency index with client_id first: a database from before
 // keeps finding its messages by (sender, client id), refuses a second message with the same
 // pair, and looks them up through the index, not by a scan.
@@ -388,12 +415,7 @@ TEST(SqliteStoreTest, MigrationPutsClientIdFirstInTheIdempotencyIndex) {
                 }).ok());
     store->stop();
   }
-  auto with_db = [&](auto&& fn) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
-    fn(db);
-    sqlite3_close(db);
-  };
+  auto with_db = [&](auto&& fn) { with_database_file(dir, fn); };
   auto first_column = [&] {
     std::string name;
     with_db([&](sqlite3* db) {
@@ -457,37 +479,22 @@ TEST(SqliteStoreTest, MigrationDropsTheChatPositionIndex) {
                 }).ok());
     store->stop();
   }
-  auto with_db = [&](auto&& fn) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
-    fn(db);
-    sqlite3_close(db);
-  };
-  auto query_int = [&](const char* sql) {
-    std::int64_t value = -1;
-    with_db([&](sqlite3* db) {
-      sqlite3_stmt* s = nullptr;
-      ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, nullptr), SQLITE_OK) << sql;
-      if (sqlite3_step(s) == SQLITE_ROW) value = sqlite3_column_int64(s, 0);
-      sqlite3_finalize(s);
-    });
-    return value;
-  };
-  const char* kHasIndex = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'chats_by_pos'";
-  EXPECT_EQ(query_int(kHasIndex), 0);
-  EXPECT_GE(query_int("PRAGMA user_version"), 7);
+  auto query = [&](const std::string& sql) { return query_database_file(dir, sql); };
+  const std::string kHasIndex = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'chats_by_pos'";
+  EXPECT_EQ(query(kHasIndex), "0\n");
+  EXPECT_GE(std::stoi(query("PRAGMA user_version")), 7);
   // Back to the schema before v7.
-  with_db([](sqlite3* db) {
+  with_database_file(dir, [](sqlite3* db) {
     EXPECT_EQ(sqlite3_exec(db, "CREATE INDEX chats_by_pos ON chats(pos); PRAGMA user_version = 6;",
                            nullptr, nullptr, nullptr), SQLITE_OK);
   });
-  ASSERT_EQ(query_int(kHasIndex), 1);
+  ASSERT_EQ(query(kHasIndex), "1\n");
 
   auto store = open_store(dir.path());
   store->stop();
-  EXPECT_EQ(query_int(kHasIndex), 0);
-  EXPECT_GE(query_int("PRAGMA user_version"), 7);
-  EXPECT_EQ(query_int(("SELECT pos FROM chats WHERE id = " + std::to_string(chat.value)).c_str()), 7);
+  EXPECT_EQ(query(kHasIndex), "0\n");
+  EXPECT_GE(std::stoi(query("PRAGMA user_version")), 7);
+  EXPECT_EQ(query("SELECT pos FROM chats WHERE id = " + std::to_string(chat.value)), "7\n");
 }
 
 // Schema v8 stores messages in a rowid table with a unique (chat_id, seq) index. A database
@@ -518,27 +525,7 @@ TEST(SqliteStoreTest, MigrationStoresMessagesInArrivalOrder) {
                 }).ok());
     store->stop();
   }
-  auto with_db = [&](auto&& fn) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir.path() / "modu.db").c_str(), &db), SQLITE_OK);
-    fn(db);
-    sqlite3_close(db);
-  };
-  auto query_text = [&](const std::string& sql) {
-    std::string value;
-    with_db([&](sqlite3* db) {
-      sqlite3_stmt* s = nullptr;
-      ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sql;
-      while (sqlite3_step(s) == SQLITE_ROW)
-        for (int i = 0; i < sqlite3_column_count(s); ++i) {
-          const unsigned char* text = sqlite3_column_text(s, i);
-          value += text ? reinterpret_cast<const char*>(text) : "NULL";
-          value += i + 1 < sqlite3_column_count(s) ? "|" : "\n";
-        }
-      sqlite3_finalize(s);
-    });
-    return value;
-  };
+  auto query_text = [&](const std::string& sql) { return query_database_file(dir, sql); };
   const std::string kTableSql = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'messages'";
   const std::string kAll = "SELECT chat_id, seq, sender_id, client_id, kind, text, reply_to, created_at, deleted, "
                            "deleted_pos, hidden, pos FROM messages ORDER BY chat_id, seq";
@@ -547,7 +534,7 @@ TEST(SqliteStoreTest, MigrationStoresMessagesInArrivalOrder) {
   ASSERT_EQ(std::count(rows.begin(), rows.end(), '\n'), 6) << rows;
 
   // Back to the layout before v8: keyed by chat, without a rowid.
-  with_db([](sqlite3* db) {
+  with_database_file(dir, [](sqlite3* db) {
     EXPECT_EQ(sqlite3_exec(db, R"sql(
       CREATE TABLE old (chat_id INTEGER NOT NULL, seq INTEGER NOT NULL, sender_id INTEGER NOT NULL,
         client_id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
