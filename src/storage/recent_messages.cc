@@ -84,9 +84,8 @@ std::optional<std::vector<MessageRecord>> RecentMessages::messages_since(ChatId 
   std::optional<std::vector<MessageRecord>> out;
   {
     std::lock_guard lock(stripe.mu);
-    auto it = stripe.chats.find(chat);
-    if (it != stripe.chats.end() && it->second.pos == chat_pos && chat_pos != kUnknown) {
-      const Chat& c = it->second;
+    if (const Chat* held = held_at(stripe, chat, chat_pos)) {
+      const Chat& c = *held;
       // The messages after `since` are a suffix (positions grow with seqs).
       auto first_after = std::partition_point(c.messages.begin(), c.messages.end(),
                                               [since](const Message& m) { return m.pos <= since; });
@@ -110,10 +109,9 @@ std::optional<std::vector<MessageRecord>> RecentMessages::messages_before(ChatId
   std::optional<std::vector<MessageRecord>> out;
   if (limit >= 0) {
     std::lock_guard lock(stripe.mu);
-    auto it = stripe.chats.find(chat);
-    if (it != stripe.chats.end() && it->second.pos == chat_pos && chat_pos != kUnknown &&
-        !it->second.messages.empty()) {
-      const Chat& c = it->second;
+    const Chat* held = held_at(stripe, chat, chat_pos);
+    if (held && !held->messages.empty()) {
+      const Chat& c = *held;
       // The cached messages before `before` are a prefix (consecutive seqs, ascending).
       auto end = std::partition_point(c.messages.begin(), c.messages.end(),
                                       [before](const Message& m) { return m.seq < before; });
@@ -129,6 +127,12 @@ std::optional<std::vector<MessageRecord>> RecentMessages::messages_before(ChatId
   }
   (out ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
   return out;
+}
+
+const RecentMessages::Chat* RecentMessages::held_at(const Stripe& stripe, ChatId chat, Pos chat_pos) {
+  auto it = stripe.chats.find(chat);
+  if (it == stripe.chats.end() || chat_pos == kUnknown || it->second.pos != chat_pos) return nullptr;
+  return &it->second;
 }
 
 bool RecentMessages::follows(const Stripe& stripe, ChatId chat, Seq seq) {

@@ -1,7 +1,8 @@
 // The newest messages of recently written chats, kept in memory so that a device catching
 // up (`ReadView::messages_since`, the bulk of a reconnect herd's sync), or opening a chat
-// (`ReadView::messages_before`, its newest page), is answered without reading the database. LESSONS.md: a mass reconnect should be served from memory, not
-// from a query storm. docs/benchmarks.md, entries 36 and 37, measure what it buys.
+// (`ReadView::messages_before`, its newest page), is answered without reading the
+// database. LESSONS.md: a mass reconnect should be served from memory, not from a query
+// storm. docs/benchmarks.md, entries 36, 37 and 44, measure what it buys.
 //
 // The cache is never a second source of truth: it answers only when it holds a chat in
 // exactly the state the caller's view of the database shows, and otherwise says so, and
@@ -155,6 +156,8 @@ class RecentMessages {
   }
   static std::size_t bytes_of(const Message& m);
   static MessageRecord record_of(ChatId chat, const Message& m);
+  // The chat as cached, if the cache holds it at `chat_pos` (the state a reader's view shows).
+  static const Chat* held_at(const Stripe& stripe, ChatId chat, Pos chat_pos);  // REQUIRES(stripe.mu)
   static bool follows(const Stripe& stripe, ChatId chat, Seq seq);  // REQUIRES(stripe.mu)
   void apply_one(Stripe& stripe, Changes& changes, const Changes::Op& op,
                  std::optional<Pos> before);  // REQUIRES(stripe.mu)
