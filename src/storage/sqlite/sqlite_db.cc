@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_db.h"
 
+#include "storage/sqlite/page_cache.h"
+
 #include <fmt/format.h>
 
 namespace modu::sqlite {
@@ -54,6 +56,7 @@ std::string_view Stmt::text_view(int column) const {
 }
 
 Db::Db(const std::string& path, bool read_only, const char* vfs) {
+  configure_sqlite();
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, vfs) != SQLITE_OK) {

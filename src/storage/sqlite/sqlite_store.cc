@@ -743,20 +743,12 @@ void sync_database_file(Db& db) {
     spdlog::warn("syncing the database file after a checkpoint failed: {}", sqlite3_errstr(rc));
 }
 
-// Once per process, before the first connection: SQLite's memory statistics take a global
-// mutex on every allocation; nothing here reads them.
-void configure_sqlite_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
-}
-
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const SqliteOptions& options)
       : options_(options),
         path_((std::filesystem::path(options.directory) / "modu.db").string()),
         generation_(++g_store_generation) {
-    configure_sqlite_once();
     // With a sync at every commit and checkpoint, the writer passes a commit's WAL frames
     // on in one write, and checkpoints pass runs of adjacent pages on in one write.
     const char* vfs = options.synchronous_full ? write_gather_vfs() : nullptr;

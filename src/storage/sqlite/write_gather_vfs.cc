@@ -1,5 +1,7 @@
 #include "storage/sqlite/write_gather_vfs.h"
 
+#include "storage/sqlite/page_cache.h"
+
 #include <sqlite3.h>
 
 #include <atomic>
@@ -206,6 +208,7 @@ const char* write_gather_vfs() {
   static sqlite3_vfs vfs;
   static std::once_flag once;
   std::call_once(once, [] {
+    configure_sqlite();  // before sqlite3_vfs_find initialises SQLite
     sqlite3_vfs* b = sqlite3_vfs_find(nullptr);
     vfs = make_vfs(b);
     sqlite3_vfs_register(&vfs, 0);
