@@ -233,11 +233,11 @@ struct ClientKey {
 };
 
 struct WriteJob {
-  // Runs on the committer thread inside the batch transaction, in its own savepoint.
-  // A returned error rolls back the savepoint and fails only this job; it must be
-  // returned before the job changes any state outside the transaction (caches). Any
-  // exception (a StorageError, or a bug) aborts and fails the whole batch, and the
-  // `after_abort` hook tells the owners of in-memory state to drop it.
+  // Runs on the committer thread inside the batch transaction, in its own savepoint
+  // (but see checks_before_writing). A returned error rolls back the savepoint and fails
+  // only this job; it must be returned before the job changes any state outside the
+  // transaction (caches). Any exception (a StorageError, or a bug) aborts and fails the
+  // whole batch, and the `after_abort` hook tells the owners of in-memory state to drop it.
   std::function<Status(WriteTx&)> apply;
   // Runs on the committer thread once the outcome is durable (or definitely failed).
   std::function<void(const Status&)> done;
@@ -250,6 +250,12 @@ struct WriteJob {
   // by another writer in between still cannot be stored twice (the key is unique): the
   // batch then fails with `unavailable`, and the retry finds the message.
   std::optional<ClientKey> client_key;
+  // The job returns any error before its first change to the transaction (a send checks
+  // membership and its arguments, then writes). A store may then run it without a
+  // savepoint of its own, which spares a copy of every page the job changes. Should such a
+  // job return an error after a change all the same, the store fails the whole batch, as
+  // for an exception, so nothing half-applied commits.
+  bool checks_before_writing = false;
 };
 
 // Hooks the owner of committer-thread state registers with the store.

@@ -17,7 +17,7 @@ void Effects::deliver(Hub& hub, Metrics& metrics) const {
 }
 
 void submit_write(Services& services, Reply reply, Placement placement, WriteFn apply, AfterFn after,
-                  std::optional<ClientKey> client_key) {
+                  WriteHints hints) {
   struct State {
     Effects effects;
     std::string result;
@@ -41,7 +41,8 @@ void submit_write(Services& services, Reply reply, Placement placement, WriteFn 
             if (after) after(reply, state->result); else reply.ok(state->result);
           },
       .placement = placement.id,
-      .client_key = std::move(client_key),
+      .client_key = std::move(hints.client_key),
+      .checks_before_writing = hints.checks_before_writing,
   });
 }
 

@@ -68,9 +68,13 @@ using WriteFn = std::function<Result<std::string>(WriteTx&, Effects&)>;
 // After the commit, publishes the effects, then answers with the result, or hands the
 // result to `after` (which must answer) when given.
 using AfterFn = std::function<void(const Reply&, const std::string& result)>;
-// `client_key`: the idempotency key `apply` looks up, for a send (WriteJob::client_key).
+// What a job may tell the store beyond its function (WriteJob's fields of the same names).
+struct WriteHints {
+  std::optional<ClientKey> client_key;  // the idempotency key `apply` looks up, for a send
+  bool checks_before_writing = false;   // `apply` returns any error before its first change
+};
 void submit_write(Services& services, Reply reply, Placement placement, WriteFn apply,
-                  AfterFn after = nullptr, std::optional<ClientKey> client_key = std::nullopt);
+                  AfterFn after = nullptr, WriteHints hints = {});
 
 // A write nobody waits for (timers, housekeeping): `apply` runs like a request's job and
 // its effects are published after the commit; a failure is logged and dropped.

@@ -167,6 +167,85 @@ TEST_P(StoreTest, FailedJobLeavesNoTraceAndOthersInTheBatchCommit) {
   EXPECT_TRUE(r.check_integrity().empty());
 }
 
+// A job that returns its error before changing anything needs no savepoint to fail alone.
+TEST_P(StoreTest, AJobThatChecksBeforeWritingFailsAloneBeforeItsFirstChange) {
+  std::promise<Status> a, b, c;
+  Gate gate;
+  store_->submit(gate.job());
+  gate.wait_entered();
+  store_->submit(WriteJob{[](WriteTx& tx) {
+                            tx.insert_user(user_named("alice"), "hash");
+                            return ok_status();
+                          },
+                          fulfil(a)});
+  WriteJob checked{[](WriteTx& tx) -> Status {
+                     if (!tx.user_by_handle("nobody"))
+                       return make_error(ErrorCode::kUserNotFound, "no such user");
+                     tx.insert_user(user_named("bob"), "hash");
+                     return ok_status();
+                   },
+                   fulfil(b)};
+  checked.checks_before_writing = true;
+  store_->submit(std::move(checked));
+  store_->submit(WriteJob{[](WriteTx& tx) {
+                            tx.insert_user(user_named("carol"), "hash");
+                            return ok_status();
+                          },
+                          fulfil(c)});
+  gate.release();
+  Status sa = a.get_future().get(), sb = b.get_future().get(), sc = c.get_future().get();
+  EXPECT_TRUE(sa.ok());
+  ASSERT_FALSE(sb.ok());
+  EXPECT_EQ(sb.error().code, ErrorCode::kUserNotFound);
+  EXPECT_TRUE(sc.ok());
+  ReadView& r = store_->reader();
+  EXPECT_TRUE(r.user_by_handle("alice"));
+  EXPECT_FALSE(r.user_by_handle("bob"));
+  EXPECT_TRUE(r.user_by_handle("carol"));
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
+// One that breaks its word still commits nothing half-applied. The SQLite store ran it
+// without a savepoint, so it fails the whole batch; the PostgreSQL store keeps a savepoint
+// for every job, and fails only that one.
+TEST_P(StoreTest, AJobThatChecksBeforeWritingButFailsAfterAChangeCommitsNoneOfIt) {
+  std::atomic<int> aborts{0};
+  store_->set_hooks(CommitHooks{.after_abort = [&aborts] { aborts.fetch_add(1); }});
+  std::promise<Status> a, b;
+  Gate gate;
+  store_->submit(gate.job());
+  gate.wait_entered();
+  store_->submit(WriteJob{[](WriteTx& tx) {
+                            tx.insert_user(user_named("alice"), "hash");
+                            return ok_status();
+                          },
+                          fulfil(a)});
+  WriteJob broken{[](WriteTx& tx) -> Status {
+                    tx.insert_user(user_named("bob"), "hash");
+                    return make_error(ErrorCode::kHandleTaken, "changed my mind");
+                  },
+                  fulfil(b)};
+  broken.checks_before_writing = true;
+  store_->submit(std::move(broken));
+  gate.release();
+  Status sa = a.get_future().get(), sb = b.get_future().get();
+  ASSERT_FALSE(sb.ok());
+  EXPECT_FALSE(store_->reader().user_by_handle("bob"));
+  if (GetParam() == test::Backend::kPostgres) {
+    EXPECT_EQ(sb.error().code, ErrorCode::kHandleTaken);
+    EXPECT_TRUE(sa.ok());
+    EXPECT_EQ(aborts.load(), 0);
+  } else {
+    EXPECT_EQ(sb.error().code, ErrorCode::kUnavailable);
+    ASSERT_FALSE(sa.ok());
+    EXPECT_EQ(sa.error().code, ErrorCode::kUnavailable);
+    EXPECT_EQ(aborts.load(), 1);
+    EXPECT_FALSE(store_->reader().user_by_handle("alice"));
+  }
+  EXPECT_TRUE(add_user("carol"));  // the store keeps working
+  EXPECT_TRUE(store_->reader().check_integrity().empty());
+}
+
 TEST_P(StoreTest, ExceptionInAJobFailsTheWholeBatch) {
   std::atomic<int> aborts{0};
   store_->set_hooks(CommitHooks{.after_abort = [&aborts] { aborts.fetch_add(1); }});

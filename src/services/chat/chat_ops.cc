@@ -286,7 +286,7 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
     publish_unread_counts(tx, fx, engine, *chat, pos);
     fx.count_stored_message();
     return json;
-  }, nullptr, ClientKey{me, key_client_id});
+  }, nullptr, {.client_key = ClientKey{me, key_client_id}, .checks_before_writing = true});
 }
 
 void messages_read(Call& call, Services& services, ChatEngine& engine) {

@@ -1056,16 +1056,23 @@ class SqliteStore final : public Store {
     try {
       db.prepare("BEGIN IMMEDIATE").run();
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        db.prepare("SAVEPOINT job").run();
+        // A savepoint copies each page the job changes before its first change there.
+        bool savepoint = !batch[i].checks_before_writing;
+        if (savepoint) db.prepare("SAVEPOINT job").run();
         std::size_t mark = changes.mark();
+        std::int64_t changes_before = sqlite3_total_changes64(db.raw());
         // A returned error fails only this job; an exception (storage failure or bug)
         // aborts the whole batch below, so no half-applied job can ever commit.
         Status status = batch[i].apply(*tx_);
         if (!status.ok()) {
-          db.prepare("ROLLBACK TO job").run();
+          if (savepoint)
+            db.prepare("ROLLBACK TO job").run();
+          else if (sqlite3_total_changes64(db.raw()) != changes_before)
+            throw StorageError(fmt::format("a job that checks before writing changed rows, then "
+                                           "failed: {}", status.error().message));
           changes.roll_back_to(mark);
         }
-        db.prepare("RELEASE job").run();
+        if (savepoint) db.prepare("RELEASE job").run();
         results[i] = std::move(status);
       }
       if (hooks_.before_commit) hooks_.before_commit(*tx_);
