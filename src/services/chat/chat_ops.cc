@@ -304,7 +304,7 @@ void messages_read(Call& call, Services& services, ChatEngine& engine) {
       publish_read(tx, fx, engine, *chat, me, pos);
     }
     return fmt::format(R"({{"read_seq":{}}})", chat->member(me)->read_seq);
-  });
+  }, nullptr, {.checks_before_writing = true});
 }
 
 void messages_delete(Call& call, Services& services, ChatEngine& engine) {
