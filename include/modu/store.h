@@ -346,9 +346,14 @@ struct SqliteOptions {
   // answers a catching-up device without reading the database (storage/recent_messages.h).
   // 0 keeps none.
   std::size_t recent_messages_bytes = std::size_t{256} << 20;
+  // Holds the directory's lock while open, so that no other process's store writes it
+  // (storage/sqlite/directory_lock.h). Off only for `modu admin`'s reading commands, which
+  // may run beside a server.
+  bool lock_directory = true;
 };
 
-// Opens (and migrates) the embedded store in `options.directory`.
+// Opens (and migrates) the embedded store in `options.directory`. Fails with kUnavailable
+// if another process holds the directory's lock.
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
 
 struct PostgresOptions {

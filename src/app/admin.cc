@@ -24,9 +24,14 @@ struct AdminOptions {
   std::int64_t limit = 1000;
 };
 
-// The store the options name: --store (PostgreSQL) or else --data.
-std::unique_ptr<Store> open_or_report(const AdminOptions& o) {
-  auto store = o.store.empty() ? open_sqlite_store(SqliteOptions{.directory = o.data_dir})
+// Whether a command may run beside a server on the same data directory.
+enum class Access { kReads, kWrites };
+
+// The store the options name: --store (PostgreSQL) or else --data. A command that writes
+// takes the data directory's lock, so it fails while a server runs there.
+std::unique_ptr<Store> open_or_report(const AdminOptions& o, Access access) {
+  auto store = o.store.empty() ? open_sqlite_store(SqliteOptions{.directory = o.data_dir,
+                                                                 .lock_directory = access == Access::kWrites})
                                : open_postgres_store(PostgresOptions{.dsn = o.store, .more_shards = o.shards});
   if (!store.ok()) {
     if (o.store.empty())
@@ -51,7 +56,7 @@ int create_user(const AdminOptions& o) {
   }
   auto hash = hash_password(o.password, PasswordCost{});
   if (!hash) return 1;
-  auto store = open_or_report(o);
+  auto store = open_or_report(o, Access::kWrites);
   if (!store) return 1;
   ChatEngine engine;
   store->set_hooks(CommitHooks{.before_commit = [&engine](WriteTx& tx) { engine.flush(tx); },
@@ -85,7 +90,7 @@ int create_user(const AdminOptions& o) {
 }
 
 int list_users(const AdminOptions& o) {
-  auto store = open_or_report(o);
+  auto store = open_or_report(o, Access::kReads);
   if (!store) return 1;
   auto users = store->reader().list_users(o.limit, UserId());
   // Ids of a store split into shards are large (ids.h): the column is as wide as the widest.
@@ -98,7 +103,7 @@ int list_users(const AdminOptions& o) {
 }
 
 int stats(const AdminOptions& o) {
-  auto store = open_or_report(o);
+  auto store = open_or_report(o, Access::kReads);
   if (!store) return 1;
   auto s = store->reader().stats();
   fmt::print("users:     {}\ndevices:   {}\nchats:     {}\nmessages:  {}\ndisk:      {:.1f} MiB\n", s.users,
@@ -107,7 +112,7 @@ int stats(const AdminOptions& o) {
 }
 
 int check(const AdminOptions& o) {
-  auto store = open_or_report(o);
+  auto store = open_or_report(o, Access::kReads);
   if (!store) return 1;
   fmt::print("checking {} ...\n", o.store.empty() ? o.data_dir : std::string("the PostgreSQL store"));
   auto problems = store->reader().check_integrity();

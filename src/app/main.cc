@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     exit_code = modu::run_serve(config);
   });
 
-  auto* admin = app.add_subcommand("admin", "Maintenance on a data directory (stop the server for writes)");
+  auto* admin = app.add_subcommand("admin", "Maintenance on a data directory (commands that write refuse to run beside its server)");
   modu::add_admin_commands(*admin, exit_code);
 
   app.add_subcommand("version", "Print version and build information")->callback([] {

@@ -117,6 +117,45 @@ TEST(AdminTest, CheckPassesOnHealthyAndCrashedDataDirectories) {
   EXPECT_EQ(after_crash.exit_code, 0) << describe(after_crash);
 }
 
+// The embedded store keeps its positions and seqs in memory, so a second writer of the same
+// data directory is refused while a server runs there, and let in once it has stopped.
+// Reading commands run beside the server. A PostgreSQL store is made for several writers.
+TEST(AdminTest, ASecondWriterOfTheDataDirectoryIsRefusedUntilTheServerStops) {
+  ServerProcess server;
+  server.start();
+  CommandResult beside = admin(server, {"users", "create", "minji", "--password", "correct horse"});
+  if (test_store_is_postgres()) {
+    EXPECT_EQ(beside.exit_code, 0) << describe(beside);
+  } else {
+    EXPECT_EQ(beside.exit_code, 1) << describe(beside);
+    EXPECT_NE(beside.errors.find("another Modu process (pid " + std::to_string(server.pid()) + ")"),
+              std::string::npos) << describe(beside);
+    std::vector<std::string> second{"serve", "--listen", "127.0.0.1:0"};
+    auto store = server.store_args();
+    second.insert(second.end(), store.begin(), store.end());
+    CommandResult refused = run_modu(second, std::chrono::seconds(20));
+    EXPECT_FALSE(refused.timed_out) << "a second server started on the same data directory";
+    EXPECT_NE(refused.exit_code, 0) << describe(refused);
+    EXPECT_NE((refused.output + refused.errors).find("another Modu process"), std::string::npos)
+        << describe(refused);
+  }
+  CommandResult stats = admin(server, {"stats"});
+  EXPECT_EQ(stats.exit_code, 0) << describe(stats);
+  EXPECT_EQ(admin(server, {"check"}).exit_code, 0);
+  {
+    Client client(server.port());  // the refused writers left the server working
+    client.register_user("bob_the_builder");
+  }
+  server.stop();
+  if (!test_store_is_postgres()) {
+    CommandResult after = admin(server, {"users", "create", "minji", "--password", "correct horse"});
+    ASSERT_EQ(after.exit_code, 0) << describe(after);
+  }
+  server.start();
+  Client client(server.port());
+  EXPECT_GT(client.login("minji", "correct horse").user_id, 0);
+}
+
 TEST(AdminTest, UnknownCommandFails) {
   ServerProcess data;  // never started: it only provides the data (directory or database)
   CommandResult r = admin(data, {"frobnicate"});

@@ -16,6 +16,7 @@
 #include "modu/store.h"
 #include "storage/changed_chats.h"
 #include "storage/recent_messages.h"
+#include "storage/sqlite/directory_lock.h"
 #include "storage/sqlite/open_rooms_store.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
@@ -745,8 +746,9 @@ void sync_database_file(Db& db) {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const SqliteOptions& options)
-      : options_(options),
+  SqliteStore(const SqliteOptions& options, std::optional<DirectoryLock> lock)
+      : lock_(std::move(lock)),
+        options_(options),
         path_((std::filesystem::path(options.directory) / "modu.db").string()),
         generation_(++g_store_generation) {
     // With a sync at every commit and checkpoint, the writer passes a commit's WAL frames
@@ -1098,6 +1100,7 @@ class SqliteStore final : public Store {
     }
   }
 
+  std::optional<DirectoryLock> lock_;  // released last, once everything else is closed
   SqliteOptions options_;
   std::string path_;
   std::uint64_t generation_;
@@ -1150,7 +1153,13 @@ class SqliteStore final : public Store {
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   try {
     std::filesystem::create_directories(options.directory);
-    return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(options));
+    std::optional<sqlite::DirectoryLock> lock;
+    if (options.lock_directory) {
+      auto taken = sqlite::DirectoryLock::take(options.directory);
+      if (!taken.ok()) return taken.take_error();
+      lock.emplace(std::move(taken).value());
+    }
+    return std::unique_ptr<Store>(std::make_unique<sqlite::SqliteStore>(options, std::move(lock)));
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kUnavailable, e.what());
   }
