@@ -356,6 +356,22 @@ struct SqliteOptions {
 // if another process holds the directory's lock.
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
 
+// The embedded database's size before and after `compact_sqlite_store`.
+struct CompactReport {
+  std::int64_t bytes_before = 0;
+  std::int64_t free_bytes_before = 0;  // of bytes_before: free pages, which it gives back
+  std::int64_t bytes_after = 0;
+};
+
+// Rewrites the embedded store in `directory` without its free pages (SQLite's VACUUM), so
+// that the file gives back the space an upgrade or deleted rows left behind. Calls
+// `starting` with the sizes before it begins, unless there is nothing to give back. Takes
+// the directory's lock, so it fails with kUnavailable while a server runs there, and with
+// kInvalidState where there is no database. Needs free disk about twice the size it keeps
+// while it runs (a temporary copy, then the WAL).
+Result<CompactReport> compact_sqlite_store(const std::string& directory,
+                                           const std::function<void(const CompactReport&)>& starting);
+
 struct PostgresOptions {
   std::string dsn;               // libpq connection string or URI (postgres://user@host:port/db)
   // More databases, shards 1, 2, … of the shard map (shard 0 is `dsn`). Shards are only ever

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <future>
 #include <memory>
 
@@ -125,6 +127,34 @@ int check(const AdminOptions& o) {
   return 1;
 }
 
+std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
+
+int compact(const AdminOptions& o) {
+  if (!o.store.empty()) {
+    fmt::print(stderr, "error: compact is for the embedded store (--data); PostgreSQL gives space back "
+                       "itself (autovacuum), or by hand with VACUUM FULL\n");
+    return 2;
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto r = compact_sqlite_store(o.data_dir, [&o](const CompactReport& before) {
+    fmt::print("compacting {}: {}, of which {} are free pages; this rewrites the whole file ...\n",
+               o.data_dir, mib(before.bytes_before), mib(before.free_bytes_before));
+    std::fflush(stdout);
+  });
+  if (!r.ok()) {
+    fmt::print(stderr, "error: cannot compact '{}': {}\n", o.data_dir, r.error().message);
+    return 1;
+  }
+  if (r->free_bytes_before == 0) {
+    fmt::print("nothing to give back: {} ({}) has no free pages\n", o.data_dir, mib(r->bytes_before));
+    return 0;
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  fmt::print("done in {:.1f} s: {} now, {} given back\n", seconds, mib(r->bytes_after),
+             mib(r->bytes_before - r->bytes_after));
+  return 0;
+}
+
 }  // namespace
 
 void add_admin_commands(CLI::App& admin, int& exit_code) {
@@ -151,6 +181,9 @@ void add_admin_commands(CLI::App& admin, int& exit_code) {
       ->callback([o, &exit_code] { exit_code = stats(*o); });
   admin.add_subcommand("check", "Check the store's integrity (SQLite and Modu's own invariants)")
       ->callback([o, &exit_code] { exit_code = check(*o); });
+  admin.add_subcommand("compact", "Give back the embedded store's free pages to the disk (SQLite VACUUM; "
+                                  "stop the server first)")
+      ->callback([o, &exit_code] { exit_code = compact(*o); });
 }
 
 }  // namespace modu

@@ -156,6 +156,31 @@ TEST(AdminTest, ASecondWriterOfTheDataDirectoryIsRefusedUntilTheServerStops) {
   EXPECT_GT(client.login("minji", "correct horse").user_id, 0);
 }
 
+TEST(AdminTest, CompactWaitsForTheServerToStopAndKeepsEverything) {
+  ServerProcess server;
+  server.start();
+  {
+    Client alice(server.port());
+    alice.register_user("alice_compact", "", "correct horse battery");
+  }
+  CommandResult beside = admin(server, {"compact"});
+  if (test_store_is_postgres()) {
+    EXPECT_EQ(beside.exit_code, 2) << describe(beside);
+    EXPECT_NE(beside.errors.find("autovacuum"), std::string::npos) << describe(beside);
+    return;
+  }
+  EXPECT_EQ(beside.exit_code, 1) << describe(beside);
+  EXPECT_NE(beside.errors.find("another Modu process"), std::string::npos) << describe(beside);
+  server.stop();
+  CommandResult done = admin(server, {"compact"});
+  ASSERT_EQ(done.exit_code, 0) << describe(done);
+  EXPECT_NE(done.output.find("MiB"), std::string::npos) << describe(done);
+  EXPECT_EQ(admin(server, {"check"}).exit_code, 0);
+  server.start();
+  Client again(server.port());
+  EXPECT_GT(again.login("alice_compact", "correct horse battery").user_id, 0);
+}
+
 TEST(AdminTest, UnknownCommandFails) {
   ServerProcess data;  // never started: it only provides the data (directory or database)
   CommandResult r = admin(data, {"frobnicate"});

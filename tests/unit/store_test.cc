@@ -757,6 +757,56 @@ void expect_the_idle_writer_copies_the_wal_back(Store& store, const TempDir& dir
   EXPECT_GT(index.frames, 0u);
 }
 
+// Compaction gives the free pages back to the disk and keeps every row; it waits for no
+// store, but refuses to run beside one.
+TEST(SqliteStoreTest, CompactGivesBackFreePagesAndKeepsEveryRow) {
+  TempDir dir;
+  {
+    auto store = open_store(dir.path());
+    for (int i = 0; i < 50; ++i)
+      ASSERT_TRUE(run_job(*store, [i](WriteTx& tx) {
+                    tx.insert_user(user_named("user" + std::to_string(i)), "hash");
+                    return ok_status();
+                  }).ok());
+    auto refused = compact_sqlite_store(dir.str(), nullptr);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  }
+  // Two MiB of rows, deleted again: their pages stay in the file as free pages.
+  with_database_file(dir, [](sqlite3* db) {
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE scratch (b BLOB); "
+                               "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64) "
+                               "INSERT INTO scratch SELECT zeroblob(32768) FROM n; DROP TABLE scratch",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  });
+  auto file_size = [&] { return std::filesystem::file_size(dir.path() / "modu.db"); };
+  std::optional<CompactReport> told;
+  auto report = compact_sqlite_store(dir.str(), [&told](const CompactReport& r) { told = r; });
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  ASSERT_TRUE(told);
+  EXPECT_EQ(told->bytes_before, report->bytes_before);
+  EXPECT_GE(report->free_bytes_before, 2 << 20);
+  EXPECT_LE(report->bytes_after, report->bytes_before - report->free_bytes_before);
+  EXPECT_EQ(file_size(), static_cast<std::uintmax_t>(report->bytes_after));
+  EXPECT_EQ(query_database_file(dir, "PRAGMA freelist_count"), "0\n");
+
+  auto again = compact_sqlite_store(dir.str(), [](const CompactReport&) { ADD_FAILURE() << "nothing to do"; });
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->free_bytes_before, 0);
+  EXPECT_EQ(again->bytes_after, report->bytes_after);
+
+  auto store = open_store(dir.path());
+  EXPECT_EQ(store->reader().stats().users, 50);
+  EXPECT_TRUE(store->reader().user_by_handle("user49"));
+  EXPECT_TRUE(store->reader().check_integrity().empty());
+
+  TempDir empty;
+  auto nothing = compact_sqlite_store(empty.str(), nullptr);
+  ASSERT_FALSE(nothing.ok());
+  EXPECT_EQ(nothing.error().code, ErrorCode::kInvalidState);
+}
+
 TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
   for (bool on_loop : {false, true}) {
     SCOPED_TRACE(on_loop ? "commits on an event loop" : "commits on the committer thread");
