@@ -39,6 +39,15 @@ UserRecord user_named(std::string handle) {
   return UserRecord{.handle = std::move(handle), .display_name = "name", .created_at = 1000};
 }
 
+// A job that creates the user `handle` and reports to `result`.
+WriteJob creates_user(std::string handle, std::promise<Status>& result) {
+  return WriteJob{[handle = std::move(handle)](WriteTx& tx) {
+                    tx.insert_user(user_named(handle), "hash");
+                    return ok_status();
+                  },
+                  fulfil(result)};
+}
+
 class StoreTest : public ::testing::TestWithParam<test::Backend> {
  protected:
   StoreTest() : db_(GetParam()), store_(db_.open()) {}
@@ -133,11 +142,7 @@ TEST_P(StoreTest, FailedJobLeavesNoTraceAndOthersInTheBatchCommit) {
   Gate gate;
   store_->submit(gate.job());
   gate.wait_entered();
-  store_->submit(WriteJob{[](WriteTx& tx) {
-                            tx.insert_user(user_named("alice"), "hash");
-                            return ok_status();
-                          },
-                          fulfil(a)});
+  store_->submit(creates_user("alice", a));
   store_->submit(WriteJob{[](WriteTx& tx) -> Status {
                             UserId id = tx.insert_user(user_named("bob"), "hash");
                             ChatId chat = tx.insert_chat(ChatRecord{.created_by = id}, std::nullopt);
@@ -145,11 +150,7 @@ TEST_P(StoreTest, FailedJobLeavesNoTraceAndOthersInTheBatchCommit) {
                             return make_error(ErrorCode::kHandleTaken, "changed my mind");
                           },
                           fulfil(b)});
-  store_->submit(WriteJob{[](WriteTx& tx) {
-                            tx.insert_user(user_named("carol"), "hash");
-                            return ok_status();
-                          },
-                          fulfil(c)});
+  store_->submit(creates_user("carol", c));
   gate.release();
   Status sa = a.get_future().get(), sb = b.get_future().get(), sc = c.get_future().get();
   EXPECT_TRUE(sa.ok());
@@ -173,11 +174,7 @@ TEST_P(StoreTest, AJobThatChecksBeforeWritingFailsAloneBeforeItsFirstChange) {
   Gate gate;
   store_->submit(gate.job());
   gate.wait_entered();
-  store_->submit(WriteJob{[](WriteTx& tx) {
-                            tx.insert_user(user_named("alice"), "hash");
-                            return ok_status();
-                          },
-                          fulfil(a)});
+  store_->submit(creates_user("alice", a));
   WriteJob checked{[](WriteTx& tx) -> Status {
                      if (!tx.user_by_handle("nobody"))
                        return make_error(ErrorCode::kUserNotFound, "no such user");
@@ -187,11 +184,7 @@ TEST_P(StoreTest, AJobThatChecksBeforeWritingFailsAloneBeforeItsFirstChange) {
                    fulfil(b)};
   checked.checks_before_writing = true;
   store_->submit(std::move(checked));
-  store_->submit(WriteJob{[](WriteTx& tx) {
-                            tx.insert_user(user_named("carol"), "hash");
-                            return ok_status();
-                          },
-                          fulfil(c)});
+  store_->submit(creates_user("carol", c));
   gate.release();
   Status sa = a.get_future().get(), sb = b.get_future().get(), sc = c.get_future().get();
   EXPECT_TRUE(sa.ok());
@@ -215,11 +208,7 @@ TEST_P(StoreTest, AJobThatChecksBeforeWritingButFailsAfterAChangeCommitsNoneOfIt
   Gate gate;
   store_->submit(gate.job());
   gate.wait_entered();
-  store_->submit(WriteJob{[](WriteTx& tx) {
-                            tx.insert_user(user_named("alice"), "hash");
-                            return ok_status();
-                          },
-                          fulfil(a)});
+  store_->submit(creates_user("alice", a));
   WriteJob broken{[](WriteTx& tx) -> Status {
                     tx.insert_user(user_named("bob"), "hash");
                     return make_error(ErrorCode::kHandleTaken, "changed my mind");
@@ -253,11 +242,7 @@ TEST_P(StoreTest, ExceptionInAJobFailsTheWholeBatch) {
   Gate gate;
   store_->submit(gate.job());
   gate.wait_entered();
-  store_->submit(WriteJob{[](WriteTx& tx) {
-                            tx.insert_user(user_named("alice"), "hash");
-                            return ok_status();
-                          },
-                          fulfil(a)});
+  store_->submit(creates_user("alice", a));
   store_->submit(WriteJob{[](WriteTx&) -> Status { throw StorageError("disk on fire"); }, fulfil(b)});
   gate.release();
   Status sa = a.get_future().get(), sb = b.get_future().get();
