@@ -198,9 +198,8 @@ TEST_P(StoreTest, AJobThatChecksBeforeWritingFailsAloneBeforeItsFirstChange) {
   EXPECT_TRUE(r.check_integrity().empty());
 }
 
-// One that breaks its word still commits nothing half-applied. The SQLite store ran it
-// without a savepoint, so it fails the whole batch; the PostgreSQL store keeps a savepoint
-// for every job, and fails only that one.
+// One that breaks its word still commits nothing half-applied: it ran without a savepoint,
+// so the store fails the whole batch.
 TEST_P(StoreTest, AJobThatChecksBeforeWritingButFailsAfterAChangeCommitsNoneOfIt) {
   std::atomic<int> aborts{0};
   store_->set_hooks(CommitHooks{.after_abort = [&aborts] { aborts.fetch_add(1); }});
@@ -220,17 +219,11 @@ TEST_P(StoreTest, AJobThatChecksBeforeWritingButFailsAfterAChangeCommitsNoneOfIt
   Status sa = a.get_future().get(), sb = b.get_future().get();
   ASSERT_FALSE(sb.ok());
   EXPECT_FALSE(store_->reader().user_by_handle("bob"));
-  if (GetParam() == test::Backend::kPostgres) {
-    EXPECT_EQ(sb.error().code, ErrorCode::kHandleTaken);
-    EXPECT_TRUE(sa.ok());
-    EXPECT_EQ(aborts.load(), 0);
-  } else {
-    EXPECT_EQ(sb.error().code, ErrorCode::kUnavailable);
-    ASSERT_FALSE(sa.ok());
-    EXPECT_EQ(sa.error().code, ErrorCode::kUnavailable);
-    EXPECT_EQ(aborts.load(), 1);
-    EXPECT_FALSE(store_->reader().user_by_handle("alice"));
-  }
+  EXPECT_EQ(sb.error().code, ErrorCode::kUnavailable);
+  ASSERT_FALSE(sa.ok());
+  EXPECT_EQ(sa.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(aborts.load(), 1);
+  EXPECT_FALSE(store_->reader().user_by_handle("alice"));
   EXPECT_TRUE(add_user("carol"));  // the store keeps working
   EXPECT_TRUE(store_->reader().check_integrity().empty());
 }

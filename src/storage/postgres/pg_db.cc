@@ -220,8 +220,19 @@ const std::string& Conn::prepared_name(const char* sql, const Params& params) {
   return prepared_.emplace(sql, Prepared{std::move(name)}).first->second.name;
 }
 
+namespace {
+bool is_select(std::string_view sql) {
+  std::size_t start = sql.find_first_not_of(" \t\n");
+  if (start == std::string_view::npos || sql.size() - start < 6) return false;
+  for (std::size_t i = 0; i < 6; ++i)
+    if ((sql[start + i] & ~0x20) != "SELECT"[i]) return false;
+  return true;
+}
+}  // namespace
+
 void Conn::send(const char* sql, const Params& params) {
   if (conn_ == nullptr) throw StorageError("postgres: not connected");
+  if (!is_select(sql)) ++writes_sent_;
   const std::string& name = prepared_name(sql, params);
   if (PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values(), params.lengths(),
                           params.formats(), /*resultFormat=*/1) != 1)

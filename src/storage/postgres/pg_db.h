@@ -98,6 +98,9 @@ class Conn {
   void exec(const char* sql, const Params& params = Params());
   // Runs a statement and returns its rows (waits for every queued statement before it).
   Rows query(const char* sql, const Params& params = Params());
+  // How many statements `exec` and `query` have sent that may change rows: all but those
+  // that start with SELECT.
+  std::uint64_t writes_sent() const { return writes_sent_; }
   // Runs one or more statements without parameters over the simple protocol (DDL,
   // session settings). Not in pipeline mode.
   void script(std::string_view sql);
@@ -139,6 +142,7 @@ class Conn {
   PGconn* conn_ = nullptr;
   bool pipeline_ = false;
   int pending_ = 0;  // queued statements (and prepares) whose results are unread
+  std::uint64_t writes_sent_ = 0;
   std::unordered_map<const char*, Prepared> prepared_;
 };
 

@@ -1051,12 +1051,22 @@ class PostgresStore final : public Store {
         if (hooks_.forget_chats) hooks_.forget_chats(stale);
       }
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        db.exec("SAVEPOINT job");
+        // A savepoint is a subtransaction. A job that checks before writing goes without:
+        // its statements all go through this connection (writing another shard throws).
+        bool savepoint = !batch[i].checks_before_writing;
+        if (savepoint) db.exec("SAVEPOINT job");
+        std::uint64_t writes_before = db.writes_sent();
         // A returned error fails only this job; an exception (storage failure or bug)
         // aborts the whole batch below, so no half-applied job can ever commit.
         Status status = batch[i].apply(tx);
-        if (!status.ok()) db.exec("ROLLBACK TO SAVEPOINT job");
-        db.exec("RELEASE SAVEPOINT job");
+        if (!status.ok()) {
+          if (savepoint)
+            db.exec("ROLLBACK TO SAVEPOINT job");
+          else if (db.writes_sent() != writes_before)
+            throw StorageError(fmt::format("a job that checks before writing wrote, then failed: {}",
+                                           status.error().message));
+        }
+        if (savepoint) db.exec("RELEASE SAVEPOINT job");
         results[i] = std::move(status);
       }
       if (hooks_.before_commit) hooks_.before_commit(tx);
