@@ -16,12 +16,6 @@ namespace {
 
 using modu::test::TempDir;
 
-std::int64_t one_number(Db& db, const char* sql) {
-  auto s = db.prepare(sql);
-  EXPECT_TRUE(s.step());
-  return s.int64(0);
-}
-
 std::string integrity(Db& db) {
   auto s = db.prepare("PRAGMA integrity_check");
   EXPECT_TRUE(s.step());
@@ -61,12 +55,12 @@ TEST(PageCacheTest, SplitsParkPagesAndTheDatabaseStaysIntact) {
       if (tx % 5 == 4) kept -= 250;
     }
     EXPECT_GT(pages_parked(), parked_before) << "no split swapped pages: the test lost its point";
-    EXPECT_EQ(one_number(db, "SELECT count(*) FROM t"), kept);
-    EXPECT_EQ(one_number(db, "SELECT count(*) FROM t WHERE v = 'x'"), 0);
+    EXPECT_EQ(test::first_number(db, "SELECT count(*) FROM t"), kept);
+    EXPECT_EQ(test::first_number(db, "SELECT count(*) FROM t WHERE v = 'x'"), 0);
     EXPECT_EQ(integrity(db), "ok");
   }
   Db reopened(path, true);
-  EXPECT_EQ(one_number(reopened, "SELECT count(*) FROM t"), 32 * 250);
+  EXPECT_EQ(test::first_number(reopened, "SELECT count(*) FROM t"), 32 * 250);
   EXPECT_EQ(integrity(reopened), "ok");
 }
 

@@ -22,8 +22,16 @@
 #include "common/pg_database.h"
 #include "modu/store.h"
 #include "net/loop_scheduler.h"
+#include "storage/sqlite/sqlite_db.h"
 
 namespace modu::test {
+
+// The first column of the first row `sql` returns on `db` (a count, say), as a number.
+inline std::int64_t first_number(sqlite::Db& db, const char* sql) {
+  auto s = db.prepare(sql);
+  EXPECT_TRUE(s.step()) << sql;
+  return s.int64(0);
+}
 
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.
 class TempDir {

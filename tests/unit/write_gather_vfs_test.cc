@@ -17,12 +17,6 @@ namespace {
 
 using modu::test::TempDir;
 
-std::int64_t count_rows(Db& db, const char* sql) {
-  auto s = db.prepare(sql);
-  EXPECT_TRUE(s.step());
-  return s.int64(0);
-}
-
 class WriteGatherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -49,14 +43,14 @@ TEST_F(WriteGatherTest, ACommitOfManyPagesReachesTheWalInOneWrite) {
   // 150 rows of 500 bytes fill about 20 pages, under the 31 frames one write may carry:
   // without gathering, 50 writes or more.
   EXPECT_EQ(gathered_writes_passed_on() - before, 1u);
-  EXPECT_EQ(count_rows(*reader_, "SELECT count(*) FROM t"), 151);
+  EXPECT_EQ(test::first_number(*reader_, "SELECT count(*) FROM t"), 151);
 }
 
 TEST_F(WriteGatherTest, AnotherConnectionSeesEveryCommitAtOnce) {
   for (int i = 1; i <= 50; ++i) {
     writer_->prepare("INSERT INTO t(v) VALUES (?)").bind(1, std::string(3000, 'x')).run();
-    ASSERT_EQ(count_rows(*reader_, "SELECT count(*) FROM t"), i);
-    ASSERT_EQ(count_rows(*reader_, "SELECT sum(length(v)) FROM t"), 3000 * i);
+    ASSERT_EQ(test::first_number(*reader_, "SELECT count(*) FROM t"), i);
+    ASSERT_EQ(test::first_number(*reader_, "SELECT sum(length(v)) FROM t"), 3000 * i);
   }
 }
 
@@ -69,10 +63,10 @@ TEST_F(WriteGatherTest, ATransactionThatSpillsAndRewritesFramesReadsBackIntact) 
   for (int i = 0; i < 3000; ++i)
     writer_->prepare("INSERT INTO t(v) VALUES (?)").bind(1, std::string(700, 'b')).run();
   writer_->exec("UPDATE t SET v = 'short' || id WHERE id % 3 = 0");
-  EXPECT_EQ(count_rows(*writer_, "SELECT count(*) FROM t WHERE v LIKE 'short%'"), 1000);
+  EXPECT_EQ(test::first_number(*writer_, "SELECT count(*) FROM t WHERE v LIKE 'short%'"), 1000);
   writer_->exec("COMMIT");
-  EXPECT_EQ(count_rows(*reader_, "SELECT count(*) FROM t"), 3000);
-  EXPECT_EQ(count_rows(*reader_, "SELECT sum(length(v)) FROM t WHERE v NOT LIKE 'short%'"), 2000 * 700);
+  EXPECT_EQ(test::first_number(*reader_, "SELECT count(*) FROM t"), 3000);
+  EXPECT_EQ(test::first_number(*reader_, "SELECT sum(length(v)) FROM t WHERE v NOT LIKE 'short%'"), 2000 * 700);
 
   writer_.reset();  // closing checkpoints the WAL into the database file
   reader_.reset();
@@ -80,7 +74,7 @@ TEST_F(WriteGatherTest, ATransactionThatSpillsAndRewritesFramesReadsBackIntact) 
   auto check = fresh.prepare("PRAGMA integrity_check");
   ASSERT_TRUE(check.step());
   EXPECT_EQ(check.text(0), "ok");
-  EXPECT_EQ(count_rows(fresh, "SELECT count(*) FROM t WHERE v = 'short' || id"), 1000);
+  EXPECT_EQ(test::first_number(fresh, "SELECT count(*) FROM t WHERE v = 'short' || id"), 1000);
 }
 
 // A checkpoint copies pages into the database file in page order. Rows inserted in one go
@@ -91,7 +85,7 @@ TEST_F(WriteGatherTest, ACheckpointPassesAdjacentPagesOnTogether) {
   for (int i = 0; i < 2000; ++i)
     writer_->prepare("INSERT INTO t(v) VALUES (?)").bind(1, std::string(500, 'a' + i % 26)).run();
   writer_->exec("COMMIT");
-  const std::int64_t pages = count_rows(*writer_, "PRAGMA page_count");
+  const std::int64_t pages = test::first_number(*writer_, "PRAGMA page_count");
   ASSERT_GT(pages, 250);
 
   Db checkpointer(path_, false, write_gather_vfs());
@@ -115,8 +109,8 @@ TEST_F(WriteGatherTest, ACheckpointPassesAdjacentPagesOnTogether) {
   auto check = fresh.prepare("PRAGMA integrity_check");
   ASSERT_TRUE(check.step());
   EXPECT_EQ(check.text(0), "ok");
-  EXPECT_EQ(count_rows(fresh, "SELECT count(*) FROM t"), 2000);
-  EXPECT_EQ(count_rows(fresh, "SELECT count(*) FROM t "
+  EXPECT_EQ(test::first_number(fresh, "SELECT count(*) FROM t"), 2000);
+  EXPECT_EQ(test::first_number(fresh, "SELECT count(*) FROM t "
                               "WHERE v = printf('%.*c', 500, char(97 + (id - 1) % 26))"),
             2000);
 }
@@ -132,10 +126,10 @@ TEST_F(WriteGatherTest, ARollbackJournalDatabaseCommitsAndRollsBackIntact) {
   for (int i = 0; i < 500; ++i)
     plain.prepare("INSERT INTO k VALUES (?)").bind(1, std::string(300, 'k')).run();
   plain.exec("COMMIT");
-  EXPECT_EQ(count_rows(other, "SELECT count(*) FROM k"), 500);
+  EXPECT_EQ(test::first_number(other, "SELECT count(*) FROM k"), 500);
   plain.exec("BEGIN; DELETE FROM k; INSERT INTO k VALUES ('only'); ROLLBACK");
-  EXPECT_EQ(count_rows(other, "SELECT count(*) FROM k"), 500);
-  EXPECT_EQ(count_rows(plain, "SELECT sum(length(x)) FROM k"), 500 * 300);
+  EXPECT_EQ(test::first_number(other, "SELECT count(*) FROM k"), 500);
+  EXPECT_EQ(test::first_number(plain, "SELECT sum(length(x)) FROM k"), 500 * 300);
   auto check = other.prepare("PRAGMA integrity_check");
   ASSERT_TRUE(check.step());
   EXPECT_EQ(check.text(0), "ok");
