@@ -363,14 +363,23 @@ struct CompactReport {
   std::int64_t bytes_after = 0;
 };
 
-// Rewrites the embedded store in `directory` without its free pages (SQLite's VACUUM), so
-// that the file gives back the space an upgrade or deleted rows left behind. Calls
-// `starting` with the sizes before it begins, unless there is nothing to give back. Takes
-// the directory's lock, so it fails with kUnavailable while a server runs there, and with
-// kInvalidState where there is no database. Needs free disk about twice the size it keeps
-// while it runs (a temporary copy, then the WAL).
-Result<CompactReport> compact_sqlite_store(const std::string& directory,
-                                           const std::function<void(const CompactReport&)>& starting);
+// What `compact_sqlite_store` tells its caller while it runs. Either may be empty.
+struct CompactProgress {
+  // Once, with the sizes before the rewrite begins, unless there is nothing to give back.
+  std::function<void(const CompactReport&)> starting;
+  // As the new file grows: the bytes written so far, of about `expected` (the pages kept).
+  // `written` only grows, and may end a little below `expected`, as the rewrite packs the
+  // indexes' pages tighter.
+  std::function<void(std::int64_t written, std::int64_t expected)> copied;
+};
+
+// Rewrites the embedded store in `directory` without its free pages, so that the file gives
+// back the space an upgrade or deleted rows left behind. The copy (SQLite's VACUUM INTO) is
+// written beside the database as `modu.db.new`, synced, and then renamed over it, so an
+// interrupted run leaves the database as it was (the next run removes the leftover copy).
+// Needs free disk for the pages it keeps. Takes the directory's lock, so it fails with
+// kUnavailable while a server runs there, and with kInvalidState where there is no database.
+Result<CompactReport> compact_sqlite_store(const std::string& directory, const CompactProgress& progress);
 
 struct PostgresOptions {
   std::string dsn;               // libpq connection string or URI (postgres://user@host:port/db)

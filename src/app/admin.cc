@@ -136,11 +136,21 @@ int compact(const AdminOptions& o) {
     return 2;
   }
   auto started = std::chrono::steady_clock::now();
-  auto r = compact_sqlite_store(o.data_dir, [&o](const CompactReport& before) {
-    fmt::print("compacting {}: {}, of which {} are free pages; this rewrites the whole file ...\n",
+  CompactProgress progress;
+  progress.starting = [&o](const CompactReport& before) {
+    fmt::print("compacting {}: {}, of which {} are free pages; writing a copy without them ...\n",
                o.data_dir, mib(before.bytes_before), mib(before.free_bytes_before));
     std::fflush(stdout);
-  });
+  };
+  int tenths_told = 0;  // a line each tenth of the copy
+  progress.copied = [&tenths_told](std::int64_t written, std::int64_t expected) {
+    int tenths = expected > 0 ? static_cast<int>(std::min<std::int64_t>(9, written * 10 / expected)) : 0;
+    if (tenths <= tenths_told) return;
+    tenths_told = tenths;
+    fmt::print("  {:3d} %  {} of about {}\n", tenths * 10, mib(written), mib(expected));
+    std::fflush(stdout);
+  };
+  auto r = compact_sqlite_store(o.data_dir, progress);
   if (!r.ok()) {
     fmt::print(stderr, "error: cannot compact '{}': {}\n", o.data_dir, r.error().message);
     return 1;
@@ -181,8 +191,8 @@ void add_admin_commands(CLI::App& admin, int& exit_code) {
       ->callback([o, &exit_code] { exit_code = stats(*o); });
   admin.add_subcommand("check", "Check the store's integrity (SQLite and Modu's own invariants)")
       ->callback([o, &exit_code] { exit_code = check(*o); });
-  admin.add_subcommand("compact", "Give back the embedded store's free pages to the disk (SQLite VACUUM; "
-                                  "stop the server first)")
+  admin.add_subcommand("compact", "Give back the embedded store's free pages to the disk (a copy without "
+                                  "them replaces the file; stop the server first)")
       ->callback([o, &exit_code] { exit_code = compact(*o); });
 }
 

@@ -746,7 +746,7 @@ TEST(SqliteStoreTest, CompactGivesBackFreePagesAndKeepsEveryRow) {
                     tx.insert_user(user_named("user" + std::to_string(i)), "hash");
                     return ok_status();
                   }).ok());
-    auto refused = compact_sqlite_store(dir.str(), nullptr);
+    auto refused = compact_sqlite_store(dir.str(), {});
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
   }
@@ -760,7 +760,7 @@ TEST(SqliteStoreTest, CompactGivesBackFreePagesAndKeepsEveryRow) {
   });
   auto file_size = [&] { return std::filesystem::file_size(dir.path() / "modu.db"); };
   std::optional<CompactReport> told;
-  auto report = compact_sqlite_store(dir.str(), [&told](const CompactReport& r) { told = r; });
+  auto report = compact_sqlite_store(dir.str(), {.starting = [&told](const CompactReport& r) { told = r; }});
   ASSERT_TRUE(report.ok()) << report.error().message;
   ASSERT_TRUE(told);
   EXPECT_EQ(told->bytes_before, report->bytes_before);
@@ -769,7 +769,8 @@ TEST(SqliteStoreTest, CompactGivesBackFreePagesAndKeepsEveryRow) {
   EXPECT_EQ(file_size(), static_cast<std::uintmax_t>(report->bytes_after));
   EXPECT_EQ(query_database_file(dir, "PRAGMA freelist_count"), "0\n");
 
-  auto again = compact_sqlite_store(dir.str(), [](const CompactReport&) { ADD_FAILURE() << "nothing to do"; });
+  auto again =
+      compact_sqlite_store(dir.str(), {.starting = [](const CompactReport&) { ADD_FAILURE() << "nothing to do"; }});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->free_bytes_before, 0);
   EXPECT_EQ(again->bytes_after, report->bytes_after);
@@ -780,9 +781,62 @@ TEST(SqliteStoreTest, CompactGivesBackFreePagesAndKeepsEveryRow) {
   EXPECT_TRUE(store->reader().check_integrity().empty());
 
   TempDir empty;
-  auto nothing = compact_sqlite_store(empty.str(), nullptr);
+  auto nothing = compact_sqlite_store(empty.str(), {});
   ASSERT_FALSE(nothing.ok());
   EXPECT_EQ(nothing.error().code, ErrorCode::kInvalidState);
+}
+
+// The copy is written beside the database and shows its progress as it grows; a copy an
+// interrupted run left behind is thrown away, and only a whole copy replaces the file.
+TEST(SqliteStoreTest, CompactShowsItsProgressAndReplacesTheFileWithAWholeCopy) {
+  TempDir dir;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(run_job(*store, [](WriteTx& tx) {
+                  tx.insert_user(user_named("kept"), "hash");
+                  return ok_status();
+                }).ok());
+  }
+  // 12 MiB of small rows to keep, as messages are, and 4 MiB of free pages.
+  with_database_file(dir, [](sqlite3* db) {
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE bulk (i INTEGER, b BLOB); "
+                               "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+                               "INSERT INTO bulk SELECT i, randomblob(120) FROM n; "
+                               "CREATE TABLE scratch AS SELECT randomblob(4 << 20); DROP TABLE scratch",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  });
+  const std::string bulk_fingerprint = query_database_file(dir, "SELECT count(*), sum(length(b)), "
+                                                            "sum(unicode(substr(b, i % 120 + 1, 1))) FROM bulk");
+  std::ofstream(dir.path() / "modu.db.new") << "half a copy from an interrupted run";
+
+  std::vector<std::pair<std::int64_t, std::int64_t>> told;
+  auto report = compact_sqlite_store(dir.str(), {.copied = [&told](std::int64_t written, std::int64_t expected) {
+                                                   told.emplace_back(written, expected);
+                                                 }});
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  const std::int64_t kept = report->bytes_before - report->free_bytes_before;
+  EXPECT_GE(report->free_bytes_before, 4 << 20);
+  ASSERT_GE(told.size(), 3u) << "the copy of 12 MiB should be seen growing";
+  for (std::size_t i = 0; i < told.size(); ++i) {
+    EXPECT_EQ(told[i].second, kept);
+    EXPECT_LE(told[i].first, kept);
+    if (i > 0) {
+      EXPECT_GT(told[i].first, told[i - 1].first);
+    }
+  }
+  EXPECT_GE(told.back().first, kept / 2);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "modu.db.new"));
+  EXPECT_EQ(static_cast<std::int64_t>(std::filesystem::file_size(dir.path() / "modu.db")), report->bytes_after);
+  EXPECT_LE(report->bytes_after, kept);
+  EXPECT_EQ(query_database_file(dir, "PRAGMA journal_mode"), "wal\n");
+  EXPECT_EQ(query_database_file(dir, "PRAGMA freelist_count"), "0\n");
+  EXPECT_EQ(query_database_file(dir, "SELECT count(*), sum(length(b)), sum(unicode(substr(b, i % 120 + 1, 1))) FROM bulk"),
+            bulk_fingerprint);
+
+  auto store = open_store(dir.path());
+  EXPECT_TRUE(store->reader().user_by_handle("kept"));
+  EXPECT_TRUE(store->reader().check_integrity().empty());
 }
 
 TEST(SqliteStoreTest, AnIdleWriterCopiesTheWholeWalBack) {
