@@ -639,9 +639,163 @@ TEST(SqliteStoreTest, MigrationStoresMessagesInArrivalOrder) {
   store->stop();
   EXPECT_EQ(query_text("SELECT chat_id, seq FROM messages ORDER BY rowid DESC LIMIT 1"),
             fmt::format("{}|4\n", first.value));
-  const std::string plan = query_text("EXPLAIN QUERY PLAN SELECT text FROM messages WHERE chat_id = 1 AND seq < 5 "
-                                      "ORDER BY seq DESC LIMIT 50");
-  EXPECT_NE(plan.find("messages_by_chat"), std::string::npos) << plan;
+}
+
+// Schema v9 keys a chat's messages by seq in `timeline` (and the newest in `timeline_tail`)
+// instead of an index on the messages table.
+TEST(SqliteStoreTest, MigrationKeysEveryMessageInTheTimeline) {
+  TempDir dir;
+  ChatId chat;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                  chat = tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "a"}, std::nullopt);
+                  UserId sender = tx.insert_user(user_named("sender"), "hash");
+                  for (Seq seq = 1; seq <= 5; ++seq)
+                    tx.insert_message(MessageRecord{.chat = chat, .seq = seq, .client_id = fmt::format("c{}", seq),
+                                                    .sender = sender, .text = fmt::format("t{}", seq), .pos = seq});
+                  tx.update_chat_last(chat, 5, 1005, 5);
+                  return ok_status();
+                }).ok());
+  }
+  auto query = [&](const std::string& sql) { return query_database_file(dir, sql); };
+  // Back to v8: an index on messages, no timeline.
+  with_database_file(dir, [](sqlite3* db) {
+    EXPECT_EQ(sqlite3_exec(db, "DROP TABLE timeline; DROP TABLE timeline_tail; "
+                               "CREATE UNIQUE INDEX messages_by_chat ON messages(chat_id, seq); "
+                               "PRAGMA user_version = 8;", nullptr, nullptr, nullptr), SQLITE_OK);
+  });
+  auto store = open_store(dir.path());
+  EXPECT_EQ(query("SELECT count(*) FROM sqlite_schema WHERE name = 'messages_by_chat'"), "0\n");
+  EXPECT_EQ(query("SELECT group_concat(k.seq || ':' || m.text) FROM timeline k JOIN messages m ON m.rowid = k.msg"),
+            "1:t1,2:t2,3:t3,4:t4,5:t5\n");
+  EXPECT_EQ(query("SELECT count(*) FROM timeline_tail"), "0\n");
+  ReadView& r = store->reader();
+  EXPECT_TRUE(r.check_integrity().empty());
+  ASSERT_EQ(r.messages_before(chat, 5, 10).size(), 4u);
+  EXPECT_EQ(r.messages_before(chat, 5, 10).back().text, "t4");
+  EXPECT_EQ(r.message(chat, 3)->text, "t3");
+  // A page of history walks the key in order and looks each message up by rowid: no sort.
+  const std::string plan = query("EXPLAIN QUERY PLAN SELECT m.text FROM timeline k JOIN messages m "
+                                 "ON m.rowid = k.msg WHERE k.chat_id = 1 AND k.seq > 0 AND k.seq < 5 "
+                                 "ORDER BY k.seq DESC LIMIT 50");
+  EXPECT_NE(plan.find("SEARCH k USING PRIMARY KEY"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("SEARCH m USING INTEGER PRIMARY KEY"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+}
+
+// New messages are keyed in the tail, and the committer files the tail into the timeline a
+// slice per batch. Reads see one gap-free sequence across both tables, and a change to a
+// message finds it in either.
+TEST(SqliteStoreTest, TheTimelineTailIsFiledAsItGrowsAndReadsSeeBothTables) {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  constexpr int kChats = 7;
+  constexpr int kBatches = 24;
+  constexpr int kPerChatPerBatch = 60;  // 24 batches of 420: past the tail's 8,192
+  std::vector<ChatId> chats;
+  UserId sender;
+  ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                sender = tx.insert_user(user_named("sender"), "hash");
+                for (int c = 0; c < kChats; ++c)
+                  chats.push_back(tx.insert_chat(ChatRecord{.kind = ChatKind::kGroup, .title = "c"}, std::nullopt));
+                return ok_status();
+              }).ok());
+  auto tail_rows = [&] { return std::stoll(query_database_file(dir, "SELECT count(*) FROM timeline_tail")); };
+  auto filed_rows = [&] { return std::stoll(query_database_file(dir, "SELECT count(*) FROM timeline")); };
+  Seq last = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                  for (int i = 0; i < kPerChatPerBatch; ++i)
+                    for (ChatId chat : chats) {
+                      Seq seq = last + i + 1;
+                      tx.insert_message(MessageRecord{.chat = chat, .seq = seq,
+                                                      .client_id = fmt::format("{}-{}", chat.value, seq),
+                                                      .sender = sender, .text = fmt::format("{}", seq),
+                                                      .pos = tx.next_pos()});
+                    }
+                  for (ChatId chat : chats) tx.update_chat_last(chat, last + kPerChatPerBatch, 1, tx.next_pos());
+                  return ok_status();
+                }).ok());
+    last += kPerChatPerBatch;
+    EXPECT_LE(tail_rows(), 8192) << "after batch " << b;
+  }
+  const std::int64_t total = static_cast<std::int64_t>(kChats) * last;
+  EXPECT_EQ(tail_rows() + filed_rows(), total);
+  EXPECT_GT(filed_rows(), 0);
+  EXPECT_GT(tail_rows(), 0);
+
+  ReadView& r = store->reader();
+  EXPECT_TRUE(r.check_integrity().empty());
+  for (ChatId chat : chats) {
+    // Walk each chat's whole history backwards in pages, then forwards: every seq once, in order.
+    Seq expected = last;
+    for (Seq before = last + 1; before > 1;) {
+      auto page = r.messages_before(chat, before, 97);
+      ASSERT_FALSE(page.empty());
+      for (auto it = page.rbegin(); it != page.rend(); ++it) {
+        ASSERT_EQ(it->seq, expected);
+        ASSERT_EQ(it->text, std::to_string(expected));
+        --expected;
+      }
+      before = page.front().seq;
+    }
+    EXPECT_EQ(expected, 0);
+    Seq next = 1;
+    for (Seq after = 0; after < last;) {
+      auto page = r.messages_after(chat, after, 89);
+      ASSERT_FALSE(page.empty());
+      for (const auto& m : page) ASSERT_EQ(m.seq, next++);
+      after = page.back().seq;
+    }
+    EXPECT_EQ(next, last + 1);
+  }
+  // The newest messages by position, across the two tables.
+  auto since = r.messages_since(chats[0], 0, 500);
+  ASSERT_EQ(since.size(), 500u);
+  EXPECT_EQ(since.front().seq, last - 499);
+  EXPECT_EQ(since.back().seq, last);
+
+  // A filed message and a message in the tail, deleted and hidden.
+  const std::string oldest_filed = query_database_file(dir, "SELECT chat_id, seq FROM timeline LIMIT 1");
+  const std::string newest_tail = query_database_file(
+      dir, "SELECT chat_id, seq FROM timeline_tail ORDER BY chat_id DESC, seq DESC LIMIT 1");
+  auto key_of = [](const std::string& row) {
+    auto bar = row.find('|');
+    return std::pair{ChatId(std::stoll(row.substr(0, bar))), Seq(std::stoll(row.substr(bar + 1)))};
+  };
+  auto [filed_chat, filed_seq] = key_of(oldest_filed);
+  auto [tail_chat, tail_seq] = key_of(newest_tail);
+  ASSERT_TRUE(run_job(*store, [&](WriteTx& tx) {
+                tx.mark_message_deleted(filed_chat, filed_seq, tx.next_pos());
+                tx.set_message_hidden(tail_chat, tail_seq, true, tx.next_pos());
+                return ok_status();
+              }).ok());
+  EXPECT_TRUE(r.message(filed_chat, filed_seq)->deleted);
+  EXPECT_TRUE(r.message(tail_chat, tail_seq)->hidden);
+  EXPECT_FALSE(r.message(filed_chat, filed_seq + 1)->deleted);
+  // A seq already taken is refused whichever table keys it.
+  for (auto [chat, seq] : {std::pair{filed_chat, filed_seq}, std::pair{tail_chat, tail_seq}})
+    EXPECT_FALSE(run_job(*store, [&](WriteTx& tx) {
+                   tx.insert_message(MessageRecord{.chat = chat, .seq = seq, .client_id = "again", .sender = sender});
+                   return ok_status();
+                 }).ok());
+
+  // The check finds a message keyed twice, and one keyed nowhere.
+  store.reset();
+  with_database_file(dir, [&](sqlite3* db) {
+    EXPECT_EQ(sqlite3_exec(db, fmt::format("INSERT INTO timeline_tail SELECT * FROM timeline WHERE chat_id = {} "
+                                           "AND seq = {}", filed_chat.value, filed_seq).c_str(),
+                           nullptr, nullptr, nullptr), SQLITE_OK);
+  });
+  EXPECT_FALSE(open_store(dir.path())->reader().check_integrity().empty());
+  with_database_file(dir, [&](sqlite3* db) {
+    EXPECT_EQ(sqlite3_exec(db, fmt::format("DELETE FROM timeline WHERE chat_id = {} AND seq = {}; "
+                                           "DELETE FROM timeline_tail WHERE chat_id = {} AND seq = {}",
+                                           filed_chat.value, filed_seq, filed_chat.value, filed_seq).c_str(),
+                           nullptr, nullptr, nullptr), SQLITE_OK);
+  });
+  EXPECT_FALSE(open_store(dir.path())->reader().check_integrity().empty());
 }
 
 TEST_P(StoreTest, ReopenKeepsDataAndMigrationsAreIdempotent) {

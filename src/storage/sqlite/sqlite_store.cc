@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 #include <algorithm>
+#include <limits>
 
 #include "common/thread_name.h"
 #include "modu/store.h"
@@ -35,6 +36,15 @@ namespace {
   "m.nickname, m.room_avatar, m.permissions, m.joined_at"
 #define MESSAGE_COLS \
   "chat_id, seq, client_id, sender_id, kind, text, reply_to, created_at, deleted, hidden, pos"
+#define MESSAGE_COLS_M                                                                          \
+  "m.chat_id, m.seq, m.client_id, m.sender_id, m.kind, m.text, m.reply_to, m.created_at, " \
+  "m.deleted, m.hidden, m.pos"
+// A chat's messages in seq order, from one of the two tables that key them (schema v9):
+// `timeline`, and `timeline_tail` for the newest until the committer files them
+// (WriteTxImpl::file_timeline_tail). ?1 chat, seqs in (?2, ?3), at most ?4.
+#define TIMELINE_QUERY(table, order)                                                        \
+  "SELECT " MESSAGE_COLS_M " FROM " table " k JOIN messages m ON m.rowid = k.msg "         \
+  "WHERE k.chat_id = ?1 AND k.seq > ?2 AND k.seq < ?3 ORDER BY k.seq " order " LIMIT ?4"
 
 constexpr int kDeviceCols = 7;  // columns of DEVICE_COLS, for rows that continue with a user
 constexpr int kChatCols = 8;    // columns of CHAT_COLS, for rows that continue with a member
@@ -96,6 +106,15 @@ MemberRecord read_member(const Stmt& s, int c = 0) {
 
 // Rows reserved up front for a page of messages (a history page is at most 201).
 constexpr std::int64_t kPageReserve = 256;
+constexpr Seq kNoSeqAbove = std::numeric_limits<Seq>::max();
+// The entries `timeline_tail` keeps (WriteTxImpl::file_timeline_tail): about 30 pages. More
+// would let each chat gather more entries per sweep, but spread each batch's new entries
+// over more of the tail's pages.
+constexpr std::int64_t kTimelineTailRows = 8192;
+// The rowid of chat ?2's message ?3, from whichever table keys it.
+#define MESSAGE_ROWID                                                            \
+  "coalesce((SELECT msg FROM timeline_tail WHERE chat_id = ?2 AND seq = ?3), " \
+  "(SELECT msg FROM timeline WHERE chat_id = ?2 AND seq = ?3))"
 
 MessageRecord read_message(const Stmt& s) {
   MessageRecord m;
@@ -309,10 +328,9 @@ class Reads : public Base {
   }
 
   std::optional<MessageRecord> message(ChatId chat, Seq seq) override {
-    auto s = db_.prepare("SELECT " MESSAGE_COLS " FROM messages WHERE chat_id = ? AND seq = ?");
-    s.bind(1, chat.value).bind(2, seq);
-    if (!s.step()) return std::nullopt;
-    return read_message(s);
+    std::vector<MessageRecord> found = timeline(chat, seq - 1, seq + 1, 1, false);
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
   }
 
   std::optional<MessageRecord> message_by_client_id(UserId sender,
@@ -325,12 +343,7 @@ class Reads : public Base {
   }
 
   std::vector<MessageRecord> messages_before(ChatId chat, Seq before, std::int64_t limit) override {
-    auto s = db_.prepare("SELECT " MESSAGE_COLS
-                         " FROM messages WHERE chat_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
-    s.bind(1, chat.value).bind(2, before).bind(3, limit);
-    std::vector<MessageRecord> out;
-    out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(limit, 0, kPageReserve)));
-    while (s.step()) out.push_back(read_message(s));
+    std::vector<MessageRecord> out = timeline(chat, 0, before, limit, true);
     std::reverse(out.begin(), out.end());
     return out;
   }
@@ -348,24 +361,37 @@ class Reads : public Base {
   }
 
   std::vector<MessageRecord> messages_after(ChatId chat, Seq after, std::int64_t limit) override {
-    auto s = db_.prepare("SELECT " MESSAGE_COLS
-                         " FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq LIMIT ?");
-    s.bind(1, chat.value).bind(2, after).bind(3, limit);
-    std::vector<MessageRecord> out;
-    out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(limit, 0, kPageReserve)));
-    while (s.step()) out.push_back(read_message(s));
-    return out;
+    return timeline(chat, after, kNoSeqAbove, limit, false);
   }
 
   std::vector<MessageRecord> messages_since(ChatId chat, Pos since, std::int64_t limit) override {
-    auto s = db_.prepare("SELECT " MESSAGE_COLS
-                         " FROM messages WHERE chat_id = ? ORDER BY seq DESC LIMIT ?");
-    s.bind(1, chat.value).bind(2, limit);
+    std::vector<MessageRecord> out = timeline(chat, 0, kNoSeqAbove, limit, true);
+    // Newest first; the first message at or before `since` ends the suffix.
+    auto stale = std::find_if(out.begin(), out.end(), [since](const MessageRecord& m) { return m.pos <= since; });
+    out.erase(stale, out.end());
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  // The chat's messages with after < seq < before, at most `limit` of them, from the newest
+  // end when `newest_first` (and in that order), else from the oldest: both tables of keys
+  // read and merged by seq.
+  std::vector<MessageRecord> timeline(ChatId chat, Seq after, Seq before, std::int64_t limit, bool newest_first) {
+    auto filed = db_.prepare(newest_first ? TIMELINE_QUERY("timeline", "DESC") : TIMELINE_QUERY("timeline", "ASC"));
+    auto tail = db_.prepare(newest_first ? TIMELINE_QUERY("timeline_tail", "DESC")
+                                         : TIMELINE_QUERY("timeline_tail", "ASC"));
+    for (Stmt* s : {&filed, &tail}) s->bind(1, chat.value).bind(2, after).bind(3, before).bind(4, limit);
     std::vector<MessageRecord> out;
     out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(limit, 0, kPageReserve)));
-    // Newest first; the first message at or before `since` ends the suffix.
-    while (s.step() && s.int64(10) > since) out.push_back(read_message(s));
-    std::reverse(out.begin(), out.end());
+    bool more_filed = filed.step();
+    bool more_tail = tail.step();
+    auto comes_first = [newest_first](Seq a, Seq b) { return newest_first ? a > b : a < b; };
+    while ((more_filed || more_tail) && static_cast<std::int64_t>(out.size()) < limit) {
+      bool take_filed = more_filed && (!more_tail || comes_first(filed.int64(1), tail.int64(1)));
+      Stmt& from = take_filed ? filed : tail;
+      out.push_back(read_message(from));
+      (take_filed ? more_filed : more_tail) = from.step();
+    }
     return out;
   }
 
@@ -395,12 +421,28 @@ class Reads : public Base {
     // Domain invariants: seqs are gap-free and end at the chat's last_seq.
     {
       auto s = db_.prepare(
-          "SELECT c.id, c.last_seq, count(m.seq), coalesce(max(m.seq), 0) FROM chats c "
-          "LEFT JOIN messages m ON m.chat_id = c.id GROUP BY c.id "
-          "HAVING count(m.seq) != c.last_seq OR coalesce(max(m.seq), 0) != c.last_seq");
+          "SELECT c.id, c.last_seq, coalesce(k.n, 0), coalesce(k.top, 0) FROM chats c LEFT JOIN "
+          "(SELECT chat_id, count(*) AS n, max(seq) AS top FROM (SELECT chat_id, seq FROM timeline "
+          " UNION ALL SELECT chat_id, seq FROM timeline_tail) GROUP BY chat_id) k ON k.chat_id = c.id "
+          "WHERE coalesce(k.n, 0) != c.last_seq OR coalesce(k.top, 0) != c.last_seq");
       while (s.step())
         problems.push_back(fmt::format("chat {}: last_seq {} but {} messages up to seq {}",
                                        s.int64(0), s.int64(1), s.int64(2), s.int64(3)));
+    }
+    // Every message is keyed once, in one of the two timeline tables, by its own chat and seq.
+    {
+      auto s = db_.prepare(
+          "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM timeline), "
+          "(SELECT count(*) FROM timeline_tail), "
+          "(SELECT count(*) FROM timeline t JOIN timeline_tail n USING (chat_id, seq)), "
+          "(SELECT count(*) FROM (SELECT chat_id, seq, msg FROM timeline UNION ALL "
+          "                       SELECT chat_id, seq, msg FROM timeline_tail) k "
+          " LEFT JOIN messages m ON m.rowid = k.msg "
+          " WHERE m.rowid IS NULL OR m.chat_id != k.chat_id OR m.seq != k.seq)");
+      if (s.step() && (s.int64(0) != s.int64(1) + s.int64(2) || s.int64(3) != 0 || s.int64(4) != 0))
+        problems.push_back(fmt::format("{} messages but {} + {} timeline keys, {} in both tables, "
+                                       "{} pointing at no such message",
+                                       s.int64(0), s.int64(1), s.int64(2), s.int64(3), s.int64(4)));
     }
     {
       auto s = db_.prepare(
@@ -471,7 +513,9 @@ class WriteTxImpl final : public Reads<WriteTx> {
  public:
   // `recent` (may be null) is told what the batch changed (recent_changes()).
   WriteTxImpl(Db& db, Pos committed_pos, RecentMessages* recent)
-      : Reads(db), pos_(committed_pos), open_rooms_(make_open_rooms(db)), recent_(recent) {}
+      : Reads(db), pos_(committed_pos), open_rooms_(make_open_rooms(db)), recent_(recent) {
+    count_timeline_tail();
+  }
 
   OpenRoomsTx& open_rooms() override { return *open_rooms_; }
 
@@ -656,22 +700,72 @@ class WriteTxImpl final : public Reads<WriteTx> {
         .bind(5, message_kind_name(m.kind)).bind(6, m.text).bind(7, m.reply_to)
         .bind(8, m.created_at).bind(9, m.pos);
     s.run();
+    // Keyed in the tail. A taken seq is refused: the tail's key refuses one taken earlier in
+    // this batch, and the chat's stored last seq one taken before it (every stored message
+    // is at or below it, as check_integrity verifies). A probe of `timeline` itself would
+    // cost half again as much.
+    auto key = db_.prepare(
+        "INSERT INTO timeline_tail(chat_id, seq, msg) SELECT ?1, ?2, ?3 "
+        "WHERE ?2 > (SELECT last_seq FROM chats WHERE id = ?1)");
+    key.bind(1, m.chat.value).bind(2, m.seq).bind(3, db_.last_insert_rowid());
+    key.run();
+    if (db_.changes() != 1)
+      throw StorageError(fmt::format("chat {} already has a message with seq {}", m.chat.value, m.seq));
+    ++tail_rows_;
     if (recent_) changes_.inserted(m);
   }
 
   void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {
-    auto s = db_.prepare(
-        "UPDATE messages SET deleted = 1, text = '', deleted_pos = ? WHERE chat_id = ? AND seq = ?");
+    auto s = db_.prepare("UPDATE messages SET deleted = 1, text = '', deleted_pos = ?1 WHERE rowid = " MESSAGE_ROWID);
     s.bind(1, pos).bind(2, chat.value).bind(3, seq);
     s.run();
     if (recent_) changes_.deleted(chat, seq);
   }
 
   void set_message_hidden(ChatId chat, Seq seq, bool hidden, Pos pos) override {
-    auto s = db_.prepare("UPDATE messages SET hidden = ?, deleted_pos = ? WHERE chat_id = ? AND seq = ?");
-    s.bind(1, hidden ? 1 : 0).bind(2, pos).bind(3, chat.value).bind(4, seq);
+    auto s = db_.prepare("UPDATE messages SET hidden = ?4, deleted_pos = ?1 WHERE rowid = " MESSAGE_ROWID);
+    s.bind(1, pos).bind(2, chat.value).bind(3, seq).bind(4, hidden ? 1 : 0);
     s.run();
     if (recent_) changes_.hidden(chat, seq, hidden);
+  }
+
+  // Moves entries of `timeline_tail` into `timeline`, a slice at a time in key order, so
+  // that the tail keeps about kTimelineTailRows entries. The slice starts where the last one
+  // ended and wraps at the end, so each chat's entries wait for one sweep of the tail: a
+  // chat's leaf in `timeline` is rewritten once for all they are, and the tail stays a few
+  // dozen pages that each batch's new entries share. Called once per batch, before COMMIT.
+  void file_timeline_tail() {
+    std::int64_t budget = tail_rows_ - kTimelineTailRows;
+    if (budget <= 0) return;
+    Seq to_chat = kNoSeqAbove, to_seq = kNoSeqAbove;
+    bool to_the_end = true;
+    {
+      auto end = db_.prepare("SELECT chat_id, seq FROM timeline_tail WHERE (chat_id, seq) > (?1, ?2) "
+                             "ORDER BY chat_id, seq LIMIT 1 OFFSET ?3");
+      end.bind(1, sweep_chat_).bind(2, sweep_seq_).bind(3, budget - 1);
+      if (end.step()) {
+        to_chat = end.int64(0);
+        to_seq = end.int64(1);
+        to_the_end = false;
+      }
+    }
+    auto file = db_.prepare("INSERT INTO timeline(chat_id, seq, msg) SELECT chat_id, seq, msg FROM timeline_tail "
+                            "WHERE (chat_id, seq) > (?1, ?2) AND (chat_id, seq) <= (?3, ?4) ORDER BY chat_id, seq");
+    file.bind(1, sweep_chat_).bind(2, sweep_seq_).bind(3, to_chat).bind(4, to_seq);
+    file.run();
+    std::int64_t filed = db_.changes();
+    auto drop = db_.prepare("DELETE FROM timeline_tail WHERE (chat_id, seq) > (?1, ?2) AND (chat_id, seq) <= (?3, ?4)");
+    drop.bind(1, sweep_chat_).bind(2, sweep_seq_).bind(3, to_chat).bind(4, to_seq);
+    drop.run();
+    tail_rows_ -= filed;
+    sweep_chat_ = to_the_end ? 0 : to_chat;
+    sweep_seq_ = to_the_end ? 0 : to_seq;
+  }
+
+  // After a job's or a batch's rollback: the tail holds what the database says.
+  void count_timeline_tail() {
+    auto s = db_.prepare("SELECT count(*) FROM timeline_tail");
+    tail_rows_ = s.step() ? s.int64(0) : 0;
   }
 
   void scrub_user(UserId user, Pos pos) override {
@@ -699,6 +793,10 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
  private:
   Pos pos_;
+  // The tail's entries (as counted here), and where the next slice of it to file begins.
+  std::int64_t tail_rows_ = 0;
+  std::int64_t sweep_chat_ = 0;
+  Seq sweep_seq_ = 0;
   std::unique_ptr<OpenRoomsTx> open_rooms_;
   RecentMessages* recent_;
   RecentMessages::Changes changes_;
@@ -1073,18 +1171,20 @@ class SqliteStore final : public Store {
             throw StorageError(fmt::format("a job that checks before writing changed rows, then "
                                            "failed: {}", status.error().message));
           changes.roll_back_to(mark);
+          tx_->count_timeline_tail();
         }
         if (savepoint) db.prepare("RELEASE job").run();
         results[i] = std::move(status);
       }
       if (hooks_.before_commit) hooks_.before_commit(*tx_);
+      tx_->file_timeline_tail();
       tx_->persist_pos();
       if (recent_) recent_->prepare(changes);
       db.prepare("COMMIT").run();
       // Before the batch's answers go out: a device told of a message finds it cached.
       if (recent_) recent_->apply(changes, [&db](ChatId chat, Seq seq) -> std::optional<Pos> {
-          auto s = db.prepare("SELECT pos FROM messages WHERE chat_id = ? AND seq = ?");
-          s.bind(1, chat.value).bind(2, seq);
+          auto s = db.prepare("SELECT pos FROM messages WHERE rowid = " MESSAGE_ROWID);
+          s.bind(2, chat.value).bind(3, seq);
           if (!s.step()) return std::nullopt;
           return s.int64(0);
         });
@@ -1095,6 +1195,11 @@ class SqliteStore final : public Store {
       changes.clear();
       sqlite3_exec(db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
       for (auto& r : results) r = make_error(ErrorCode::kUnavailable, "storage error; retry");
+      try {
+        tx_->count_timeline_tail();
+      } catch (const std::exception&) {
+        // Only the tail's size is off, and with it how much the next batches file.
+      }
       if (hooks_.after_abort) hooks_.after_abort();
       return false;
     }
