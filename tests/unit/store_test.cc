@@ -774,12 +774,16 @@ TEST(SqliteStoreTest, TheTimelineTailIsFiledAsItGrowsAndReadsSeeBothTables) {
   EXPECT_TRUE(r.message(filed_chat, filed_seq)->deleted);
   EXPECT_TRUE(r.message(tail_chat, tail_seq)->hidden);
   EXPECT_FALSE(r.message(filed_chat, filed_seq + 1)->deleted);
-  // A seq already taken is refused whichever table keys it.
-  for (auto [chat, seq] : {std::pair{filed_chat, filed_seq}, std::pair{tail_chat, tail_seq}})
-    EXPECT_FALSE(run_job(*store, [&](WriteTx& tx) {
-                   tx.insert_message(MessageRecord{.chat = chat, .seq = seq, .client_id = "again", .sender = sender});
-                   return ok_status();
-                 }).ok());
+  // A seq already taken is refused whichever table keys it, whether or not the batch also
+  // moves the chat's last seq on.
+  for (bool moves_last : {false, true})
+    for (auto [chat, seq] : {std::pair{filed_chat, filed_seq}, std::pair{tail_chat, tail_seq}})
+      EXPECT_FALSE(run_job(*store, [&](WriteTx& tx) {
+                     tx.insert_message(MessageRecord{.chat = chat, .seq = seq, .client_id = "again", .sender = sender});
+                     if (moves_last) tx.update_chat_last(chat, last + 1, 2, tx.next_pos());
+                     return ok_status();
+                   }).ok());
+  EXPECT_EQ(r.chat(filed_chat)->last_seq, last);
 
   // The check finds a message keyed twice, and one keyed nowhere.
   store.reset();

@@ -614,9 +614,20 @@ class WriteTxImpl final : public Reads<WriteTx> {
   }
 
   void update_chat_last(ChatId chat, Seq last_seq, TimeMs last_activity_at, Pos pos) override {
-    auto s = db_.prepare("UPDATE chats SET last_seq = ?, last_activity_at = ?, pos = ? WHERE id = ?");
-    s.bind(1, last_seq).bind(2, last_activity_at).bind(3, pos).bind(4, chat.value);
-    s.run();
+    auto first = new_seqs_.find(chat.value);
+    if (first == new_seqs_.end()) {
+      auto s = db_.prepare("UPDATE chats SET last_seq = ?, last_activity_at = ?, pos = ? WHERE id = ?");
+      s.bind(1, last_seq).bind(2, last_activity_at).bind(3, pos).bind(4, chat.value);
+      s.run();
+    } else {
+      // The batch stored messages in this chat: the first must follow the stored last seq.
+      auto s = db_.prepare(
+          "UPDATE chats SET last_seq = ?, last_activity_at = ?, pos = ? WHERE id = ? AND last_seq < ?");
+      s.bind(1, last_seq).bind(2, last_activity_at).bind(3, pos).bind(4, chat.value).bind(5, first->second);
+      s.run();
+      if (db_.changes() != 1) throw_seq_taken(chat.value, first->second);
+      new_seqs_.erase(first);
+    }
     if (recent_) changes_.chat_moved(chat, pos);
   }
 
@@ -700,18 +711,16 @@ class WriteTxImpl final : public Reads<WriteTx> {
         .bind(5, message_kind_name(m.kind)).bind(6, m.text).bind(7, m.reply_to)
         .bind(8, m.created_at).bind(9, m.pos);
     s.run();
-    // Keyed in the tail. A taken seq is refused: the tail's key refuses one taken earlier in
-    // this batch, and the chat's stored last seq one taken before it (every stored message
-    // is at or below it, as check_integrity verifies). A probe of `timeline` itself would
-    // cost half again as much.
-    auto key = db_.prepare(
-        "INSERT INTO timeline_tail(chat_id, seq, msg) SELECT ?1, ?2, ?3 "
-        "WHERE ?2 > (SELECT last_seq FROM chats WHERE id = ?1)");
+    // Keyed in the tail, whose key refuses a seq taken earlier in this batch. One taken
+    // before it is at or below the chat's stored last seq (check_integrity verifies that
+    // every stored message is), which this batch's update of that seq checks for free
+    // (update_chat_last, check_new_seqs).
+    auto key = db_.prepare("INSERT INTO timeline_tail(chat_id, seq, msg) VALUES (?, ?, ?)");
     key.bind(1, m.chat.value).bind(2, m.seq).bind(3, db_.last_insert_rowid());
     key.run();
-    if (db_.changes() != 1)
-      throw StorageError(fmt::format("chat {} already has a message with seq {}", m.chat.value, m.seq));
     ++tail_rows_;
+    auto [first, fresh] = new_seqs_.try_emplace(m.chat.value, m.seq);
+    if (!fresh) first->second = std::min(first->second, m.seq);
     if (recent_) changes_.inserted(m);
   }
 
@@ -768,6 +777,24 @@ class WriteTxImpl final : public Reads<WriteTx> {
     tail_rows_ = s.step() ? s.int64(0) : 0;
   }
 
+  // Before COMMIT: the chats that got messages in this batch but whose last seq it did not
+  // update (only direct writes do that) are checked here, one query each.
+  void check_new_seqs() {
+    for (auto [chat, first] : new_seqs_) {
+      auto s = db_.prepare("SELECT last_seq FROM chats WHERE id = ?");
+      s.bind(1, chat);
+      if (!s.step() || s.int64(0) >= first) throw_seq_taken(chat, first);
+    }
+    new_seqs_.clear();
+  }
+  // After a batch failed: nothing of it is stored.
+  void forget_new_seqs() { new_seqs_.clear(); }
+
+  [[noreturn]] static void throw_seq_taken(std::int64_t chat, Seq seq) {
+    throw StorageError(fmt::format("chat {} has no room for a message with seq {}: it is at or below the "
+                                   "chat's last seq, or the chat does not exist", chat, seq));
+  }
+
   void scrub_user(UserId user, Pos pos) override {
     auto s = db_.prepare(
         "UPDATE users SET handle = '~' || id, password_hash = '', display_name = '', "
@@ -793,6 +820,8 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
  private:
   Pos pos_;
+  // This batch's chats with new messages, each with the smallest new seq, until checked.
+  std::unordered_map<std::int64_t, Seq> new_seqs_;
   // The tail's entries (as counted here), and where the next slice of it to file begins.
   std::int64_t tail_rows_ = 0;
   std::int64_t sweep_chat_ = 0;
@@ -1177,6 +1206,7 @@ class SqliteStore final : public Store {
         results[i] = std::move(status);
       }
       if (hooks_.before_commit) hooks_.before_commit(*tx_);
+      tx_->check_new_seqs();
       tx_->file_timeline_tail();
       tx_->persist_pos();
       if (recent_) recent_->prepare(changes);
@@ -1195,6 +1225,7 @@ class SqliteStore final : public Store {
       changes.clear();
       sqlite3_exec(db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
       for (auto& r : results) r = make_error(ErrorCode::kUnavailable, "storage error; retry");
+      tx_->forget_new_seqs();
       try {
         tx_->count_timeline_tail();
       } catch (const std::exception&) {
