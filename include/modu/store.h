@@ -350,6 +350,10 @@ struct SqliteOptions {
   // (storage/sqlite/directory_lock.h). Off only for `modu admin`'s reading commands, which
   // may run beside a server.
   bool lock_directory = true;
+  // The keys of new messages the timeline's tail keeps before the committer files them into
+  // the timeline, a slice per batch (schema v9, docs/ARCHITECTURE.md). Tests set 0 to file
+  // everything at every commit.
+  std::int64_t timeline_tail_rows = 8192;
 };
 
 // Opens (and migrates) the embedded store in `options.directory`. Fails with kUnavailable

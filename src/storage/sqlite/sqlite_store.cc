@@ -107,10 +107,6 @@ MemberRecord read_member(const Stmt& s, int c = 0) {
 // Rows reserved up front for a page of messages (a history page is at most 201).
 constexpr std::int64_t kPageReserve = 256;
 constexpr Seq kNoSeqAbove = std::numeric_limits<Seq>::max();
-// The entries `timeline_tail` keeps (WriteTxImpl::file_timeline_tail): about 30 pages. More
-// would let each chat gather more entries per sweep, but spread each batch's new entries
-// over more of the tail's pages.
-constexpr std::int64_t kTimelineTailRows = 8192;
 // The rowid of chat ?2's message ?3, from whichever table keys it.
 #define MESSAGE_ROWID                                                            \
   "coalesce((SELECT msg FROM timeline_tail WHERE chat_id = ?2 AND seq = ?3), " \
@@ -377,6 +373,9 @@ class Reads : public Base {
   // end when `newest_first` (and in that order), else from the oldest: both tables of keys
   // read and merged by seq.
   std::vector<MessageRecord> timeline(ChatId chat, Seq after, Seq before, std::int64_t limit, bool newest_first) {
+    // One snapshot for both tables: a statement that has finished holds none, and a commit
+    // between the two could move keys from the tail into the timeline unseen by either.
+    ReadSnapshot snapshot(*this);
     auto filed = db_.prepare(newest_first ? TIMELINE_QUERY("timeline", "DESC") : TIMELINE_QUERY("timeline", "ASC"));
     auto tail = db_.prepare(newest_first ? TIMELINE_QUERY("timeline_tail", "DESC")
                                          : TIMELINE_QUERY("timeline_tail", "ASC"));
@@ -512,8 +511,12 @@ class ReadViewImpl final : public Reads<ReadView> {
 class WriteTxImpl final : public Reads<WriteTx> {
  public:
   // `recent` (may be null) is told what the batch changed (recent_changes()).
-  WriteTxImpl(Db& db, Pos committed_pos, RecentMessages* recent)
-      : Reads(db), pos_(committed_pos), open_rooms_(make_open_rooms(db)), recent_(recent) {
+  WriteTxImpl(Db& db, Pos committed_pos, RecentMessages* recent, std::int64_t tail_rows_kept)
+      : Reads(db),
+        pos_(committed_pos),
+        tail_rows_kept_(tail_rows_kept),
+        open_rooms_(make_open_rooms(db)),
+        recent_(recent) {
     count_timeline_tail();
   }
 
@@ -739,12 +742,14 @@ class WriteTxImpl final : public Reads<WriteTx> {
   }
 
   // Moves entries of `timeline_tail` into `timeline`, a slice at a time in key order, so
-  // that the tail keeps about kTimelineTailRows entries. The slice starts where the last one
+  // that the tail keeps about SqliteOptions::timeline_tail_rows entries (8,192 by default:
+  // about 30 pages. More would let each chat gather more entries per sweep, but spread each
+  // batch's new entries over more of the tail's pages). The slice starts where the last one
   // ended and wraps at the end, so each chat's entries wait for one sweep of the tail: a
   // chat's leaf in `timeline` is rewritten once for all they are, and the tail stays a few
   // dozen pages that each batch's new entries share. Called once per batch, before COMMIT.
   void file_timeline_tail() {
-    std::int64_t budget = tail_rows_ - kTimelineTailRows;
+    std::int64_t budget = tail_rows_ - tail_rows_kept_;
     if (budget <= 0) return;
     Seq to_chat = kNoSeqAbove, to_seq = kNoSeqAbove;
     bool to_the_end = true;
@@ -822,8 +827,10 @@ class WriteTxImpl final : public Reads<WriteTx> {
   Pos pos_;
   // This batch's chats with new messages, each with the smallest new seq, until checked.
   std::unordered_map<std::int64_t, Seq> new_seqs_;
-  // The tail's entries (as counted here), and where the next slice of it to file begins.
+  // The tail's entries (as counted here) and as many as it keeps, and where the next slice
+  // of it to file begins.
   std::int64_t tail_rows_ = 0;
+  std::int64_t tail_rows_kept_;
   std::int64_t sweep_chat_ = 0;
   Seq sweep_seq_ = 0;
   std::unique_ptr<OpenRoomsTx> open_rooms_;
@@ -898,7 +905,7 @@ class SqliteStore final : public Store {
     }
     if (options.recent_messages_bytes > 0)
       recent_ = std::make_unique<RecentMessages>(options.recent_messages_bytes);
-    tx_ = std::make_unique<WriteTxImpl>(*writer_db_, pos, recent_.get());
+    tx_ = std::make_unique<WriteTxImpl>(*writer_db_, pos, recent_.get(), options.timeline_tail_rows);
     // Replaces SQLite's auto-checkpoint on the writer (see kCheckpointFrames).
     sqlite3_wal_hook(writer_db_->raw(), &SqliteStore::on_wal_commit, this);
     checkpoint_db_ = std::make_unique<Db>(path_, false, vfs);
