@@ -316,25 +316,33 @@ DROP INDEX IF EXISTS messages_by_chat;
 )sql",
 };
 
+// The messages stored, as `sql` counts them.
+std::int64_t count_messages(Db& db, const char* sql) {
+  auto count = db.prepare(sql);
+  return count.step() ? count.int64(0) : 0;
+}
+
+// Seconds for `messages` at `per_million` seconds a million, at least one.
+std::int64_t estimate_seconds(std::int64_t messages, std::int64_t per_million) {
+  return std::max<std::int64_t>(1, messages * per_million / 1'000'000);
+}
+
 // Before a step that takes long on a big database, says how long, on an existing database
 // only (`version` > 0): a fresh one runs every step on empty tables.
 void announce_step(Db& db, int version) {
   if (version == 7) {
-    auto count = db.prepare("SELECT count(*) FROM messages");
-    std::int64_t messages = count.step() ? count.int64(0) : 0;
+    std::int64_t messages = count_messages(db, "SELECT count(*) FROM messages");
     if (messages >= 100'000)
       spdlog::info("schema version 8 copies all {} messages into a new table: about {} s here "
                    "(3 s per million on two cores), with about as much free disk as they take",
-                   messages, std::max<std::int64_t>(1, messages * 3 / 1'000'000));
-  }
-  if (version == 8) {
+                   messages, estimate_seconds(messages, 3));
+  } else if (version == 8) {
     // Rows are only ever appended since v8: the last rowid is the count, without a scan.
-    auto count = db.prepare("SELECT coalesce(max(rowid), 0) FROM messages");
-    std::int64_t messages = count.step() ? count.int64(0) : 0;
+    std::int64_t messages = count_messages(db, "SELECT coalesce(max(rowid), 0) FROM messages");
     if (messages >= 1'000'000)
       spdlog::info("schema version 9 copies the (chat, seq) keys of all {} messages into a new "
                    "table: about {} s here (1 s per million on two cores)",
-                   messages, std::max<std::int64_t>(1, messages / 1'000'000));
+                   messages, estimate_seconds(messages, 1));
   }
 }
 
