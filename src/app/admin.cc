@@ -117,7 +117,13 @@ int check(const AdminOptions& o) {
   auto store = open_or_report(o, Access::kReads);
   if (!store) return 1;
   fmt::print("checking {} ...\n", o.store.empty() ? o.data_dir : std::string("the PostgreSQL store"));
-  auto problems = store->reader().check_integrity();
+  std::vector<std::string> problems;
+  try {
+    problems = store->reader().check_integrity();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: the check could not run: {}\n", e.what());
+    return 1;
+  }
   for (const auto& p : problems) fmt::print("problem: {}\n", p);
   if (problems.empty()) {
     fmt::print("ok: no problems found\n");
