@@ -23,6 +23,13 @@ Stmt& Stmt::bind(int index, std::string_view text) {
   return *this;
 }
 
+Stmt& Stmt::bind_borrowed(int index, std::string_view text) {
+  if (sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                        SQLITE_STATIC) != SQLITE_OK)
+    db_->fail("bind");
+  return *this;
+}
+
 Stmt& Stmt::bind_blob(int index, std::string_view bytes) {
   if (sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()),
                         SQLITE_TRANSIENT) != SQLITE_OK)

@@ -29,6 +29,9 @@ class Stmt {
   Stmt& bind(int index, std::int64_t value);
   Stmt& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
   Stmt& bind(int index, std::string_view text);
+  // Binds text without copying it: `text` must stay valid and unchanged for as long as
+  // this Stmt lives (its destructor clears the bindings). For the hot path's big values.
+  Stmt& bind_borrowed(int index, std::string_view text);
   Stmt& bind_blob(int index, std::string_view bytes);
   Stmt& bind_null(int index);
 

@@ -511,6 +511,12 @@ class ReadViewImpl final : public Reads<ReadView> {
   const RecentMessages* recent_;
 };
 
+// The batch's writes. A statement that may write several rows and may fail (a constraint
+// with SQLite's default ABORT) runs in a statement journal, into which SQLite copies every
+// page before the statement's first change to it. Nothing here needs one statement undone
+// on its own: an exception aborts the whole batch, and a job that fails after writing is
+// rolled back to its savepoint or aborts the batch (run_batch). So the hot path's
+// multi-row writes say OR FAIL, which skips the journal.
 class WriteTxImpl final : public Reads<WriteTx> {
  public:
   // `recent` (may be null) is told what the batch changed (recent_changes()).
@@ -686,15 +692,16 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
   void touch_members_and_reads(ChatId chat, Pos pos, std::span<const MemberReadSeq> reads) override {
     // One statement per number of pointers it sets (index), up to four; more go one by one.
+    // OR FAIL: no statement journal (see the class comment).
     static constexpr const char* kSql[] = {
-        "UPDATE members SET pos = ?1 WHERE chat_id = ?2 AND active = 1",
-        "UPDATE members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 ELSE read_seq END "
+        "UPDATE OR FAIL members SET pos = ?1 WHERE chat_id = ?2 AND active = 1",
+        "UPDATE OR FAIL members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 ELSE read_seq END "
         "WHERE chat_id = ?2 AND active = 1",
-        "UPDATE members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
+        "UPDATE OR FAIL members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
         "ELSE read_seq END WHERE chat_id = ?2 AND active = 1",
-        "UPDATE members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
+        "UPDATE OR FAIL members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
         "WHEN ?7 THEN ?8 ELSE read_seq END WHERE chat_id = ?2 AND active = 1",
-        "UPDATE members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
+        "UPDATE OR FAIL members SET pos = ?1, read_seq = CASE user_id WHEN ?3 THEN ?4 WHEN ?5 THEN ?6 "
         "WHEN ?7 THEN ?8 WHEN ?9 THEN ?10 ELSE read_seq END WHERE chat_id = ?2 AND active = 1",
     };
     const std::size_t together = std::min(reads.size(), std::size(kSql) - 1);
@@ -713,8 +720,8 @@ class WriteTxImpl final : public Reads<WriteTx> {
     auto s = db_.prepare(
         "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, "
         "created_at, deleted, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
-    s.bind(1, m.chat.value).bind(2, m.seq).bind(3, m.sender.value).bind(4, m.client_id)
-        .bind(5, message_kind_name(m.kind)).bind(6, m.text).bind(7, m.reply_to)
+    s.bind(1, m.chat.value).bind(2, m.seq).bind(3, m.sender.value).bind_borrowed(4, m.client_id)
+        .bind(5, message_kind_name(m.kind)).bind_borrowed(6, m.text).bind(7, m.reply_to)
         .bind(8, m.created_at).bind(9, m.pos);
     s.run();
     // Keyed in the tail, whose key refuses a seq taken earlier in this batch. One taken
@@ -766,7 +773,7 @@ class WriteTxImpl final : public Reads<WriteTx> {
         to_the_end = false;
       }
     }
-    auto file = db_.prepare("INSERT INTO timeline(chat_id, seq, msg) SELECT chat_id, seq, msg FROM timeline_tail "
+    auto file = db_.prepare("INSERT OR FAIL INTO timeline(chat_id, seq, msg) SELECT chat_id, seq, msg FROM timeline_tail "
                             "WHERE (chat_id, seq) > (?1, ?2) AND (chat_id, seq) <= (?3, ?4) ORDER BY chat_id, seq");
     file.bind(1, sweep_chat_).bind(2, sweep_seq_).bind(3, to_chat).bind(4, to_seq);
     file.run();
