@@ -26,9 +26,9 @@ class ManualSocket implements SocketLike {
   recv(...frames: unknown[]): void {
     this.onmessage?.({ data: frames.map((f) => JSON.stringify(f)).join('\n') });
   }
-  drop(): void {
+  drop(code = 1006): void {
     this.readyState = 3;
-    this.onclose?.({ code: 1006, reason: '' });
+    this.onclose?.({ code, reason: '' });
   }
 }
 
@@ -125,6 +125,34 @@ describe('Connection', () => {
     sockets[2]!.drop();
     vi.advanceTimersByTime(375);
     expect(sockets).toHaveLength(4);
+  });
+
+  it('spreads its return over five seconds when the server goes away, then backs off as usual', () => {
+    let r = 0.9;
+    const spread: ManualSocket[] = [];
+    const c = new Connection({
+      url: 'ws://x/v1/ws',
+      createSocket: () => {
+        const s = new ManualSocket();
+        spread.push(s);
+        return s;
+      },
+      random: () => r,
+    });
+    c.start();
+    spread[0]!.open();
+    spread[0]!.drop(1001); // the server is restarting: 0.9 of the 5 s spread
+    vi.advanceTimersByTime(4499);
+    expect(spread).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(spread).toHaveLength(2);
+    r = 0.5;
+    spread[1]!.drop(); // not back yet: the usual backoff, second attempt (1 s base) => 750 ms
+    vi.advanceTimersByTime(749);
+    expect(spread).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(spread).toHaveLength(3);
+    c.stop();
   });
 
   it('reconnects at once when asked, and closes a link whose ping goes unanswered', async () => {

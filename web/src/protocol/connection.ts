@@ -27,6 +27,12 @@ export interface ConnectionOptions {
   /** First and largest reconnect delays; the delay doubles in between, with jitter. */
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /**
+   * When the server closes with 1001 (going away: it is shutting down or restarting), every
+   * client it served comes back at once. Each one then waits a uniformly random time below
+   * this, so that the herd reaches the restarted server spread over it.
+   */
+  restartSpreadMs?: number;
   random?: () => number;
 }
 
@@ -37,6 +43,8 @@ interface Pending {
 }
 
 const OPEN = 1;
+/** The WebSocket close code a server sends when it shuts down or restarts. */
+const GOING_AWAY = 1001;
 
 /**
  * One logical connection to `modu serve`: it keeps a WebSocket open, reconnecting with
@@ -65,6 +73,7 @@ export class Connection {
       heartbeatMs: 25_000,
       backoffMinMs: 500,
       backoffMaxMs: 30_000,
+      restartSpreadMs: 5_000,
       random: Math.random,
       ...options,
     };
@@ -164,10 +173,10 @@ export class Connection {
       this.armHeartbeat();
       this.handleMessage(ev.data);
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.dropSocket();
-      this.scheduleReconnect();
+      this.scheduleReconnect(ev.code === GOING_AWAY ? this.opts.restartSpreadMs : 0);
     };
     socket.onerror = () => {
       // onclose follows and does the work.
@@ -212,12 +221,13 @@ export class Connection {
     this.setState('waiting');
   }
 
-  private scheduleReconnect(): void {
+  /** `spreadMs` > 0: the server went away for everyone; wait a random time below it instead. */
+  private scheduleReconnect(spreadMs = 0): void {
     if (!this.running) return;
     this.clearReconnect();
     this.setState('waiting');
     const base = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** this.attempt);
-    const delay = base / 2 + (base / 2) * this.opts.random();
+    const delay = spreadMs > 0 ? spreadMs * this.opts.random() : base / 2 + (base / 2) * this.opts.random();
     this.attempt++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
