@@ -22,6 +22,8 @@ void print_usage(std::FILE* to) {
       "load:     --conns N --users N --rooms N --members M --rate MSG_PER_S --duration S\n"
       "          --warmup S   (direct, group: S seconds of the same load first, checked, not timed)\n"
       "          --connect-rate PER_S --size BYTES --heartbeat S --missed K --messages X\n"
+      "          --connect-spread S   (reconnect: each device returns at a uniformly random time\n"
+      "                                within S seconds, as clients do after a server restart)\n"
       "          --chats Y --page L --readers R --read-interval S --per-conn-rate PER_S\n"
       "          --sync-messages N   (reconnect, catch-up: messages per chat the sync carries, 0-200;\n"
       "                               the rest is paged with messages.history; 0: all of it)\n"
@@ -96,6 +98,7 @@ Config Config::parse(int argc, char** argv) {
     else if (a == "--duration") c.duration = num();
     else if (a == "--warmup") c.warmup = num();
     else if (a == "--connect-rate") c.connect_rate = num();
+    else if (a == "--connect-spread") c.connect_spread = num();
     else if (a == "--size") c.size = integer();
     else if (a == "--heartbeat") c.heartbeat = num();
     else if (a == "--missed") c.missed = integer();
@@ -128,6 +131,9 @@ Config Config::parse(int argc, char** argv) {
     die("the " + c.driver + " driver runs only idle, direct, group and reconnect (no sync, no history)");
   if ((c.driver == "mqtt" || c.driver == "xmpp") && !c.spawn.empty()) die("start the peer with bench/peers/setup and use --target");
   if (c.warmup > 0 && c.scenario != "direct" && c.scenario != "group") die("--warmup applies to direct and group only");
+  if (c.connect_spread < 0 || (c.connect_spread > 0 && c.scenario != "reconnect"))
+    die("--connect-spread applies to reconnect only, and must be positive");
+  if (c.connect_spread > 0 && c.connect_rate > 0) die("--connect-spread and --connect-rate exclude each other");
   if (c.label.empty()) c.label = c.driver;
   c.apply_defaults();
   return c;

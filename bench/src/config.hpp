@@ -33,6 +33,7 @@ struct Config {
                           // like the rest but neither timed nor counted (a store in its
                           // steady state, not a fresh one)
   double connect_rate = 0;  // new connections per second (0: as fast as possible)
+  double connect_spread = 0;  // reconnect: seconds over which devices return at uniformly random times
   int size = 0;           // message text bytes
   double heartbeat = 0;   // idle: seconds between `ping` requests per connection
   int missed = 0;         // reconnect: messages each client misses

@@ -21,6 +21,7 @@
 
 #include <charconv>
 #include <optional>
+#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -163,14 +164,26 @@ awaitable<DevicePair> register_pair(ShardCtx& ctx, Client& c, int i) {
 /// The client id of the k-th message device i misses in reconnect.
 std::string missed_client_id(ShardCtx& ctx, int i, int k) { return ctx.handle('k', i) + "-" + std::to_string(k); }
 
-/// All n devices reconnect at once (paced by --connect-rate). `catch_up(i, client)` signs
-/// device i in on its new connection and brings it up to date, returning how many messages
-/// it got. Records each device's time from connecting to caught up.
+/// All n devices reconnect at once (paced by --connect-rate), or each at a uniformly random
+/// time within --connect-spread seconds. `catch_up(i, client)` signs device i in on its new
+/// connection and brings it up to date, returning how many messages it got. Records each
+/// device's time from connecting to caught up.
 awaitable<void> reconnect_all(ShardCtx& ctx, int n, const std::function<awaitable<int64_t>(int, Client&)>& catch_up) {
   Pacer pacer(ctx.ioc, ctx.cfg.connect_rate / ctx.shards_total);
+  const int64_t spread_ns = int64_t(ctx.cfg.connect_spread * 1e9);
+  const int64_t start_ns = now_ns();
+  std::mt19937_64 random(0x6d6f6475u + uint64_t(ctx.global_shard));
+  std::vector<int64_t> return_at(size_t(n), 0);
+  if (spread_ns > 0)
+    for (auto& at : return_at) at = start_ns + int64_t(random() % uint64_t(spread_ns));
   int64_t caught = 0;
   co_await ctx.for_each(n, n, [&](int i) -> awaitable<void> {
-    co_await pacer.next();
+    if (spread_ns > 0) {
+      int64_t wait_ns = return_at[size_t(i)] - now_ns();
+      if (wait_ns > 0) co_await ctx.sleep(double(wait_ns) / 1e9);
+    } else {
+      co_await pacer.next();
+    }
     int64_t t0 = now_ns();
     ctx.res.mark_min("t_reconnect_start", t0);
     auto c = co_await ctx.connect_client();
