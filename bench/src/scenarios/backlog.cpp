@@ -170,15 +170,17 @@ std::string missed_client_id(ShardCtx& ctx, int i, int k) { return ctx.handle('k
 /// device's time from connecting to caught up.
 awaitable<void> reconnect_all(ShardCtx& ctx, int n, const std::function<awaitable<int64_t>(int, Client&)>& catch_up) {
   Pacer pacer(ctx.ioc, ctx.cfg.connect_rate / ctx.shards_total);
-  const int64_t spread_ns = int64_t(ctx.cfg.connect_spread * 1e9);
-  const int64_t start_ns = now_ns();
-  std::mt19937_64 random(0x6d6f6475u + uint64_t(ctx.global_shard));
-  std::vector<int64_t> return_at(size_t(n), 0);
-  if (spread_ns > 0)
+  // With a spread: each device's return time, from a generator seeded per process.
+  std::vector<int64_t> return_at;
+  if (const int64_t spread_ns = int64_t(ctx.cfg.connect_spread * 1e9); spread_ns > 0) {
+    std::mt19937_64 random(0x6d6f6475u + uint64_t(ctx.global_shard));
+    const int64_t start_ns = now_ns();
+    return_at.resize(size_t(n));
     for (auto& at : return_at) at = start_ns + int64_t(random() % uint64_t(spread_ns));
+  }
   int64_t caught = 0;
   co_await ctx.for_each(n, n, [&](int i) -> awaitable<void> {
-    if (spread_ns > 0) {
+    if (!return_at.empty()) {
       int64_t wait_ns = return_at[size_t(i)] - now_ns();
       if (wait_ns > 0) co_await ctx.sleep(double(wait_ns) / 1e9);
     } else {
