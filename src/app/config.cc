@@ -7,6 +7,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <iterator>
@@ -22,6 +23,11 @@ constexpr int kMaxCommitIntervalUs = 100000;
 constexpr std::size_t kMaxRecentMessagesMib = std::size_t{1} << 20;
 
 }  // namespace
+
+std::size_t default_recent_messages_mib(std::uint64_t usable_memory_bytes) {
+  if (usable_memory_bytes == 0) return SqliteOptions{}.recent_messages_bytes >> 20;
+  return std::clamp<std::size_t>(static_cast<std::size_t>(usable_memory_bytes >> 24), 32, 1024);
+}
 
 void add_serve_options(CLI::App& app, ServeConfig& c) {
   auto env = [](const char* name) { return std::string("MODU_") + name; };
@@ -105,7 +111,8 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname(env("COMMITTER"))->capture_default_str()->check(CLI::IsMember({"thread", "loop"}));
   app.add_option("--recent-messages-mib", c.recent_messages_mib,
                  "Embedded store: MiB of memory for the newest messages of recently written chats, from which "
-                 "reconnecting devices catch up, and chats open, without reading the database (0 keeps none)")
+                 "reconnecting devices catch up, and chats open, without reading the database (0 keeps none). "
+                 "The default is a sixteenth of the machine's memory or the container's limit, 32 to 1,024")
       ->envname(env("RECENT_MESSAGES_MIB"))->capture_default_str()->check(CLI::Range(std::size_t{0}, kMaxRecentMessagesMib));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname(env("LOG_LEVEL"))->capture_default_str()

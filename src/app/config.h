@@ -5,15 +5,22 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "common/memory.h"
 #include "modu/error.h"
 #include "modu/store.h"
 #include "net/options.h"
 #include "services/router.h"
 
 namespace modu {
+
+// The default of --recent-messages-mib: a sixteenth of the memory the server may use
+// (`usable_memory_bytes`, common/memory.h), from 32 to 1,024 MiB; 256 when that is unknown
+// (0). The cache only holds what was written, so a large budget costs nothing until used.
+std::size_t default_recent_messages_mib(std::uint64_t usable_memory_bytes);
 
 struct ServeConfig {
   NetOptions net;
@@ -35,7 +42,7 @@ struct ServeConfig {
   std::string committer = "thread";
   // Embedded store: memory for the newest messages of recently written chats, which answer
   // catching-up devices without reading the database (0 keeps none).
-  std::size_t recent_messages_mib = SqliteOptions{}.recent_messages_bytes >> 20;
+  std::size_t recent_messages_mib = default_recent_messages_mib(usable_memory_bytes());
   std::string bus_url;  // NATS, when several nodes share one database
 };
 

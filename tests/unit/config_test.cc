@@ -146,9 +146,30 @@ Status load_and_finish(const std::string& toml, ServeConfig& c) {
   return loaded.ok() ? finish_config(c) : loaded;
 }
 
+TEST(ServeDefaultsTest, RecentMessagesTakeASixteenthOfTheMemoryWithinBounds) {
+  constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+  EXPECT_EQ(default_recent_messages_mib(4 * kGiB), 256u);
+  EXPECT_EQ(default_recent_messages_mib(2 * kGiB), 128u);
+  EXPECT_EQ(default_recent_messages_mib(24 * kGiB), 1024u);  // at most 1 GiB
+  EXPECT_EQ(default_recent_messages_mib(256 * kGiB), 1024u);
+  EXPECT_EQ(default_recent_messages_mib(256u << 20), 32u);    // at least 32 MiB
+  EXPECT_EQ(default_recent_messages_mib(0), SqliteOptions{}.recent_messages_bytes >> 20);  // unknown
+  // This machine's memory, or its container's limit, is known and at least 64 MiB.
+  EXPECT_GE(usable_memory_bytes(), std::uint64_t{64} << 20);
+}
+
+TEST(ServeDefaultsTest, ReadsAControlGroupsMemoryLimit) {
+  EXPECT_EQ(parse_cgroup_memory_limit("536870912\n"), 536870912u);
+  EXPECT_EQ(parse_cgroup_memory_limit("max\n"), 0u);                  // v2: no limit
+  EXPECT_EQ(parse_cgroup_memory_limit("9223372036854771712\n"), 0u);  // v1: no limit
+  EXPECT_EQ(parse_cgroup_memory_limit(""), 0u);                        // no such file
+  EXPECT_EQ(parse_cgroup_memory_limit("12ab"), 0u);
+  EXPECT_EQ(parse_cgroup_memory_limit("-1"), 0u);
+}
+
 TEST(FinishConfigTest, RefusesARecentMessagesBudgetOutOfRange) {
   ServeConfig c;
-  EXPECT_EQ(c.recent_messages_mib, 256u);
+  EXPECT_EQ(c.recent_messages_mib, default_recent_messages_mib(usable_memory_bytes()));
   ASSERT_TRUE(load_and_finish("recent_messages_mib = 0\n", c).ok());
   EXPECT_EQ(c.recent_messages_mib, 0u);
   for (const char* toml : {"recent_messages_mib = -1\n", "recent_messages_mib = 2000000\n"}) {
