@@ -20,11 +20,20 @@ std::string read_small_file(const std::string& path) {
   return text.str();
 }
 
-// The memory limit files that may apply to this process, from its groups in
-// /proc/self/cgroup ("0::/path" for v2, "N:memory:/path" for v1), and the hierarchies' roots,
-// which is where a container whose namespace starts at its own group finds its limit.
+// The memory limit files that may apply to this process: those of its groups in
+// /proc/self/cgroup ("0::/path" for v2, "N:memory:/path" for v1) and of every group above
+// them up to the hierarchy's root, where a container whose namespace starts at its own
+// group finds its limit. A parent's limit binds its children too.
 std::vector<std::string> memory_limit_files() {
-  std::vector<std::string> files = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
+  std::vector<std::string> files;
+  auto add_up_to_root = [&files](const std::string& mount, std::string group, const char* file) {
+    for (;;) {
+      files.push_back(mount + group + (group.back() == '/' ? "" : "/") + file);
+      if (group == "/") break;
+      group.erase(group.find_last_of('/'));
+      if (group.empty()) group = "/";
+    }
+  };
   std::istringstream lines(read_small_file("/proc/self/cgroup"));
   for (std::string line; std::getline(lines, line);) {
     std::size_t first = line.find(':'), second = line.find(':', first + 1);
@@ -32,14 +41,15 @@ std::vector<std::string> memory_limit_files() {
     std::string controllers = line.substr(first + 1, second - first - 1);
     std::string group = line.substr(second + 1);
     if (group.empty() || group.front() != '/' || group.find("..") != std::string::npos) continue;
-    if (group.back() != '/') group += '/';
+    while (group.size() > 1 && group.back() == '/') group.pop_back();
     if (line.rfind("0::", 0) == 0) {
-      files.push_back("/sys/fs/cgroup" + group + "memory.max");
-      files.push_back("/sys/fs/cgroup/unified" + group + "memory.max");
+      add_up_to_root("/sys/fs/cgroup", group, "memory.max");
+      add_up_to_root("/sys/fs/cgroup/unified", group, "memory.max");
     } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
-      files.push_back("/sys/fs/cgroup/memory" + group + "memory.limit_in_bytes");
+      add_up_to_root("/sys/fs/cgroup/memory", group, "memory.limit_in_bytes");
     }
   }
+  if (files.empty()) files = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
   return files;
 }
 

@@ -6,8 +6,9 @@
 
 namespace modu {
 
-// The machine's physical memory, or the limit of this process's control group (a
-// container's memory limit, cgroup v1 or v2) when that is lower. 0 when neither can be read.
+// The machine's physical memory, or the memory limit of this process's control group or
+// of a group above it (a container's or a systemd slice's; cgroup v1 or v2) when that is
+// lower. 0 when neither can be read.
 std::uint64_t usable_memory_bytes();
 
 // A control group's memory limit file as the kernel writes it ("max\n" or a number of
