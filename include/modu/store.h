@@ -219,7 +219,17 @@ class WriteTx : public ReadView {
     touch_members(chat, pos);
   }
 
+  // Stores the message. Its sender's client_id must be new (a taken one is a StorageError).
   virtual void insert_message(const MessageRecord& message) = 0;
+  // Stores the message and returns true, unless its sender already stored one with the same
+  // client_id (a send's retry): then it writes nothing and returns false, and
+  // message_by_client_id finds the earlier one. A store may decide that with the key's
+  // unique index as it inserts, instead of a lookup first.
+  virtual bool insert_message_once(const MessageRecord& message) {
+    if (message_by_client_id(message.sender, message.client_id)) return false;
+    insert_message(message);
+    return true;
+  }
   virtual void mark_message_deleted(ChatId chat, Seq seq, Pos pos) = 0;
   virtual void set_message_hidden(ChatId chat, Seq seq, bool hidden, Pos pos) = 0;
 
@@ -244,9 +254,10 @@ struct WriteJob {
   // Any id (user, chat, device, or a `Store::new_user_placement`) on the shard this job
   // writes to; 0 is shard 0. Writing a row of another shard is a bug (StorageError).
   std::int64_t placement = 0;
-  // The key the job will look up with `message_by_client_id`, if any (a send). A store may
-  // read the keys of a whole batch in one statement before the batch takes its position
-  // lock, instead of one round trip per job while holding it. A message with the key stored
+  // The key the job will look up with `message_by_client_id`, or store with
+  // `insert_message_once`, if any (a send). A store may read the keys of a whole batch in
+  // one statement before the batch takes its position lock, instead of one round trip per
+  // job while holding it. A message with the key stored
   // by another writer in between still cannot be stored twice (the key is unique): the
   // batch then fails with `unavailable`, and the retry finds the message.
   std::optional<ClientKey> client_key;

@@ -277,6 +277,21 @@ TEST_F(MessagesTest, ResendWithSameClientIdReturnsTheOriginal) {
   EXPECT_EQ(bobs["sender_id"].i64(), bob.id());
 }
 
+// A retry is answered with the message its first try stored, even when the send would now
+// be refused: the sender left the chat after the first try, whose answer they never got.
+TEST_F(MessagesTest, ResendAfterLeavingReturnsTheOriginal) {
+  auto alice = new_user("alice");
+  auto bob = new_user("bob");
+  std::int64_t chat = create_group(*alice, "g", {bob.id()})["chat_id"].i64();
+  JsonRef first = send_text(*bob, chat, "sent, then left", "c-left-1");
+  bob->ok("chats.leave", JsonObj().set("chat_id", chat));
+  expect_same_message(send_text(*bob, chat, "sent, then left", "c-left-1"), first);
+  // A new send is refused as for anyone outside the chat.
+  EXPECT_EQ(bob->error("messages.send", JsonObj().set("chat_id", chat).set("client_id", "c-left-2").set("text", "x")),
+            "chat_not_found");
+  EXPECT_EQ(get_chat(*alice, chat)["last_seq"].i64(), first["seq"].i64() + 1);  // + bob's leaving
+}
+
 // A client_id names one message of its sender, in whatever chat (on a store split into
 // shards, within the chats of one shard: docs/protocol.md).
 TEST_F(MessagesTest, ClientIdReusedInAnotherChatIsRefused) {

@@ -1685,6 +1685,69 @@ TEST_P(StoreMessagesTest, ClientKeysOfABatchAreFoundWhateverWroteThem) {
   EXPECT_EQ(store_->reader().message_by_client_id(sender_, "k1")->seq, 4);
 }
 
+// insert_message_once stores a new key, and for a taken one writes nothing and says so,
+// within one job, across jobs of one batch and across batches, while the batch goes on.
+TEST_P(StoreMessagesTest, InsertMessageOnceStoresEachKeyOnce) {
+  make_chat(3);
+  UserId other = add_user("other");
+  auto expect = [](bool ok, const char* what) { return ok ? ok_status() : Status(make_error(ErrorCode::kInternal, what)); };
+  auto message = [&](Seq seq, const char* client_id, UserId sender, const char* text) {
+    return MessageRecord{.chat = chat_, .seq = seq, .client_id = client_id, .sender = sender, .text = text};
+  };
+  std::promise<Status> first, again, taken_before, other_sender;
+  Gate gate;
+  store_->submit(gate.job());
+  gate.wait_entered();
+  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
+                            if (!tx.insert_message_once(message(4, "k1", sender_, "first")))
+                              return expect(false, "a new key was refused");
+                            if (tx.insert_message_once(message(5, "k1", sender_, "second")))
+                              return expect(false, "a key taken in this job was stored again");
+                            tx.update_chat_last(chat_, 4, 2000, 0);
+                            return ok_status();
+                          },
+                          .done = fulfil(first),
+                          .client_key = ClientKey{sender_, "k1"},
+                          .checks_before_writing = true});
+  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
+                            return expect(!tx.insert_message_once(message(5, "k1", sender_, "third")),
+                                          "a key taken by the batch's first job was stored again");
+                          },
+                          .done = fulfil(again),
+                          .client_key = ClientKey{sender_, "k1"},
+                          .checks_before_writing = true});
+  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
+                            return expect(!tx.insert_message_once(message(5, "c2", sender_, "fourth")),
+                                          "a key stored before the batch was stored again");
+                          },
+                          .done = fulfil(taken_before),
+                          .client_key = ClientKey{sender_, "c2"},
+                          .checks_before_writing = true});
+  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
+                            if (!tx.insert_message_once(message(5, "k1", other, "theirs")))
+                              return expect(false, "another sender's key was refused");
+                            tx.update_chat_last(chat_, 5, 2001, 0);
+                            return ok_status();
+                          },
+                          .done = fulfil(other_sender),
+                          .client_key = ClientKey{other, "k1"},
+                          .checks_before_writing = true});
+  gate.release();
+  for (auto* p : {&first, &again, &taken_before, &other_sender}) {
+    Status s = p->get_future().get();
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+  }
+  ReadView& r = store_->reader();
+  EXPECT_EQ(r.message(chat_, 4)->text, "first");
+  EXPECT_EQ(r.message(chat_, 5)->text, "theirs");
+  EXPECT_EQ(r.message(chat_, 2)->text, "text 2");
+  EXPECT_EQ(r.message_by_client_id(sender_, "k1")->seq, 4);
+  EXPECT_EQ(r.message_by_client_id(other, "k1")->seq, 5);
+  EXPECT_FALSE(r.message(chat_, 6));
+  EXPECT_EQ(r.chat(chat_)->last_seq, 5);
+  EXPECT_TRUE(r.check_integrity().empty());
+}
+
 TEST_P(StoreMessagesTest, DuplicateClientIdOfTheSameSenderIsRefusedByTheStore) {
   make_chat(3);
   Status s = run_job(*store_, [&](WriteTx& tx) {

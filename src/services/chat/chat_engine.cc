@@ -99,19 +99,41 @@ ChatState& ChatEngine::create(WriteTx& tx, ChatRecord record, const std::vector<
   return chats_.insert_or_assign(record.id, std::move(state)).first->second;
 }
 
+MessageRecord ChatEngine::next_message(const ChatState& chat, UserId sender, MessageKind kind,
+                                       std::string client_id, std::string text, Seq reply_to,
+                                       TimeMs now, Pos pos) {
+  return MessageRecord{.chat = chat.chat.id, .seq = chat.chat.last_seq + 1,
+                       .client_id = std::move(client_id), .sender = sender, .kind = kind,
+                       .text = std::move(text), .reply_to = reply_to, .created_at = now,
+                       .deleted = false, .pos = pos};
+}
+
+void ChatEngine::appended(ChatState& chat, const MessageRecord& m) {
+  chat.chat.last_seq = m.seq;
+  chat.chat.last_activity_at = m.created_at;
+  // A sender never counts for their own message: only older messages' counts change.
+  move_read(chat, m.sender, m.seq, m.seq - 1, m.pos);
+  mark_changed(chat, m.pos);
+}
+
 MessageRecord ChatEngine::append(WriteTx& tx, ChatState& chat, UserId sender, MessageKind kind,
                                  std::string client_id, std::string text, Seq reply_to,
                                  TimeMs now, Pos pos) {
-  MessageRecord m{.chat = chat.chat.id, .seq = chat.chat.last_seq + 1,
-                  .client_id = std::move(client_id), .sender = sender, .kind = kind,
-                  .text = std::move(text), .reply_to = reply_to, .created_at = now,
-                  .deleted = false, .pos = pos};
+  MessageRecord m = next_message(chat, sender, kind, std::move(client_id), std::move(text),
+                                 reply_to, now, pos);
   tx.insert_message(m);
-  chat.chat.last_seq = m.seq;
-  chat.chat.last_activity_at = now;
-  // A sender never counts for their own message: only older messages' counts change.
-  move_read(chat, sender, m.seq, m.seq - 1, pos);
-  mark_changed(chat, pos);
+  appended(chat, m);
+  return m;
+}
+
+std::optional<MessageRecord> ChatEngine::append_once(WriteTx& tx, ChatState& chat, UserId sender,
+                                                     MessageKind kind, std::string client_id,
+                                                     std::string text, Seq reply_to, TimeMs now,
+                                                     Pos pos) {
+  MessageRecord m = next_message(chat, sender, kind, std::move(client_id), std::move(text),
+                                 reply_to, now, pos);
+  if (!tx.insert_message_once(m)) return std::nullopt;
+  appended(chat, m);
   return m;
 }
 

@@ -119,6 +119,11 @@ class ChatEngine {
   // Stores a message with the next seq and moves the sender's read pointer to it.
   MessageRecord append(WriteTx& tx, ChatState& chat, UserId sender, MessageKind kind,
                        std::string client_id, std::string text, Seq reply_to, TimeMs now, Pos pos);
+  // As append, unless the sender already stored a message with `client_id` (a send's
+  // retry): then nothing changes and the result is nullopt (message_by_client_id has it).
+  std::optional<MessageRecord> append_once(WriteTx& tx, ChatState& chat, UserId sender,
+                                           MessageKind kind, std::string client_id,
+                                           std::string text, Seq reply_to, TimeMs now, Pos pos);
   // Moves a member's read pointer forward (never back). Returns false if it did not move.
   bool advance_read(ChatState& chat, UserId user, Seq seq, Pos pos);
   // The unread counts of `chat` as this batch will leave them, filled in by `flush` (so read
@@ -162,6 +167,11 @@ class ChatEngine {
   void members_changed(WriteTx& tx, ChatState& chat);
   // Makes the chat wide or narrow when its size crossed a threshold.
   void update_width(WriteTx& tx, ChatState& chat);
+  // append's two halves: the record of the chat's next message, and what storing it changes.
+  static MessageRecord next_message(const ChatState& chat, UserId sender, MessageKind kind,
+                                    std::string client_id, std::string text, Seq reply_to,
+                                    TimeMs now, Pos pos);
+  void appended(ChatState& chat, const MessageRecord& m);
 
   // Moves `user`'s pointer to `seq`; the unread counts of messages in (old pointer,
   // `counted_up_to`] change.

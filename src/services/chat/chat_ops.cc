@@ -257,8 +257,13 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
   submit_write(services, call.reply, chat_id,
                [&engine, me, chat_id, client_id = std::move(client_id), text = std::move(text),
                 reply_to](WriteTx& tx, Effects& fx) -> Result<std::string> {
-    // Idempotency is decided here, in the transaction that would store the message.
-    if (auto prior = tx.message_by_client_id(me, client_id)) {
+    // Idempotency is decided in the transaction that would store the message: a retry gets
+    // what its first try stored. The key's unique index decides as the message goes in, so
+    // only a send that is refused, or whose key is taken, looks for an earlier one; a retry
+    // is answered with it whatever the checks say now (the sender may have left since).
+    auto or_earlier = [&](Result<std::string> otherwise) -> Result<std::string> {
+      auto prior = tx.message_by_client_id(me, client_id);
+      if (!prior) return otherwise;
       bool same = prior->chat == chat_id && prior->reply_to == reply_to &&
                   (prior->text == text || prior->deleted);
       if (!same)
@@ -267,18 +272,22 @@ void messages_send(Call& call, Services& services, ChatEngine& engine) {
       ChatState* chat = engine.load(tx, prior->chat);
       if (!chat) return make_error(ErrorCode::kInternal, "the chat of a stored message vanished");
       return message_json(tx, *chat, *prior);
-    }
+    };
     ChatState* chat = engine.load_for_member(tx, chat_id, me);
-    if (!chat) return chat_not_found();
+    if (!chat) return or_earlier(chat_not_found());
     if (reply_to > chat->chat.last_seq)
-      return make_error(ErrorCode::kMessageNotFound, "reply_to names no message in this chat");
+      return or_earlier(make_error(ErrorCode::kMessageNotFound, "reply_to names no message in this chat"));
     TimeMs now = now_ms();
     const ChatKindRules* rules = engine.rules(chat->chat.kind);
     if (rules && rules->check_send)
-      if (auto refused = rules->check_send(tx, chat->chat, *chat->member(me), now)) return *refused;
+      if (auto refused = rules->check_send(tx, chat->chat, *chat->member(me), now))
+        return or_earlier(*refused);
     Pos pos = tx.next_pos();
-    MessageRecord m = engine.append(tx, *chat, me, MessageKind::kText, client_id, text,
-                                    reply_to, now, pos);
+    std::optional<MessageRecord> stored = engine.append_once(
+        tx, *chat, me, MessageKind::kText, client_id, text, reply_to, now, pos);
+    if (!stored)
+      return or_earlier(make_error(ErrorCode::kInternal, "a taken client_id found no message"));
+    const MessageRecord& m = *stored;
     if (rules && rules->sent) rules->sent(tx, chat->chat, *chat->member(me), now);
     // Encoded once: the same JSON is the event's data and the sender's answer.
     std::string json = message_json(tx, *chat, m);

@@ -744,6 +744,9 @@ class RoutedTx final : public Routed<WriteTx> {
     mine("members of chat", chat.value).touch_members_and_reads(chat, pos, reads);
   }
   void insert_message(const MessageRecord& m) override { mine("message of chat", m.chat.value).insert_message(m); }
+  bool insert_message_once(const MessageRecord& m) override {
+    return mine("message of chat", m.chat.value).insert_message_once(m);
+  }
   void mark_message_deleted(ChatId chat, Seq seq, Pos pos) override {
     mine("message of chat", chat.value).mark_message_deleted(chat, seq, pos);
   }

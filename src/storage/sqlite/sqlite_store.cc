@@ -39,6 +39,9 @@ namespace {
 #define MESSAGE_COLS_M                                                                          \
   "m.chat_id, m.seq, m.client_id, m.sender_id, m.kind, m.text, m.reply_to, m.created_at, " \
   "m.deleted, m.hidden, m.pos"
+#define INSERT_MESSAGE                                                                     \
+  "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, created_at, " \
+  "deleted, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)"
 // A chat's messages in seq order, from one of the two tables that key them (schema v9):
 // `timeline`, and `timeline_tail` for the newest until the committer files them
 // (WriteTxImpl::file_timeline_tail). ?1 chat, seqs in (?2, ?3), at most ?4.
@@ -717,13 +720,33 @@ class WriteTxImpl final : public Reads<WriteTx> {
   }
 
   void insert_message(const MessageRecord& m) override {
-    auto s = db_.prepare(
-        "INSERT INTO messages(chat_id, seq, sender_id, client_id, kind, text, reply_to, "
-        "created_at, deleted, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
+    insert_message_row(m, false);
+    file_new_message(m);
+  }
+
+  // The unique index on the client id decides, in the insert itself: a send spares the
+  // lookup before it, which only a retry needs.
+  bool insert_message_once(const MessageRecord& m) override {
+    if (!insert_message_row(m, true)) return false;
+    file_new_message(m);
+    return true;
+  }
+
+  // Inserts the message's row; returns whether it went in. `once`: unless the sender's
+  // client_id is taken (else a taken one throws).
+  bool insert_message_row(const MessageRecord& m, bool once) {
+    auto s = db_.prepare(once ? INSERT_MESSAGE " ON CONFLICT(client_id, sender_id) DO NOTHING"
+                              : INSERT_MESSAGE);
     s.bind(1, m.chat.value).bind(2, m.seq).bind(3, m.sender.value).bind_borrowed(4, m.client_id)
         .bind(5, message_kind_name(m.kind)).bind_borrowed(6, m.text).bind(7, m.reply_to)
         .bind(8, m.created_at).bind(9, m.pos);
     s.run();
+    return db_.changes() == 1;
+  }
+
+  // After the message's row went in: keys it in the timeline's tail and notes it for the
+  // batch's checks and the cache of recent messages.
+  void file_new_message(const MessageRecord& m) {
     // Keyed in the tail, whose key refuses a seq taken earlier in this batch. One taken
     // before it is at or below the chat's stored last seq (check_integrity verifies that
     // every stored message is), which this batch's update of that seq checks for free
