@@ -1709,20 +1709,17 @@ TEST_P(StoreMessagesTest, InsertMessageOnceStoresEachKeyOnce) {
                           .done = fulfil(first),
                           .client_key = ClientKey{sender_, "k1"},
                           .checks_before_writing = true});
-  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
-                            return expect(!tx.insert_message_once(message(5, "k1", sender_, "third")),
-                                          "a key taken by the batch's first job was stored again");
-                          },
-                          .done = fulfil(again),
-                          .client_key = ClientKey{sender_, "k1"},
-                          .checks_before_writing = true});
-  store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
-                            return expect(!tx.insert_message_once(message(5, "c2", sender_, "fourth")),
-                                          "a key stored before the batch was stored again");
-                          },
-                          .done = fulfil(taken_before),
-                          .client_key = ClientKey{sender_, "c2"},
-                          .checks_before_writing = true});
+  // A job that must find its key taken.
+  auto refused = [&](const char* client_id, const char* what, std::promise<Status>& done) {
+    store_->submit(WriteJob{.apply = [&, client_id, what](WriteTx& tx) -> Status {
+                              return expect(!tx.insert_message_once(message(5, client_id, sender_, "again")), what);
+                            },
+                            .done = fulfil(done),
+                            .client_key = ClientKey{sender_, client_id},
+                            .checks_before_writing = true});
+  };
+  refused("k1", "a key taken by the batch's first job was stored again", again);
+  refused("c2", "a key stored before the batch was stored again", taken_before);
   store_->submit(WriteJob{.apply = [&](WriteTx& tx) -> Status {
                             if (!tx.insert_message_once(message(5, "k1", other, "theirs")))
                               return expect(false, "another sender's key was refused");
