@@ -257,9 +257,9 @@ struct WriteJob {
   // The key the job will look up with `message_by_client_id`, or store with
   // `insert_message_once`, if any (a send). A store may read the keys of a whole batch in
   // one statement before the batch takes its position lock, instead of one round trip per
-  // job while holding it. A message with the key stored
-  // by another writer in between still cannot be stored twice (the key is unique): the
-  // batch then fails with `unavailable`, and the retry finds the message.
+  // job while holding it. A message with the key stored by another writer in between still
+  // cannot be stored twice (the key is unique): the batch then fails with `unavailable`, and
+  // the retry finds the message.
   std::optional<ClientKey> client_key;
   // The job returns any error before its first change to the transaction (a send checks
   // membership and its arguments, then writes). A store may then run it without a

@@ -721,14 +721,14 @@ class WriteTxImpl final : public Reads<WriteTx> {
 
   void insert_message(const MessageRecord& m) override {
     insert_message_row(m, false);
-    file_new_message(m);
+    key_new_message(m);
   }
 
   // The unique index on the client id decides, in the insert itself: a send spares the
   // lookup before it, which only a retry needs.
   bool insert_message_once(const MessageRecord& m) override {
     if (!insert_message_row(m, true)) return false;
-    file_new_message(m);
+    key_new_message(m);
     return true;
   }
 
@@ -744,9 +744,9 @@ class WriteTxImpl final : public Reads<WriteTx> {
     return db_.changes() == 1;
   }
 
-  // After the message's row went in: keys it in the timeline's tail and notes it for the
-  // batch's checks and the cache of recent messages.
-  void file_new_message(const MessageRecord& m) {
+  // After the message's row went in: keys it in the timeline's tail (filed into `timeline`
+  // later) and notes it for the batch's checks and the cache of recent messages.
+  void key_new_message(const MessageRecord& m) {
     // Keyed in the tail, whose key refuses a seq taken earlier in this batch. One taken
     // before it is at or below the chat's stored last seq (check_integrity verifies that
     // every stored message is), which this batch's update of that seq checks for free
