@@ -21,6 +21,8 @@ void print_usage(std::FILE* to) {
       "          --driver modu|baseline|mqtt|xmpp   (baseline: the raw-TCP fan-out server modu-baseline)\n"
       "load:     --conns N --users N --rooms N --members M --rate MSG_PER_S --duration S\n"
       "          --warmup S   (direct, group: S seconds of the same load first, checked, not timed)\n"
+      "          --order random|round-robin   (direct, group: senders' turns in a shuffled order,\n"
+      "                                        the default, or chat by chat)\n"
       "          --connect-rate PER_S --size BYTES --heartbeat S --missed K --messages X\n"
       "          --connect-spread S   (reconnect: each device returns at a uniformly random time\n"
       "                                within S seconds, as clients do after a server restart)\n"
@@ -97,6 +99,7 @@ Config Config::parse(int argc, char** argv) {
     else if (a == "--rate") c.rate = num();
     else if (a == "--duration") c.duration = num();
     else if (a == "--warmup") c.warmup = num();
+    else if (a == "--order") c.order = val();
     else if (a == "--connect-rate") c.connect_rate = num();
     else if (a == "--connect-spread") c.connect_spread = num();
     else if (a == "--size") c.size = integer();
@@ -131,6 +134,7 @@ Config Config::parse(int argc, char** argv) {
     die("the " + c.driver + " driver runs only idle, direct, group and reconnect (no sync, no history)");
   if ((c.driver == "mqtt" || c.driver == "xmpp") && !c.spawn.empty()) die("start the peer with bench/peers/setup and use --target");
   if (c.warmup > 0 && c.scenario != "direct" && c.scenario != "group") die("--warmup applies to direct and group only");
+  if (c.order != "random" && c.order != "round-robin") die("--order is random or round-robin, not '" + c.order + "'");
   if (c.connect_spread < 0 || (c.connect_spread > 0 && c.scenario != "reconnect"))
     die("--connect-spread applies to reconnect only, and must be positive");
   if (c.connect_spread > 0 && c.connect_rate > 0) die("--connect-spread and --connect-rate exclude each other");

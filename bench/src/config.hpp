@@ -32,6 +32,11 @@ struct Config {
   double warmup = 0;      // direct/group: seconds of load before the measured window, checked
                           // like the rest but neither timed nor counted (a store in its
                           // steady state, not a fresh one)
+  // direct/group: the order in which senders take turns. "random": a shuffled order, fixed
+  // for the run, as independent people send; "round-robin": users in the order of their
+  // chats, so that consecutive sends go to neighbouring chats (the order before 2026-12-06,
+  // kinder to a store that keeps a chat's rows together).
+  std::string order = "random";
   double connect_rate = 0;  // new connections per second (0: as fast as possible)
   double connect_spread = 0;  // reconnect: seconds over which devices return at uniformly random times
   int size = 0;           // message text bytes

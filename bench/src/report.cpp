@@ -203,7 +203,7 @@ std::string Report::to_json() const {
   for (size_t i = 0; i < failures.size(); ++i) o << (i ? "," : "") << json_string(failures[i]);
   o << "],\"config\":{\"conns\":" << c.conns << ",\"users\":" << c.users << ",\"rooms\":" << c.rooms << ",\"members\":" << c.members
     << ",\"rate\":" << num(c.rate) << ",\"duration_s\":" << num(c.duration) << ",\"warmup_s\":" << num(c.warmup) << ",\"connect_rate\":" << num(c.connect_rate)
-    << ",\"connect_spread_s\":" << num(c.connect_spread)
+    << ",\"connect_spread_s\":" << num(c.connect_spread) << ",\"order\":" << json_string(c.order)
     << ",\"size\":" << c.size << ",\"missed\":" << c.missed << ",\"messages\":" << c.messages << ",\"chats\":" << c.chats
     << ",\"page\":" << c.page << ",\"readers\":" << c.readers << ",\"procs\":" << c.procs << ",\"threads\":" << c.threads
     << ",\"sources\":" << c.sources << ",\"smoke\":" << (c.smoke ? "true" : "false") << "}";

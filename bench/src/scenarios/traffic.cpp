@@ -20,7 +20,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <random>
 #include <unordered_map>
 
 #include "procstat.hpp"
@@ -30,6 +33,9 @@ namespace {
 
 // How many of a chat's newest messages a chat.read with counts covers at most.
 constexpr int64_t kLiveCountsWindow = 256;
+
+// The seed of --order random: every run shuffles its senders the same way.
+constexpr unsigned kOrderSeed = 20261206;
 
 struct TChat {
   int64_t id = 0;
@@ -476,13 +482,18 @@ struct Traffic {
     ctx.close_all();
   }
 
-  /// Open-loop sending for `seconds`: this shard's share of the rate, round-robin over its
-  /// users. A timer sends what is due while the shard is idle; while it is busy reading,
+  /// Open-loop sending for `seconds`: this shard's share of the rate, its users taking
+  /// turns in `sender_order` (--order). A timer sends what is due while the shard is idle; while it is busy reading,
   /// the handlers of what it reads send what has come due (send_due), so a burst of events
   /// does not hold the sends back until the timer's turn.
   awaitable<void> send_at_rate(double seconds) {
     double rate = ctx.cfg.rate / ctx.shards_total;
     if (users.empty() || rate <= 0) co_return;
+    if (sender_order.empty()) {
+      sender_order.resize(users.size());
+      std::iota(sender_order.begin(), sender_order.end(), 0);
+      if (ctx.cfg.order == "random") std::shuffle(sender_order.begin(), sender_order.end(), std::mt19937(kOrderSeed));
+    }
     schedule = Schedule{now_ns(), rate, int64_t(std::ceil(seconds * rate))};
     while (schedule.next < schedule.count) {
       send_due(now_ns());
@@ -498,10 +509,11 @@ struct Traffic {
     double rate = 0;
     int64_t count = 0;  // messages in all
     int64_t next = 0;   // the first not sent yet
-    size_t rr = 0;      // the next sender, round-robin
+    size_t rr = 0;      // the next sender's place in sender_order
     int64_t at(int64_t k) const { return start + int64_t(double(k) * 1e9 / rate); }
   };
   Schedule schedule;
+  std::vector<int> sender_order;  // users, in the order they take turns (--order)
   bool sending_due = false;
 
   /// Sends every message of the schedule that is due by `now`.
@@ -510,7 +522,7 @@ struct Traffic {
     sending_due = true;  // a send that fails at once answers inside send_one
     int64_t due = std::min(schedule.count, int64_t(double(now - schedule.start) * schedule.rate / 1e9) + 1);
     for (; schedule.next < due; ++schedule.next)
-      send_one(int(schedule.rr++ % users.size()), schedule.at(schedule.next));
+      send_one(sender_order[schedule.rr++ % sender_order.size()], schedule.at(schedule.next));
     sending_due = false;
   }
 
