@@ -148,8 +148,10 @@ static std::string fmt_thread(const ThreadFigures& t, bool first) {
 
 void Report::print_human(std::FILE* o) const {
   const Config& c = *cfg;
-  std::fprintf(o, "\n== modu-bench %s against %s (driver %s, %d procs x %d threads, %d source addrs) ==\n", c.scenario.c_str(), c.label.c_str(), c.driver.c_str(),
-               c.procs, c.threads, c.sources);
+  const bool turns = c.scenario == "direct" || c.scenario == "group";
+  std::fprintf(o, "\n== modu-bench %s against %s (driver %s, %d procs x %d threads, %d source addrs%s%s) ==\n", c.scenario.c_str(),
+               c.label.c_str(), c.driver.c_str(), c.procs, c.threads, c.sources, turns ? ", senders in " : "",
+               turns ? (c.order == "random" ? "a random order" : "round-robin order") : "");
   for (auto& m : metrics) std::fprintf(o, "  %-30s %14.2f %s\n", m.name.c_str(), m.value, m.unit.c_str());
   if (!run.merged.hists.empty()) {
     std::fprintf(o, "  latency (ms)               count        p50        p90        p99      p99.9        max\n");
