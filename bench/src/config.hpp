@@ -34,8 +34,9 @@ struct Config {
                           // steady state, not a fresh one)
   // direct/group: the order in which senders take turns. "random": a shuffled order, fixed
   // for the run, as independent people send; "round-robin": users in the order of their
-  // chats, so that consecutive sends go to neighbouring chats (the order before 2026-12-06,
-  // kinder to a store that keeps a chat's rows together).
+  // chats, so that consecutive sends go to neighbouring chats and connections (the order of
+  // docs/benchmarks.md before entry 51; kinder to every server, and most to a store that
+  // keeps a chat's rows together).
   std::string order = "random";
   double connect_rate = 0;  // new connections per second (0: as fast as possible)
   double connect_spread = 0;  // reconnect: seconds over which devices return at uniformly random times
