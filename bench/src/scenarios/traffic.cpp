@@ -483,9 +483,9 @@ struct Traffic {
   }
 
   /// Open-loop sending for `seconds`: this shard's share of the rate, its users taking
-  /// turns in `sender_order` (--order). A timer sends what is due while the shard is idle; while it is busy reading,
-  /// the handlers of what it reads send what has come due (send_due), so a burst of events
-  /// does not hold the sends back until the timer's turn.
+  /// turns in `sender_order` (--order). A timer sends what is due while the shard is idle;
+  /// while it is busy reading, the handlers of what it reads send what has come due
+  /// (send_due), so a burst of events does not hold the sends back until the timer's turn.
   awaitable<void> send_at_rate(double seconds) {
     double rate = ctx.cfg.rate / ctx.shards_total;
     if (users.empty() || rate <= 0) co_return;
