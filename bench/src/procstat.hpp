@@ -50,4 +50,20 @@ int find_listening_pid(uint16_t port);
 /// Monotonic clock in nanoseconds (CLOCK_MONOTONIC is shared by all processes).
 int64_t now_ns();
 
+/// While a client connection handles what one read brought (drivers/tcp_connection.hpp), the
+/// clock as that read completed; now_ns() otherwise. Every event of a read is timed at the
+/// bytes' arrival, with one clock read per read instead of one per event: in rooms of 1,000
+/// the per-event reads were a sixteenth of this generator's CPU.
+namespace arrival {
+inline thread_local int64_t current_ns = 0;
+/// Marks the handling of one read's bytes, from the read's completion to the scope's end.
+struct Scope {
+  Scope() { current_ns = now_ns(); }
+  ~Scope() { current_ns = 0; }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+};
+}  // namespace arrival
+inline int64_t arrival_ns() { return arrival::current_ns ? arrival::current_ns : now_ns(); }
+
 }  // namespace bench

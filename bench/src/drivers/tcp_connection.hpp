@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "driver.hpp"
+#include "procstat.hpp"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -179,7 +180,10 @@ class TcpFramedConnection : public Client, public std::enable_shared_from_this<D
                             TcpFramedConnection& c = *self;
                             if (ec) return c.lost("read: " + ec.message());
                             c.have_ += n;
-                            self->on_bytes();
+                            {
+                              arrival::Scope timed;
+                              self->on_bytes();
+                            }
                             if (!c.open_) return;
                             if (c.have_ == c.rbuf_.size()) c.rbuf_.resize(c.rbuf_.size() * 2);
                             c.start_read();

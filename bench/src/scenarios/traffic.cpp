@@ -4,7 +4,8 @@
 // group:  rooms of M members (chats.create_group), every member sending, and every member
 //         marking what it received as read every --read-interval so chat.read flows.
 // Sends are open-loop at --rate (all shards together); latency is measured from the
-// scheduled send time, so a stalled server cannot hide its backlog (no coordinated omission).
+// scheduled send time, so a stalled server cannot hide its backlog (no coordinated omission),
+// to the completion of the read that brought the answer or delivery (arrival_ns()).
 // With --warmup the same load runs first for that long and is drained: its messages are
 // checked like the others, but the measured window (timings, counts, the server's CPU) starts
 // after it, on a store that already holds them.
@@ -46,16 +47,21 @@ struct TChat {
   bool counts = false;       // chat.read carries unread counts, not members' pointers
 };
 
+// What a member knows of the others is kept in vectors indexed by their place in the chat
+// (TUser::place), not in maps by id: in rooms of 1,000, a hash map per member made every
+// delivery a cache miss and took over a quarter of this generator's CPU.
 struct TUser {
   std::shared_ptr<Client> client;
   Account acct;
   int chat = -1;
+  int place = 0;            // index into its chat's members
   int64_t next_seq = 0;     // next seq this member must receive
   int64_t read_sent = 0;    // highest seq we marked read
   int64_t sent = 0, acked = 0;
-  std::unordered_map<int64_t, int64_t> reads_seen;  // user_id -> read pointer known (chat.read or own message)
-  std::unordered_map<int64_t, int64_t> reads_told;  // user_id -> highest read_seq a chat.read said
-  std::unordered_map<int, int64_t> from_sender;     // without server seqs: sender -> last counter
+  // Pointer chats (group, not counts), by place: the read pointer known (chat.read or the
+  // member's own message), and the highest read_seq a chat.read said.
+  std::vector<int64_t> reads_seen, reads_told;
+  std::vector<int64_t> from_sender;  // without server seqs, by place: the sender's last counter
   std::vector<int32_t> unread;  // counts chats: seq base+1+i -> unread count known (-1: none)
 };
 
@@ -65,6 +71,7 @@ struct Traffic {
   std::vector<TUser> users;
   std::vector<TChat> chats;
   std::unordered_map<int64_t, int> chat_index;  // chat_id -> index
+  std::unordered_map<int64_t, int> user_index;  // user_id -> index into users
   bool measuring = false;
   bool seqless = false;  // the server has no per-chat seq (MQTT): check per-sender counters
   bool self_echo = true;  // senders receive their own messages
@@ -143,10 +150,10 @@ struct Traffic {
       ctx.res.violation("content", "unknown client_id '" + std::string(e.client_id) + "'");
       return;
     }
-    int64_t& last = u.from_sender[sender];
+    int64_t& last = u.from_sender[size_t(users[size_t(sender)].place)];
     if (k == last + 1) {
       last = k;
-      int64_t now = now_ns();
+      int64_t now = arrival_ns();
       send_due(now);
       if (!measuring) return;
       if (sender == ui) {
@@ -184,11 +191,10 @@ struct Traffic {
       if (ch.counts) note_unread(u, ch, e);
       // The protocol moves a sender's read pointer to its own new message without a
       // chat.read event; clients infer it from message.new.
-      if (group && e.sender_id != u.acct.user_id) {
-        int64_t& r = u.reads_seen[e.sender_id];
-        r = std::max(r, e.seq);
+      if (!u.reads_seen.empty() && e.sender_id != u.acct.user_id) {
+        if (int p = place_of(e.sender_id, ch); p >= 0) u.reads_seen[size_t(p)] = std::max(u.reads_seen[size_t(p)], e.seq);
       }
-      int64_t now = now_ns();
+      int64_t now = arrival_ns();
       send_due(now);
       if (!measuring) return;
       if (e.sender_id == u.acct.user_id) {
@@ -210,12 +216,19 @@ struct Traffic {
     }
   }
 
+  /// The place in `ch` of the user with id `user_id`; -1 if that user is not one of its members.
+  int place_of(int64_t user_id, const TChat& ch) const {
+    auto it = user_index.find(user_id);
+    if (it == user_index.end() || chats[size_t(users[size_t(it->second)].chat)].id != ch.id) return -1;
+    return users[size_t(it->second)].place;
+  }
+
   void note_unread(TUser& u, const TChat& ch, const MessageEvent& e) {
     if (e.unread < 0 || e.unread >= int64_t(ch.members.size()))
       ctx.res.violation("unread_range", "chat " + std::to_string(ch.id) + " seq " + std::to_string(e.seq) + " came with unread " +
                                             std::to_string(e.unread) + " among " + std::to_string(ch.members.size()) + " members");
     size_t i = size_t(e.seq - ch.base - 1);
-    if (u.unread.size() <= i) u.unread.resize(i + 1, -1);
+    while (u.unread.size() <= i) u.unread.push_back(-1);  // mostly one step: cheaper than resize
     u.unread[i] = int32_t(e.unread);
   }
 
@@ -251,12 +264,18 @@ struct Traffic {
     if (ch.counts) return on_unread_counts(u, ch, e);
     // A chat.read may be behind what the reader's own later message implied (read receipts of
     // a batch go out together, after it; docs/protocol.md), never behind an earlier chat.read.
-    int64_t& told = u.reads_told[e.user_id];
+    int p = place_of(e.user_id, ch);
+    if (p < 0) {
+      ctx.res.violation("read_member", "chat " + std::to_string(ch.id) + " sent the read pointer of user " + std::to_string(e.user_id) +
+                                           ", who is not a member");
+      return;
+    }
+    int64_t& told = u.reads_told[size_t(p)];
     if (e.read_seq < told)
       ctx.res.violation("read_regressed", "user " + std::to_string(u.acct.user_id) + " saw read_seq of " + std::to_string(e.user_id) +
                                               " go from " + std::to_string(told) + " to " + std::to_string(e.read_seq));
     told = std::max(told, e.read_seq);
-    int64_t& seen = u.reads_seen[e.user_id];
+    int64_t& seen = u.reads_seen[size_t(p)];
     seen = std::max(seen, e.read_seq);
     tally.read_updates++;
   }
@@ -273,7 +292,7 @@ struct Traffic {
       tally.send_lag.record(uint64_t(std::max<int64_t>(0, now_ns() - at)));
     }
     u.client->send(ch.id, cid, make_text(at, ctx.cfg.size), [this, ci = u.chat, at, ui, timed = measuring](const Ack& a) {
-      int64_t now = now_ns();
+      int64_t now = arrival_ns();
       send_due(now);
       if (!a.ok) {
         failed++;
@@ -324,8 +343,7 @@ struct Traffic {
         for (int m : chats[size_t(users[i].chat)].members) {
           if (!self_echo && size_t(m) == i) continue;
           auto& u = users[i];
-          auto it = u.from_sender.find(m);
-          if ((it == u.from_sender.end() ? 0 : it->second) < users[size_t(m)].acked) return false;
+          if (u.from_sender[size_t(users[size_t(m)].place)] < users[size_t(m)].acked) return false;
         }
       return true;
     }
@@ -365,8 +383,7 @@ struct Traffic {
       for (int b : ch.members) {
         if (a == b || !users[size_t(b)].read_sent) continue;  // b never marked anything read
         int64_t want = users[size_t(b)].read_sent;
-        auto it = u.reads_seen.find(users[size_t(b)].acct.user_id);
-        int64_t got = it == u.reads_seen.end() ? -1 : it->second;
+        int64_t got = u.reads_seen[size_t(users[size_t(b)].place)];
         if (got >= want) continue;
         all = false;
         if (report)
@@ -411,6 +428,7 @@ struct Traffic {
       for (int m = 0; m < per_chat; ++m) {
         int ui = c * per_chat + m;
         users[size_t(ui)].chat = c;
+        users[size_t(ui)].place = m;
         chats[size_t(c)].members.push_back(ui);
       }
 
@@ -447,8 +465,14 @@ struct Traffic {
       ChatInfo info = co_await users[size_t(ch.members[0])].client->get_chat(ch.id);
       ch.base = ch.max_seq = info.last_seq;
       ch.counts = ch.members.size() > ctx.driver.read_pointers_up_to();
-      for (int ui : ch.members) users[size_t(ui)].next_seq = ch.base + 1;
+      for (int ui : ch.members) {
+        TUser& u = users[size_t(ui)];
+        u.next_seq = ch.base + 1;
+        if (group && !ch.counts) u.reads_seen.assign(ch.members.size(), 0), u.reads_told.assign(ch.members.size(), 0);
+        if (seqless) u.from_sender.assign(ch.members.size(), 0);
+      }
     }, "setup.chats");
+    for (size_t ui = 0; ui < users.size(); ++ui) user_index[users[ui].acct.user_id] = int(ui);
     ctx.res.add("users", int64_t(users.size()));
     ctx.res.add("chats", n_chats);
 
@@ -553,8 +577,7 @@ struct Traffic {
       for (size_t i = 0; i < users.size(); ++i)
         for (int m : chats[size_t(users[i].chat)].members) {
           if (!self_echo && size_t(m) == i) continue;
-          auto it = users[i].from_sender.find(m);
-          int64_t have = it == users[i].from_sender.end() ? 0 : it->second;
+          int64_t have = users[i].from_sender[size_t(users[size_t(m)].place)];
           if (have < users[size_t(m)].acked) {
             lost += users[size_t(m)].acked - have;
             r.violation("lost", "member " + std::to_string(i) + " has " + std::to_string(have) + " of " + std::to_string(users[size_t(m)].acked) +
