@@ -58,9 +58,10 @@ struct TUser {
   int64_t next_seq = 0;     // next seq this member must receive
   int64_t read_sent = 0;    // highest seq we marked read
   int64_t sent = 0, acked = 0;
-  // Pointer chats (group, not counts), by place: the read pointer known (chat.read or the
-  // member's own message), and the highest read_seq a chat.read said.
-  std::vector<int64_t> reads_seen, reads_told;
+  int64_t own_seq = 0;      // seq of this member's last acknowledged message
+  // Pointer chats (group, not counts), by place: the highest read_seq a chat.read said. A
+  // member's own message also moves its pointer (see chat_reads_seen).
+  std::vector<int64_t> reads_told;
   std::vector<int64_t> from_sender;  // without server seqs, by place: the sender's last counter
   std::vector<int32_t> unread;  // counts chats: seq base+1+i -> unread count known (-1: none)
 };
@@ -189,11 +190,6 @@ struct Traffic {
     if (e.seq == u.next_seq) {
       u.next_seq++;
       if (ch.counts) note_unread(u, ch, e);
-      // The protocol moves a sender's read pointer to its own new message without a
-      // chat.read event; clients infer it from message.new.
-      if (!u.reads_seen.empty() && e.sender_id != u.acct.user_id) {
-        if (int p = place_of(e.sender_id, ch); p >= 0) u.reads_seen[size_t(p)] = std::max(u.reads_seen[size_t(p)], e.seq);
-      }
       int64_t now = arrival_ns();
       send_due(now);
       if (!measuring) return;
@@ -275,8 +271,6 @@ struct Traffic {
       ctx.res.violation("read_regressed", "user " + std::to_string(u.acct.user_id) + " saw read_seq of " + std::to_string(e.user_id) +
                                               " go from " + std::to_string(told) + " to " + std::to_string(e.read_seq));
     told = std::max(told, e.read_seq);
-    int64_t& seen = u.reads_seen[size_t(p)];
-    seen = std::max(seen, e.read_seq);
     tally.read_updates++;
   }
 
@@ -301,6 +295,7 @@ struct Traffic {
       }
       acked++;
       users[size_t(ui)].acked++;
+      users[size_t(ui)].own_seq = std::max(users[size_t(ui)].own_seq, a.seq);
       TChat& c = chats[size_t(ci)];
       c.acked++;
       if (seqless) {
@@ -380,10 +375,16 @@ struct Traffic {
           return false;
         continue;
       }
+      // The protocol moves a sender's read pointer to its own new message without a
+      // chat.read event; clients infer it from message.new. Deliveries are checked to come
+      // exactly once and in order, so a member that holds the chat up to b's last message
+      // knows that pointer, and one that does not has a delivery missing, reported as such.
+      const int64_t holds = u.next_seq - 1;
       for (int b : ch.members) {
         if (a == b || !users[size_t(b)].read_sent) continue;  // b never marked anything read
         int64_t want = users[size_t(b)].read_sent;
-        int64_t got = u.reads_seen[size_t(users[size_t(b)].place)];
+        int64_t own = users[size_t(b)].own_seq;
+        int64_t got = std::max(u.reads_told[size_t(users[size_t(b)].place)], own <= holds ? own : 0);
         if (got >= want) continue;
         all = false;
         if (report)
@@ -468,7 +469,7 @@ struct Traffic {
       for (int ui : ch.members) {
         TUser& u = users[size_t(ui)];
         u.next_seq = ch.base + 1;
-        if (group && !ch.counts) u.reads_seen.assign(ch.members.size(), 0), u.reads_told.assign(ch.members.size(), 0);
+        if (group && !ch.counts) u.reads_told.assign(ch.members.size(), 0);
         if (seqless) u.from_sender.assign(ch.members.size(), 0);
       }
     }, "setup.chats");
