@@ -59,7 +59,7 @@ struct TUser {
   int64_t read_sent = 0;    // highest seq we marked read
   int64_t sent = 0, acked = 0;
   int64_t own_seq = 0;      // seq of this member's last acknowledged message
-  // Pointer chats (group, not counts), by place: the highest read_seq a chat.read said. A
+  // Chats with pointers (not counts), by place: the highest read_seq a chat.read said. A
   // member's own message also moves its pointer (see chat_reads_seen).
   std::vector<int64_t> reads_told;
   std::vector<int64_t> from_sender;  // without server seqs, by place: the sender's last counter
@@ -469,7 +469,7 @@ struct Traffic {
       for (int ui : ch.members) {
         TUser& u = users[size_t(ui)];
         u.next_seq = ch.base + 1;
-        if (group && !ch.counts) u.reads_told.assign(ch.members.size(), 0);
+        if (!ch.counts) u.reads_told.assign(ch.members.size(), 0);
         if (seqless) u.from_sender.assign(ch.members.size(), 0);
       }
     }, "setup.chats");
