@@ -173,6 +173,10 @@ class WsSession final : public Connection,
                               [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
                                 if (ec) return self->finish();
                                 self->on_bytes(std::span<char>(self->tls_in_->data(), n));
+                                // A TLS read returns one record at most, so a short one does
+                                // not show that the socket is drained: behind TLS, only the
+                                // read gate marks the server behind.
+                                self->limiter_.server_behind(self->parked_);
                               });
     }
   }
@@ -184,6 +188,8 @@ class WsSession final : public Connection,
     if (ec == boost::asio::error::would_block) return read_next();
     if (ec) return finish();  // end of stream or reset
     on_bytes(std::span<char>(buffer.data(), n));
+    // A full buffer leaves more in the socket (net/rate_limiter.h).
+    limiter_.server_behind(n == buffer.size() || parked_);
   }
 
   void on_bytes(std::span<char> bytes) {
@@ -203,11 +209,13 @@ class WsSession final : public Connection,
   }
 
   // Flow control (net/read_gate.h): while the store is behind, the connection waits at its
-  // loop's gate instead of reading.
+  // loop's gate instead of reading. What the client sends meanwhile is then read at once,
+  // which its rate limit does not count as a burst (net/rate_limiter.h).
   void read_when_store_keeps_up() {
     if (loop_.read_gate.open()) return read_next();
     metrics().reads_paused.fetch_add(1, std::memory_order_relaxed);
     parked_ = true;
+    limiter_.server_behind(true);
     loop_.read_gate.park([self = this->shared_from_this()] {
       self->parked_ = false;
       if (!self->closed_) self->read_when_store_keeps_up();

@@ -62,5 +62,54 @@ TEST(RateLimiterTest, SustainedRateIsHonoured) {
   EXPECT_LE(allowed, 505);
 }
 
+// Flow control stopped reading a client that kept its pace: what it sent meanwhile is let
+// through when the server reads it at once.
+TEST(RateLimiterTest, ABacklogTheServerLeftUnreadIsNotABurst) {
+  RateLimiter behind(/*rate=*/50, /*burst=*/5), plain(/*rate=*/50, /*burst=*/5);
+  auto t0 = RateLimiter::Clock::now();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(behind.allow(t0));
+    EXPECT_TRUE(plain.allow(t0));
+  }
+  // Not read for two seconds: 100 requests sent at 50 a second arrive together.
+  behind.server_behind(true, t0);
+  auto read = t0 + seconds(2);
+  int let_through = 0, capped = 0;
+  for (int i = 0; i < 100; ++i) {
+    let_through += behind.allow(read) ? 1 : 0;
+    capped += plain.allow(read) ? 1 : 0;
+  }
+  EXPECT_EQ(let_through, 100);
+  EXPECT_EQ(capped, 5) << "a quiet client saves up no more than the burst";
+  EXPECT_FALSE(behind.allow(read)) << "no more than the unread time earned";
+}
+
+TEST(RateLimiterTest, OnlyTheTimeBehindAccruesPastTheBurst) {
+  RateLimiter limiter(/*rate=*/10, /*burst=*/5);
+  auto t0 = RateLimiter::Clock::now();
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.allow(t0));
+  // Quiet for 10 s (5 tokens: the cap), then 2 s behind (20 more).
+  limiter.server_behind(true, t0 + seconds(10));
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i) allowed += limiter.allow(t0 + seconds(12)) ? 1 : 0;
+  EXPECT_EQ(allowed, 25);
+}
+
+TEST(RateLimiterTest, CaughtUpDropsTheSurplusAndKeepsTheBurst) {
+  RateLimiter limiter(/*rate=*/50, /*burst=*/5);
+  auto t0 = RateLimiter::Clock::now();
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.allow(t0));
+  limiter.server_behind(true, t0);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(limiter.allow(t0 + seconds(2)));  // 90 of 100 left
+  limiter.server_behind(false, t0 + seconds(2));
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i) allowed += limiter.allow(t0 + seconds(2)) ? 1 : 0;
+  EXPECT_EQ(allowed, 5);
+  // And the cap holds again for quiet time.
+  allowed = 0;
+  for (int i = 0; i < 100; ++i) allowed += limiter.allow(t0 + seconds(60)) ? 1 : 0;
+  EXPECT_EQ(allowed, 5);
+}
+
 }  // namespace
 }  // namespace modu
