@@ -181,6 +181,9 @@ void add_admin_commands(CLI::App& admin, int& exit_code) {
   admin.add_option("--shard", o->shards, "Another PostgreSQL URI: the next shard of --store (repeat in order)")
       ->envname("MODU_SHARDS")->delimiter(' ')->allow_extra_args(false);
   admin.require_subcommand(1);
+  // `modu admin stats --data DIR` as well as `modu admin --data DIR stats`: the subcommands
+  // created below inherit this, so the store's options may follow them.
+  admin.fallthrough();
 
   auto* users = admin.add_subcommand("users", "Manage user accounts");
   users->require_subcommand(1);

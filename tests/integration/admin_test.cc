@@ -181,6 +181,25 @@ TEST(AdminTest, CompactWaitsForTheServerToStopAndKeepsEverything) {
   EXPECT_GT(again.login("alice_compact", "correct horse battery").user_id, 0);
 }
 
+TEST(AdminTest, TheStoreMayBeNamedAfterTheSubcommand) {
+  ServerProcess data;  // never started: it only provides the data (directory or database)
+  std::vector<std::string> create{"admin", "users", "create", "minji", "--password", "correct horse"};
+  std::vector<std::string> stats{"admin", "stats"};
+  for (const std::string& arg : data.store_args()) {
+    create.push_back(arg);
+    stats.push_back(arg);
+  }
+  CommandResult created = run_modu(create);
+  ASSERT_EQ(created.exit_code, 0) << describe(created);
+  CommandResult counted = run_modu(stats);
+  ASSERT_EQ(counted.exit_code, 0) << describe(counted);
+  EXPECT_EQ(count_next_to(counted.output, "user"), 1) << describe(counted);
+  // The same order with an option no command has is still an error.
+  stats.push_back("--frobnicate");
+  CommandResult unknown = run_modu(stats);
+  EXPECT_NE(unknown.exit_code, 0) << describe(unknown);
+}
+
 TEST(AdminTest, UnknownCommandFails) {
   ServerProcess data;  // never started: it only provides the data (directory or database)
   CommandResult r = admin(data, {"frobnicate"});
