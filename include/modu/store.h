@@ -338,7 +338,7 @@ using CommitScheduler =
     std::function<void(std::chrono::steady_clock::time_point at, std::function<void()> task)>;
 
 struct SqliteOptions {
-  std::string directory;         // created if missing
+  std::string directory;         // created if missing (see create_if_missing)
   bool synchronous_full = true;  // fsync every commit; off only for throwaway benchmarks
   std::size_t max_batch = 4096;  // jobs per transaction
   // A commit starts no sooner than this after the previous one started. A commit costs
@@ -361,6 +361,10 @@ struct SqliteOptions {
   // (storage/sqlite/directory_lock.h). Off only for `modu admin`'s reading commands, which
   // may run beside a server.
   bool lock_directory = true;
+  // Off: opening fails (kInvalidState) unless the directory already holds a Modu database, so
+  // that `modu admin`'s reading commands given a mistyped --data report it instead of
+  // creating an empty store there and counting nothing.
+  bool create_if_missing = true;
   // The keys of new messages the timeline's tail keeps before the committer files them into
   // the timeline, a slice per batch (schema v9, docs/ARCHITECTURE.md). Tests set 0 to file
   // everything at every commit.

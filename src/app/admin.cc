@@ -33,7 +33,8 @@ enum class Access { kReads, kWrites };
 // takes the data directory's lock, so it fails while a server runs there.
 std::unique_ptr<Store> open_or_report(const AdminOptions& o, Access access) {
   auto store = o.store.empty() ? open_sqlite_store(SqliteOptions{.directory = o.data_dir,
-                                                                 .lock_directory = access == Access::kWrites})
+                                                                 .lock_directory = access == Access::kWrites,
+                                                                 .create_if_missing = access == Access::kWrites})
                                : open_postgres_store(PostgresOptions{.dsn = o.store, .more_shards = o.shards});
   if (!store.ok()) {
     if (o.store.empty())

@@ -1,5 +1,6 @@
 // `modu admin`: users create / list, stats and check, run as subprocesses against a data
 // directory, and their interplay with `modu serve` on the same directory.
+#include <filesystem>
 #include <regex>
 
 #include "harness/modu_test.h"
@@ -198,6 +199,25 @@ TEST(AdminTest, TheStoreMayBeNamedAfterTheSubcommand) {
   stats.push_back("--frobnicate");
   CommandResult unknown = run_modu(stats);
   EXPECT_NE(unknown.exit_code, 0) << describe(unknown);
+}
+
+TEST(AdminTest, ReadingCommandsRefuseADirectoryWithoutAStore) {
+  TempDir dir;
+  const std::string missing = dir.path() + "/mistyped";
+  for (const char* command : {"stats", "check"}) {
+    CommandResult r = run_modu({"admin", "--data", missing, command});
+    EXPECT_NE(r.exit_code, 0) << command << ": " << describe(r);
+    EXPECT_NE(r.errors.find("no Modu database"), std::string::npos) << command << ": " << describe(r);
+  }
+  CommandResult list = run_modu({"admin", "--data", missing, "users", "list"});
+  EXPECT_NE(list.exit_code, 0) << describe(list);
+  EXPECT_FALSE(std::filesystem::exists(missing)) << "a reading command created the directory";
+  // Creating a user is how an operator starts a directory before its first `modu serve`.
+  CommandResult created = run_modu({"admin", "--data", missing, "users", "create", "minji", "--password", "correct horse"});
+  ASSERT_EQ(created.exit_code, 0) << describe(created);
+  CommandResult stats = run_modu({"admin", "--data", missing, "stats"});
+  ASSERT_EQ(stats.exit_code, 0) << describe(stats);
+  EXPECT_EQ(count_next_to(stats.output, "user"), 1) << describe(stats);
 }
 
 TEST(AdminTest, UnknownCommandFails) {

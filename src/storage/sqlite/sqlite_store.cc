@@ -1328,6 +1328,8 @@ class SqliteStore final : public Store {
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   try {
+    if (!options.create_if_missing && !std::filesystem::exists(std::filesystem::path(options.directory) / "modu.db"))
+      return make_error(ErrorCode::kInvalidState, fmt::format("there is no Modu database in {}", options.directory));
     std::filesystem::create_directories(options.directory);
     std::optional<sqlite::DirectoryLock> lock;
     if (options.lock_directory) {
