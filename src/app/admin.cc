@@ -37,7 +37,10 @@ std::unique_ptr<Store> open_or_report(const AdminOptions& o, Access access) {
                                                                  .create_if_missing = access == Access::kWrites})
                                : open_postgres_store(PostgresOptions{.dsn = o.store, .more_shards = o.shards});
   if (!store.ok()) {
-    if (o.store.empty())
+    if (o.store.empty() && store.error().code == ErrorCode::kInvalidState)  // no database there
+      fmt::print(stderr, "error: {} (is --data right? `modu serve --data DIR` starts a new one)\n",
+                 store.error().message);
+    else if (o.store.empty())
       fmt::print(stderr, "error: cannot open data directory '{}': {}\n", o.data_dir, store.error().message);
     else
       fmt::print(stderr, "error: cannot open the PostgreSQL store: {}\n", store.error().message);
