@@ -6,7 +6,9 @@
 // at its own pace then arrives at once. So while the server says it is behind
 // (`server_behind`), tokens accrue past `burst` at `rate`, and a backlog the server itself
 // built up is not refused as a burst. Over any stretch of time a client still gets at most
-// `burst` plus `rate` per second of it.
+// `burst` plus `rate` per second of it, and what it saves up while behind is capped at
+// `kLongestBacklog` of the rate: a client that keeps its reads full (big frames, slowly)
+// cannot bank tokens for hours and spend them at once.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +19,11 @@ namespace modu {
 class RateLimiter {
  public:
   using Clock = std::chrono::steady_clock;
+
+  // The longest backlog of a connection whose requests are all let through when the server
+  // reads them: far beyond any the flow control leaves (seconds at the maximum rate,
+  // docs/benchmarks.md entry 55).
+  static constexpr float kLongestBacklog = 60.0f;  // seconds
 
   RateLimiter(double rate, double burst)
       : rate_(static_cast<float>(rate)), burst_(static_cast<float>(burst)), tokens_(burst_) {}
@@ -46,7 +53,8 @@ class RateLimiter {
     if (now <= last_) return;
     float earned = static_cast<float>(std::chrono::duration<double>(now - last_).count()) * rate_;
     last_ = now;
-    tokens_ = behind_ ? tokens_ + earned : std::max(tokens_, std::min(burst_, tokens_ + earned));
+    tokens_ = behind_ ? std::min(tokens_ + earned, burst_ + rate_ * kLongestBacklog)
+                      : std::max(tokens_, std::min(burst_, tokens_ + earned));
   }
 
   float rate_;

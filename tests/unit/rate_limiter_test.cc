@@ -95,6 +95,21 @@ TEST(RateLimiterTest, OnlyTheTimeBehindAccruesPastTheBurst) {
   EXPECT_EQ(allowed, 25);
 }
 
+TEST(RateLimiterTest, NoMoreThanTheLongestBacklogIsSavedUpWhileBehind) {
+  RateLimiter limiter(/*rate=*/10, /*burst=*/5);
+  auto t0 = RateLimiter::Clock::now();
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.allow(t0));
+  // Behind for ten minutes, as a client whose every read fills the buffer could make it.
+  limiter.server_behind(true, t0);
+  int allowed = 0;
+  for (int i = 0; i < 10000; ++i) allowed += limiter.allow(t0 + seconds(600)) ? 1 : 0;
+  EXPECT_EQ(allowed, 5 + 10 * static_cast<int>(RateLimiter::kLongestBacklog));
+  // The rate itself goes on while behind.
+  allowed = 0;
+  for (int i = 0; i < 100; ++i) allowed += limiter.allow(t0 + seconds(601)) ? 1 : 0;
+  EXPECT_EQ(allowed, 10);
+}
+
 TEST(RateLimiterTest, CaughtUpDropsTheSurplusAndKeepsTheBurst) {
   RateLimiter limiter(/*rate=*/50, /*burst=*/5);
   auto t0 = RateLimiter::Clock::now();
