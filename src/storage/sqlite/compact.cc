@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "modu/store.h"
+#include "storage/sqlite/data_directory.h"
 #include "storage/sqlite/directory_lock.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_db.h"
@@ -60,9 +61,9 @@ struct CopyWatch {
 }  // namespace
 
 Result<CompactReport> compact_sqlite_store(const std::string& directory, const CompactProgress& progress) {
-  const fs::path path = fs::path(directory) / "modu.db";
-  const fs::path copy = fs::path(directory) / "modu.db.new";
-  const fs::path wal = fs::path(directory) / "modu.db-wal";
+  const fs::path path = sqlite::database_file(directory);
+  const fs::path copy = fs::path(path).concat(".new");
+  const fs::path wal = fs::path(path).concat("-wal");
   if (!fs::exists(path))
     return make_error(ErrorCode::kInvalidState, fmt::format("there is no Modu database in {}", directory));
   auto lock = sqlite::DirectoryLock::take(directory);

@@ -17,6 +17,7 @@
 #include "modu/store.h"
 #include "storage/changed_chats.h"
 #include "storage/recent_messages.h"
+#include "storage/sqlite/data_directory.h"
 #include "storage/sqlite/directory_lock.h"
 #include "storage/sqlite/open_rooms_store.h"
 #include "storage/sqlite/schema.h"
@@ -916,7 +917,7 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteOptions& options, std::optional<DirectoryLock> lock)
       : lock_(std::move(lock)),
         options_(options),
-        path_((std::filesystem::path(options.directory) / "modu.db").string()),
+        path_(sqlite::database_file(options.directory).string()),
         generation_(++g_store_generation) {
     // With a sync at every commit and checkpoint, the writer passes a commit's WAL frames
     // on in one write, and checkpoints pass runs of adjacent pages on in one write.
@@ -1328,7 +1329,7 @@ class SqliteStore final : public Store {
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   try {
-    if (!options.create_if_missing && !std::filesystem::exists(std::filesystem::path(options.directory) / "modu.db"))
+    if (!options.create_if_missing && !std::filesystem::exists(sqlite::database_file(options.directory)))
       return make_error(ErrorCode::kInvalidState, fmt::format("there is no Modu database in {}", options.directory));
     std::filesystem::create_directories(options.directory);
     std::optional<sqlite::DirectoryLock> lock;
