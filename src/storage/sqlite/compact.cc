@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -64,8 +63,7 @@ Result<CompactReport> compact_sqlite_store(const std::string& directory, const C
   const fs::path path = sqlite::database_file(directory);
   const fs::path copy = fs::path(path).concat(".new");
   const fs::path wal = fs::path(path).concat("-wal");
-  if (!fs::exists(path))
-    return make_error(ErrorCode::kInvalidState, fmt::format("there is no Modu database in {}", directory));
+  if (!fs::exists(path)) return sqlite::no_database_error(directory);
   auto lock = sqlite::DirectoryLock::take(directory);
   if (!lock.ok()) return lock.take_error();
   try {

@@ -1330,7 +1330,7 @@ class SqliteStore final : public Store {
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options) {
   try {
     if (!options.create_if_missing && !std::filesystem::exists(sqlite::database_file(options.directory)))
-      return make_error(ErrorCode::kInvalidState, fmt::format("there is no Modu database in {}", options.directory));
+      return sqlite::no_database_error(options.directory);
     std::filesystem::create_directories(options.directory);
     std::optional<sqlite::DirectoryLock> lock;
     if (options.lock_directory) {
