@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
